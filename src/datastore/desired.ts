@@ -1,0 +1,111 @@
+/**
+ * Desired state: what the Calico datastore says this node should be doing.
+ *
+ * This is the contract datastore -> agent (DESIGN.md "Contracts"). The
+ * datastore computes it from etcd (Calico v3 resources + IPAM) the way confd
+ * renders BIRD's configuration; sessions, RIB and kernel programmer each
+ * reconcile towards their part of it.
+ */
+
+/** This node, as calico-node knows itself. */
+export interface NodeIdentity {
+  name: string;
+  /** IPv4 address without length, e.g. "10.10.20.5". */
+  ipv4: string;
+  /** Prefix length of the node's subnet (from spec.bgp.ipv4Address "10.10.20.5/24"); CrossSubnet uses it. */
+  ipv4PrefixLen: number;
+  ipv6?: string;
+  /** Effective AS: node spec.bgp.asNumber, else BGPConfiguration asNumber, else 64512. */
+  asNumber: number;
+  /** BGP identifier, dotted quad (node IPv4, or CALICO_ROUTER_ID, or hash of the name). */
+  routerId: string;
+  /** spec.bgp.routeReflectorClusterID: set when this node is a route reflector. */
+  routeReflectorClusterID?: string;
+  ipv4IPIPTunnelAddr?: string;
+}
+
+/** Calico's peer types, as `calicoctl node status` prints them. */
+export type PeerType = 'node-to-node mesh' | 'global' | 'node specific';
+
+/** One BGP session this node should have (confd's rendered `protocol bgp` block). */
+export interface PeerConfig {
+  /** Session name as confd renders it: Mesh_10_0_0_2, Global_..., Node_..., plus _port_N. */
+  name: string;
+  type: PeerType;
+  /** Peer address (IPv4 or IPv6), no port. */
+  address: string;
+  port: number; // default 179
+  asNumber: number;
+  /** Calico's mesh passive rule: the node with the greater IP (string compare) connects. */
+  passive: boolean;
+  /** Local address to bind (the node IP by default; undefined = let the kernel choose). */
+  sourceAddress?: string;
+  /** Set when this node reflects routes to this peer: `rr client; rr cluster id X`. */
+  routeReflectorClient?: { clusterId: string };
+  keepOriginalNextHop: boolean;
+  /** TCP MD5 password (RFC 2385) if configured. */
+  password?: string;
+  /** Graceful restart time advertised (seconds): nodeMeshMaxRestartTime / maxRestartTime, default 120. */
+  restartTime: number;
+  /** BGPPeer keepaliveTime, seconds, if set (hold = 3x). */
+  keepaliveTime?: number;
+  ttlSecurity?: number;
+  /** Address of the Calico node behind this peer, when it is one (mesh, peerSelector). */
+  nodeName?: string;
+}
+
+export type AffinityState = 'confirmed' | 'pending' | 'pendingDeletion';
+
+/** An IPAM block affine to this node (from /calico/ipam/v2/host/<node>/ipv4/block/...). */
+export interface LocalBlock {
+  cidr: string; // "10.8.94.64/26"
+  state: AffinityState; // empty value in etcd = confirmed
+}
+
+export type EncapMode = 'Never' | 'Always' | 'CrossSubnet';
+
+export interface Pool {
+  name: string;
+  cidr: string;
+  ipipMode: EncapMode;
+  vxlanMode: EncapMode;
+  disabled: boolean;
+  disableBGPExport: boolean;
+  natOutgoing: boolean;
+  blockSize: number;
+}
+
+export interface BgpSettings {
+  nodeToNodeMeshEnabled: boolean;
+  listenPort: number; // default 179
+  /** Communities to attach per prefix (BGPConfiguration communities/prefixAdvertisements), as uint32 / large triples. */
+  prefixAdvertisements: { cidr: string; communities: string[] }[];
+  /** BGPConfiguration.programClusterRoutes as written; undefined when absent. */
+  programClusterRoutes?: string;
+  logSeverityScreen?: string;
+}
+
+export interface DesiredState {
+  node: NodeIdentity;
+  bgp: BgpSettings;
+  /** Keyed by `${address}:${port}` so a later peering to the same IP+port is dropped, as confd does. */
+  peers: Map<string, PeerConfig>;
+  /** Keyed by cidr. */
+  blocks: Map<string, LocalBlock>;
+  /** Keyed by pool name. */
+  pools: Map<string, Pool>;
+}
+
+/** A change between two desired states, as emitted to the agent. */
+export interface DesiredStateDiff {
+  node?: NodeIdentity; // set when identity changed
+  bgp?: BgpSettings; // set when settings changed
+  peersAdded: PeerConfig[];
+  peersChanged: PeerConfig[];
+  peersRemoved: PeerConfig[];
+  blocksAdded: LocalBlock[];
+  blocksChanged: LocalBlock[];
+  blocksRemoved: LocalBlock[];
+  poolsChanged: Pool[]; // added or changed
+  poolsRemoved: Pool[];
+}
