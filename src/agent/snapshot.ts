@@ -1,0 +1,88 @@
+/**
+ * The read-only snapshot every status surface is drawn from: `agent status`,
+ * `agent peers`, readiness, metrics. The agent rebuilds it from cheap counters
+ * (never by walking the RIB), so the control socket answers in microseconds
+ * even while a million routes are arriving — the calicoctl weakness "status
+ * unreachable while the daemon is busy".
+ */
+import type { PeerType } from '../datastore/desired.js';
+
+/** BIRD's protocol states as calicoctl prints them in STATE. */
+export type BirdState = 'up' | 'start' | 'down';
+
+export interface PeerCounters {
+  messagesIn: number;
+  messagesOut: number;
+  updatesIn: number;
+  updatesOut: number;
+  /** Paths held in Adj-RIB-In as received. */
+  received: number;
+  /** Paths held after import policy. */
+  accepted: number;
+  /** Paths held in Adj-RIB-Out. */
+  advertised: number;
+}
+
+export interface PeerSnapshot {
+  name: string; // Mesh_10_0_0_2
+  address: string;
+  port: number;
+  type: PeerType;
+  asNumber: number;
+  /** RFC 4271 FSM state: Idle, Connect, Active, OpenSent, OpenConfirm, Established. */
+  bgpState: string;
+  birdState: BirdState;
+  /** Epoch ms of the last state change. */
+  since: number;
+  /** Last error in an operator's words, if any ("Connect: connection refused"). */
+  lastError?: string;
+  /** Where the session's state comes from when it is not ours to hold (passive wait etc.). */
+  note?: string;
+  passive: boolean;
+  localAddress?: string;
+  remoteRouterId?: string;
+  holdTime?: number;
+  keepaliveTime?: number;
+  capabilities?: string[];
+  counters: PeerCounters;
+}
+
+export interface DatastoreSnapshot {
+  connected: boolean;
+  /** Epoch ms since when `connected` has held. */
+  since: number;
+  synced: boolean;
+  revision: number;
+  lastError?: string;
+  skipped: { key: string; error: string }[];
+}
+
+export interface KernelFailure {
+  route: string;
+  error: string;
+  since: number;
+  attempts: number;
+}
+
+export interface KernelSnapshot {
+  enabled: boolean;
+  /** Why routes are not programmed when `enabled` is false, or programClusterRoutes note. */
+  note?: string;
+  routes: number;
+  failed: KernelFailure[];
+  tunnelMissing?: string;
+  lastScan?: number;
+}
+
+export interface StatusSnapshot {
+  version: string;
+  pid: number;
+  startedAt: number;
+  /** Epoch ms at which this snapshot was taken. */
+  now: number;
+  node: { name: string; ipv4?: string; ipv6?: string; asNumber?: number; routerId?: string; clusterId?: string };
+  peers: PeerSnapshot[];
+  datastore: DatastoreSnapshot;
+  kernel: KernelSnapshot;
+  rib: { prefixes: number; paths: number };
+}
