@@ -1,0 +1,215 @@
+/**
+ * `agent run` configuration, read the way calico-node reads its own: from the
+ * environment (NODENAME, IP, IP6, AS, CALICO_ROUTER_ID, ETCD_*), with flags
+ * taking precedence. Every problem names the setting and what is wrong, and
+ * the agent exits before touching anything.
+ */
+import { hostname, networkInterfaces } from 'node:os';
+import { isIP } from 'node:net';
+import { DEFAULT_CONTROL_SOCKET } from './control.js';
+import { isIpv4 } from '../bgp/prefix.js';
+
+export interface EtcdSettings {
+  endpoints: string[];
+  caCertFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  username?: string;
+  password?: string;
+}
+
+export interface AgentConfig {
+  nodeName: string;
+  /** Node IPv4 and its prefix length; prefixLen undefined when IP had none (the Node resource's length is used then, else 32). */
+  ipv4?: { address: string; prefixLen?: number };
+  ipv6?: string;
+  asNumber?: number;
+  /** CALICO_ROUTER_ID: an IPv4 address, or "hash". */
+  routerId?: string;
+  etcd: EtcdSettings;
+  controlSocket: string;
+  pidFile?: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  metricsPort?: number;
+  metricsHost: string;
+  /** false: run as a pure BGP speaker (dedicated route reflector, benchmarks). */
+  programRoutes: boolean;
+  /** Override the BGP listen port from BGPConfiguration (labs and tests). */
+  listenPort?: number;
+  /** Seconds after start during which peers not yet Established do not fail readiness. */
+  readyGracePeriod: number;
+  /** Seconds to keep adopted kernel routes when restarting, waiting for peers' End-of-RIB. */
+  restartHoldTime: number;
+  /** Register (create/update) this node's Node resource at start. */
+  registerNode: boolean;
+  /** TCP MD5 passwords by peer address, from the agent's own configuration (etcd-mode Calico has none). */
+  passwords: Record<string, string>;
+}
+
+export class ConfigError extends Error {}
+
+export interface ConfigFlags {
+  nodeName?: string;
+  ip?: string;
+  ip6?: string;
+  as?: string | number;
+  routerId?: string;
+  etcdEndpoints?: string;
+  controlSocket?: string;
+  pidFile?: string;
+  logLevel?: string;
+  metricsPort?: string | number;
+  metricsHost?: string;
+  programRoutes?: boolean;
+  listenPort?: string | number;
+  readyGracePeriod?: string | number;
+  restartHoldTime?: string | number;
+  registerNode?: boolean;
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+
+/** Interfaces calico-node's "first-found" autodetection skips. */
+const AUTODETECT_SKIP = /^(lo|docker|cbr|dummy|virbr|lxcbr|veth|cali|tunl|flannel|kube-ipvs|cni|vxlan|wireguard|tap|br-)/;
+
+export function autodetectIpv4(): { address: string; prefixLen: number } | undefined {
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    if (AUTODETECT_SKIP.test(name)) continue;
+    for (const a of addrs ?? []) {
+      if (a.family === 'IPv4' && !a.internal && !a.address.startsWith('169.254.')) {
+        const prefixLen = a.cidr ? Number(a.cidr.split('/')[1]) : 32;
+        return { address: a.address, prefixLen };
+      }
+    }
+  }
+  return undefined;
+}
+
+function integer(setting: string, raw: string | number, min: number, max: number): number {
+  const text = String(raw).trim();
+  if (!/^\d+$/.test(text)) throw new ConfigError(`${setting}: "${raw}" is not a whole number`);
+  const n = Number(text);
+  if (n < min || n > max) throw new ConfigError(`${setting}: ${n} is out of range ${min}..${max}`);
+  return n;
+}
+
+/** Calico accepts AS numbers as plain or asdot ("1.10" = 65546). */
+export function parseAsNumber(setting: string, raw: string | number): number {
+  const text = String(raw).trim();
+  const dot = /^(\d+)\.(\d+)$/.exec(text);
+  if (dot) {
+    const hi = Number(dot[1]);
+    const lo = Number(dot[2]);
+    if (hi > 65535 || lo > 65535) throw new ConfigError(`${setting}: "${raw}" is not a valid asdot AS number`);
+    return hi * 65536 + lo;
+  }
+  return integer(setting, text, 1, 4294967295);
+}
+
+function parseIpv4WithLength(setting: string, raw: string): { address: string; prefixLen?: number } {
+  const [address, len, extra] = raw.trim().split('/');
+  if (extra !== undefined || !isIpv4(address)) {
+    throw new ConfigError(`${setting}: "${raw}" is not an IPv4 address (expected a.b.c.d or a.b.c.d/len, or "autodetect")`);
+  }
+  if (len === undefined) return { address };
+  return { address, prefixLen: integer(`${setting} (prefix length)`, len, 0, 32) };
+}
+
+export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const pick = (flag: unknown, name: string): string | undefined => {
+    if (flag !== undefined && flag !== '') return String(flag);
+    const v = env[name];
+    return v === undefined || v === '' ? undefined : v;
+  };
+
+  const nodeName = pick(flags.nodeName, 'NODENAME') ?? pick(undefined, 'HOSTNAME') ?? hostname();
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(nodeName)) {
+    throw new ConfigError(`NODENAME (--node-name): "${nodeName}" is not a valid node name (lower-case DNS name expected)`);
+  }
+
+  let ipv4: AgentConfig['ipv4'];
+  const ipSetting = pick(flags.ip, 'IP');
+  if (ipSetting === undefined || ipSetting === 'autodetect') {
+    ipv4 = autodetectIpv4();
+    if (!ipv4 && ipSetting === 'autodetect') {
+      throw new ConfigError('IP (--ip): "autodetect" found no global IPv4 address on any interface');
+    }
+  } else if (ipSetting !== 'none') {
+    ipv4 = parseIpv4WithLength('IP (--ip)', ipSetting);
+  }
+
+  let ipv6: string | undefined;
+  const ip6 = pick(flags.ip6, 'IP6');
+  if (ip6 !== undefined && ip6 !== 'none' && ip6 !== 'autodetect') {
+    const address = ip6.split('/')[0];
+    if (isIP(address) !== 6) throw new ConfigError(`IP6 (--ip6): "${ip6}" is not an IPv6 address`);
+    ipv6 = address;
+  }
+
+  const asRaw = pick(flags.as, 'AS');
+  const asNumber = asRaw === undefined ? undefined : parseAsNumber('AS (--as)', asRaw);
+
+  const routerId = pick(flags.routerId, 'CALICO_ROUTER_ID');
+  if (routerId !== undefined && routerId !== 'hash' && !isIpv4(routerId)) {
+    throw new ConfigError(`CALICO_ROUTER_ID (--router-id): "${routerId}" must be an IPv4 address or "hash"`);
+  }
+
+  const endpointsRaw = pick(flags.etcdEndpoints, 'ETCD_ENDPOINTS') ?? 'http://127.0.0.1:2379';
+  const endpoints = endpointsRaw.split(',').map((e) => e.trim()).filter(Boolean);
+  for (const e of endpoints) {
+    let url: URL;
+    try {
+      url = new URL(e);
+    } catch {
+      throw new ConfigError(`ETCD_ENDPOINTS (--etcd-endpoints): "${e}" is not a URL (expected http(s)://host:port)`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new ConfigError(`ETCD_ENDPOINTS (--etcd-endpoints): "${e}" must use http or https`);
+    }
+  }
+  if (endpoints.length === 0) throw new ConfigError('ETCD_ENDPOINTS (--etcd-endpoints): no endpoint given');
+
+  const level = (pick(flags.logLevel, 'LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!(LEVELS as readonly string[]).includes(level)) {
+    throw new ConfigError(`--log-level: "${level}" is not one of ${LEVELS.join(', ')}`);
+  }
+
+  const metricsRaw = pick(flags.metricsPort, 'AGENT_METRICS_PORT');
+  const listenRaw = pick(flags.listenPort, 'AGENT_LISTEN_PORT');
+  const passwords: Record<string, string> = {};
+  // AGENT_PEER_PASSWORDS="10.0.0.2=secret,10.0.0.3=other": etcd-mode Calico reads
+  // passwords from Kubernetes secrets, which this agent has no access to.
+  for (const pair of (env.AGENT_PEER_PASSWORDS ?? '').split(',').filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    const addr = pair.slice(0, eq);
+    if (eq < 1 || !isIP(addr)) throw new ConfigError(`AGENT_PEER_PASSWORDS: "${pair}" is not address=password`);
+    passwords[addr] = pair.slice(eq + 1);
+  }
+
+  return {
+    nodeName,
+    ipv4,
+    ipv6,
+    asNumber,
+    routerId,
+    etcd: {
+      endpoints,
+      caCertFile: pick(undefined, 'ETCD_CA_CERT_FILE'),
+      certFile: pick(undefined, 'ETCD_CERT_FILE'),
+      keyFile: pick(undefined, 'ETCD_KEY_FILE'),
+      username: pick(undefined, 'ETCD_USERNAME'),
+      password: pick(undefined, 'ETCD_PASSWORD'),
+    },
+    controlSocket: pick(flags.controlSocket, 'AGENT_CONTROL_SOCKET') ?? DEFAULT_CONTROL_SOCKET,
+    pidFile: pick(flags.pidFile, 'AGENT_PID_FILE'),
+    logLevel: level as AgentConfig['logLevel'],
+    metricsPort: metricsRaw === undefined ? undefined : integer('--metrics-port', metricsRaw, 0, 65535),
+    metricsHost: pick(flags.metricsHost, 'AGENT_METRICS_HOST') ?? '0.0.0.0',
+    programRoutes: flags.programRoutes ?? env.AGENT_PROGRAM_ROUTES !== 'false',
+    listenPort: listenRaw === undefined ? undefined : integer('--listen-port', listenRaw, 1, 65535),
+    readyGracePeriod: integer('--ready-grace-period', pick(flags.readyGracePeriod, 'AGENT_READY_GRACE_PERIOD') ?? '30', 0, 86400),
+    restartHoldTime: integer('--restart-hold-time', pick(flags.restartHoldTime, 'AGENT_RESTART_HOLD_TIME') ?? '120', 0, 3600),
+    registerNode: flags.registerNode ?? env.AGENT_REGISTER_NODE !== 'false',
+    passwords,
+  };
+}
