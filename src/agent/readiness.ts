@@ -1,0 +1,63 @@
+/**
+ * Readiness and liveness for Kubernetes probes, with every failing check
+ * named and explained — what calico-node's `-bird-ready` never says.
+ */
+import type { StatusSnapshot } from './snapshot.js';
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface ReadinessOptions {
+  /** Seconds after start during which unestablished peers do not fail readiness. */
+  gracePeriod: number;
+}
+
+export function readiness(snap: StatusSnapshot, opts: ReadinessOptions): Check[] {
+  const checks: Check[] = [];
+  const ds = snap.datastore;
+  checks.push({
+    name: 'datastore',
+    ok: ds.synced,
+    detail: ds.synced
+      ? ds.connected
+        ? `synced at revision ${ds.revision}`
+        : `synced at revision ${ds.revision}, disconnected since ${new Date(ds.since).toISOString()} (state held)`
+      : `not synced yet${ds.lastError ? `: ${ds.lastError}` : ''}`,
+  });
+
+  const inGrace = snap.now - snap.startedAt < opts.gracePeriod * 1000;
+  const down = snap.peers.filter((p) => p.bgpState !== 'Established');
+  const peersOk = down.length === 0 || inGrace;
+  checks.push({
+    name: 'bgp',
+    ok: peersOk,
+    detail:
+      down.length === 0
+        ? `${snap.peers.length} peer(s) Established`
+        : `${down.length} of ${snap.peers.length} peer(s) not Established: ` +
+          down.map((p) => `${p.address} ${p.bgpState}${p.lastError ? ` (${p.lastError})` : ''}`).join('; ') +
+          (inGrace ? ` — within the ${opts.gracePeriod}s start-up grace period` : ''),
+  });
+
+  const k = snap.kernel;
+  const kernelOk = !k.enabled || (k.failed.length === 0 && !k.tunnelMissing);
+  checks.push({
+    name: 'routes',
+    ok: kernelOk,
+    detail: !k.enabled
+      ? `not programming routes${k.note ? `: ${k.note}` : ''}`
+      : k.tunnelMissing
+        ? k.tunnelMissing
+        : k.failed.length
+          ? `${k.failed.length} route(s) failed to program: ` + k.failed.slice(0, 5).map((f) => `${f.route}: ${f.error}`).join('; ')
+          : `${k.routes} route(s) programmed`,
+  });
+  return checks;
+}
+
+export function formatChecks(checks: Check[]): string {
+  return checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`).join('\n') + '\n';
+}
