@@ -1,0 +1,103 @@
+/**
+ * birdc-like inspection: `agent peers` (show protocols all), `agent routes`
+ * (show route [all] [for prefix], with the best-path step that chose each
+ * route and the kernel route it became), `agent log-level`.
+ */
+import type { CommandModule } from 'yargs';
+import type { PeerSnapshot } from '../../agent/snapshot.js';
+import { formatSince, peerInfo } from '../../agent/status-format.js';
+import { ask, withControlSocket, type ControlArgs } from './common.js';
+
+export interface RouteView {
+  prefix: string;
+  paths: { peer: string | null; nextHop: string; asPath: string; localPref?: number; med?: number; origin: string; best: boolean; stale?: boolean; pathId?: number }[];
+  /** The best-path step that decided ("only path", "LOCAL_PREF", "AS_PATH length", ..., "peer address"). */
+  reason?: string;
+  /** The kernel route this prefix became, as `ip route` prints it, if programmed. */
+  kernel?: string;
+}
+
+export function formatPeer(p: PeerSnapshot, now: number): string {
+  const lines = [
+    `${p.name.padEnd(24)} BGP        ${p.birdState.padEnd(6)} ${formatSince(p.since, now)}    ${peerInfo(p)}`,
+    `  Peer type:          ${p.type}${p.passive ? ' (passive: waits for the peer to connect)' : ''}`,
+    `  BGP state:          ${p.bgpState}`,
+    `    Neighbor address: ${p.address}${p.port !== 179 ? ` port ${p.port}` : ''}`,
+    `    Neighbor AS:      ${p.asNumber}`,
+  ];
+  if (p.remoteRouterId) lines.push(`    Neighbor ID:      ${p.remoteRouterId}`);
+  if (p.localAddress) lines.push(`    Source address:   ${p.localAddress}`);
+  if (p.holdTime !== undefined) lines.push(`    Hold timer:       ${p.holdTime} s, keepalive ${p.keepaliveTime ?? Math.floor(p.holdTime / 3)} s`);
+  if (p.capabilities?.length) lines.push(`    Capabilities:     ${p.capabilities.join(', ')}`);
+  const c = p.counters;
+  lines.push(`    Routes:           ${c.received} received, ${c.accepted} accepted, ${c.advertised} advertised`);
+  lines.push(`    Messages:         ${c.messagesIn} in (${c.updatesIn} updates), ${c.messagesOut} out (${c.updatesOut} updates)`);
+  if (p.lastError) lines.push(`    Last error:       ${p.lastError}`);
+  return lines.join('\n') + '\n';
+}
+
+export function formatRoutes(routes: RouteView[]): string {
+  let out = '';
+  for (const r of routes) {
+    for (const [i, p] of r.paths.entries()) {
+      const head = i === 0 ? r.prefix.padEnd(20) : ' '.repeat(20);
+      const from = p.peer ? `from ${p.peer}` : 'local';
+      out += `${head} via ${p.nextHop.padEnd(15)} ${from.padEnd(20)} ${p.best ? '*' : ' '} [AS path: ${p.asPath || '(empty)'}] ${p.origin}` +
+        `${p.localPref !== undefined ? ` localpref ${p.localPref}` : ''}${p.med !== undefined ? ` med ${p.med}` : ''}` +
+        `${p.pathId ? ` path-id ${p.pathId}` : ''}${p.stale ? ' (stale)' : ''}\n`;
+    }
+    if (r.reason) out += `${' '.repeat(20)} best path chosen by: ${r.reason}\n`;
+    if (r.kernel) out += `${' '.repeat(20)} kernel: ${r.kernel}\n`;
+  }
+  return out || 'No routes.\n';
+}
+
+export const peersCommand: CommandModule<object, ControlArgs & { json: boolean; name?: string }> = {
+  command: 'peers [name]',
+  describe: 'Detail per BGP peer: state, negotiated capabilities, counters, last error (birdc show protocols all)',
+  builder: (y) =>
+    withControlSocket(y)
+      .positional('name', { type: 'string', describe: 'Session name or peer address' })
+      .option('json', { type: 'boolean', default: false }),
+  handler: async (args) => {
+    const { now, peers } = await ask<{ now: number; peers: PeerSnapshot[] }>(args, 'peers');
+    const chosen = args.name ? peers.filter((p) => p.name === args.name || p.address === args.name) : peers;
+    if (args.name && chosen.length === 0) {
+      process.stderr.write(`agent: no peer named "${args.name}"; known: ${peers.map((p) => p.name).join(', ') || 'none'}\n`);
+      process.exit(1);
+    }
+    process.stdout.write(args.json ? JSON.stringify(chosen, null, 2) + '\n' : chosen.map((p) => formatPeer(p, now)).join('\n'));
+  },
+};
+
+export const routesShowCommand: CommandModule<object, ControlArgs & { json: boolean; prefix?: string; received?: string; advertised?: string; limit: number }> = {
+  command: '$0 [prefix]',
+  describe: 'Routes: best path, the step that chose it and the kernel route (birdc show route)',
+  builder: (y) =>
+    withControlSocket(y)
+      .positional('prefix', { type: 'string', describe: 'One prefix, e.g. 10.244.1.0/26' })
+      .option('received', { type: 'string', describe: 'Paths received from this peer (address or name): Adj-RIB-In' })
+      .option('advertised', { type: 'string', describe: 'Paths advertised to this peer: Adj-RIB-Out' })
+      .option('limit', { type: 'number', default: 1000, describe: 'At most this many prefixes' })
+      .option('json', { type: 'boolean', default: false })
+      .conflicts('received', 'advertised'),
+  handler: async (args) => {
+    const routes = await ask<RouteView[]>(args, 'routes', {
+      prefix: args.prefix,
+      received: args.received,
+      advertised: args.advertised,
+      limit: args.limit,
+    });
+    process.stdout.write(args.json ? JSON.stringify(routes, null, 2) + '\n' : formatRoutes(routes));
+  },
+};
+
+export const logLevelCommand: CommandModule<object, ControlArgs & { level: string }> = {
+  command: 'log-level <level>',
+  describe: 'Change the running agent\'s log level (fatal, error, warn, info, debug, trace)',
+  builder: (y) => withControlSocket(y).positional('level', { type: 'string', demandOption: true }),
+  handler: async (args) => {
+    const result = await ask<{ previous: string; level: string }>(args, 'log-level', { level: args.level });
+    process.stdout.write(`log level ${result.previous} -> ${result.level}\n`);
+  },
+};
