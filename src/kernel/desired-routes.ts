@@ -1,0 +1,169 @@
+/**
+ * Desired kernel routes: what calico-node's BIRD would write, computed from
+ * best paths, this node's IPAM blocks and the IP pools' encapsulation modes
+ * (DESIGN.md "Kernel routes", "Export and blackholes"). Pure: no kernel, no time.
+ *
+ * - each local block (affinity confirmed, or legacy empty = confirmed):
+ *   `blackhole <block> proto bird`; none for /32 blocks; none for pending /
+ *   pendingDeletion affinities (confd drops those).
+ * - a learned prefix in an ipipMode Always pool:
+ *   `<prefix> via <nh> dev tunl0 proto bird onlink` (calico's BIRD fork adds onlink).
+ * - CrossSubnet: the same over tunl0 when the next hop is outside this node's
+ *   ipv4Address subnet, otherwise `<prefix> via <nh> proto bird` and the kernel
+ *   picks the uplink that reaches the next hop.
+ * - ipipMode Never, or in no pool: the direct route `<prefix> via <nh> proto bird`.
+ * - VXLAN pools (vxlanMode set, ipipMode Never): nothing, Felix owns those.
+ * Our own blocks win over learned routes for the same prefix.
+ */
+import { parseIpv4, parsePrefix, prefixContains, prefixCovers, prefixKey, type PrefixKey } from '../bgp/prefix.js';
+import type { LocalBlock, NodeIdentity, Pool } from '../datastore/desired.js';
+import { blackholeRoute, gatewayRoute, type KernelRoute } from './route.js';
+
+/** How BGPConfiguration.programClusterRoutes applies to this agent. */
+export interface ClusterRoutesPolicy {
+  /** The field as written (undefined when absent). */
+  value?: string;
+  /** False when the tunnel (IPIP) routes are left to Felix. */
+  programIpip: boolean;
+  /** One line for `agent status`. */
+  note: string;
+}
+
+/**
+ * Newer Calico moves IPIP route programming to Felix (`EnabledNoEncapOnly` is
+ * its default). This agent follows the seeds' design and programs them itself
+ * unless the field is explicitly `Disabled` or `EnabledNoEncapOnly`.
+ */
+export function clusterRoutesPolicy(value: string | undefined): ClusterRoutesPolicy {
+  if (value === 'Disabled' || value === 'EnabledNoEncapOnly') {
+    return {
+      value,
+      programIpip: false,
+      note: `programClusterRoutes=${value}: IPIP (tunl0) routes are not programmed by this agent`,
+    };
+  }
+  return {
+    value,
+    programIpip: true,
+    note:
+      value === undefined
+        ? 'programClusterRoutes unset: this agent programs IPIP (tunl0) routes, as calico-node BIRD does'
+        : `programClusterRoutes=${value}: this agent programs IPIP (tunl0) routes`,
+  };
+}
+
+/** A pool reduced to what route selection needs; longest pools first. */
+interface PoolRule {
+  key: PrefixKey;
+  ipip: Pool['ipipMode'];
+  vxlan: Pool['vxlanMode'];
+}
+
+/** Everything a learned route's shape depends on, precomputed once per change of pools / node / policy. */
+export class RouteContext {
+  private readonly pools: PoolRule[];
+  /** This node's subnet as a prefix key, or undefined when the identity is not known yet. */
+  readonly nodeSubnet?: PrefixKey;
+  readonly policy: ClusterRoutesPolicy;
+
+  constructor(
+    readonly opts: {
+      node?: NodeIdentity;
+      pools: Iterable<Pool>;
+      programClusterRoutes?: string;
+      tunnelDevice?: string;
+    },
+  ) {
+    const rules: PoolRule[] = [];
+    for (const pool of opts.pools) {
+      let key: PrefixKey;
+      try {
+        key = parsePrefix(pool.cidr, true);
+      } catch {
+        continue; // IPv6 or malformed pool: not ours to route
+      }
+      rules.push({ key, ipip: pool.ipipMode, vxlan: pool.vxlanMode });
+    }
+    rules.sort((a, b) => (b.key % 64) - (a.key % 64));
+    this.pools = rules;
+    if (opts.node?.ipv4) {
+      try {
+        this.nodeSubnet = prefixKey(parseIpv4(opts.node.ipv4), opts.node.ipv4PrefixLen);
+      } catch {
+        this.nodeSubnet = undefined;
+      }
+    }
+    this.policy = clusterRoutesPolicy(opts.programClusterRoutes);
+  }
+
+  get tunnelDevice(): string {
+    return this.opts.tunnelDevice ?? 'tunl0';
+  }
+
+  /** The most specific pool that covers `prefix`. */
+  poolOf(prefix: PrefixKey): PoolRule | undefined {
+    for (const rule of this.pools) if (prefixCovers(rule.key, prefix)) return rule;
+    return undefined;
+  }
+
+  /** The kernel route for a prefix learned with `nextHop` (uint32), or null for none. */
+  learnedRoute(prefix: PrefixKey, nextHop: number): KernelRoute | null {
+    const pool = this.poolOf(prefix);
+    if (pool) {
+      if (pool.ipip === 'Never' && pool.vxlan !== 'Never') return null; // VXLAN: Felix's business
+      const tunnel =
+        pool.ipip === 'Always' ||
+        // Without a known subnet every next hop counts as "outside" (the safe branch: onlink needs no connected route).
+        (pool.ipip === 'CrossSubnet' && (this.nodeSubnet === undefined || !prefixContains(this.nodeSubnet, nextHop)));
+      if (tunnel) {
+        if (!this.policy.programIpip) return null;
+        return gatewayRoute(prefix, nextHop, this.tunnelDevice, true);
+      }
+    }
+    return gatewayRoute(prefix, nextHop);
+  }
+}
+
+/** The blackhole for a local block, or null (pending affinity, /32 block, unparsable cidr). */
+export function blockRoute(block: LocalBlock): KernelRoute | null {
+  const prefix = blockPrefix(block);
+  if (prefix === null || !blockIsOurs(block)) return null;
+  if (prefix % 64 === 32) return null;
+  return blackholeRoute(prefix);
+}
+
+/** Confirmed (or legacy empty, which the datastore maps to confirmed) affinities only. */
+export function blockIsOurs(block: LocalBlock): boolean {
+  return block.state === 'confirmed' || (block.state as string) === '' || block.state === undefined;
+}
+
+export function blockPrefix(block: LocalBlock): PrefixKey | null {
+  try {
+    return parsePrefix(block.cidr, true);
+  } catch {
+    return null;
+  }
+}
+
+/** Full computation: learned best paths (prefix -> next hop) and local blocks -> desired routes by prefix. */
+export function computeDesiredRoutes(
+  ctx: RouteContext,
+  learned: ReadonlyMap<PrefixKey, number>,
+  blocks: Iterable<LocalBlock>,
+): Map<PrefixKey, KernelRoute> {
+  const out = new Map<PrefixKey, KernelRoute>();
+  const own = new Set<PrefixKey>();
+  for (const block of blocks) {
+    const prefix = blockPrefix(block);
+    if (prefix === null || !blockIsOurs(block)) continue;
+    own.add(prefix);
+    const route = blockRoute(block);
+    if (route) out.set(prefix, route);
+  }
+  for (const [prefix, nextHop] of learned) {
+    if (own.has(prefix)) continue; // our own block wins over a learned route
+    const route = ctx.learnedRoute(prefix, nextHop);
+    if (route) out.set(prefix, route);
+  }
+  return out;
+}

@@ -1,0 +1,440 @@
+/**
+ * The default kernel backend: batched rtnetlink over the `netlink` package's
+ * raw NETLINK_ROUTE socket (Node has none of its own).
+ *
+ * Batching and acknowledgement (why it is shaped like this):
+ * - Hundreds of RTM_NEWROUTE / RTM_DELROUTE messages go in one sendmsg; the
+ *   kernel runs them in order inside that call (netlink_rcv_skb).
+ * - Route messages carry no NLM_F_ACK: only failures come back, as NLMSG_ERROR
+ *   with the request's sequence number, so the receive queue holds errors only.
+ * - Each send ends with an NLMSG_NOOP carrying NLM_F_ACK (a barrier): its ACK
+ *   arrives after every error of that send, so "barrier acked" = "send done and
+ *   all its errors read". At most `window` sends are unacknowledged at once,
+ *   which bounds the error replies queued (window x messagesPerSend) well
+ *   below SO_RCVBUF.
+ * - Should the receive buffer still overflow (ENOBUFS: replies were dropped),
+ *   the socket's 'error' listener (always attached: without one the package
+ *   would throw and end the process) records it, a fresh barrier flushes the
+ *   wait, and the outcome of that batch is confirmed from a dump; operations the
+ *   dump does not confirm are re-sent in small acknowledged chunks to learn
+ *   their errors.
+ */
+import { createRequire } from 'node:module';
+import { getSystemErrorMap } from 'node:util';
+import type { KernelBackend, KernelScan, RouteOp, RouteOpError } from './backend.js';
+import { RTPROT_BIRD, routeSatisfies, type KernelRoute } from './route.js';
+import {
+  linkDumpRequest,
+  messages,
+  NLM_F_DUMP_INTR,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  parseError,
+  parseLink,
+  parseRoute,
+  routeDumpRequest,
+  routeMessageLength,
+  RTM_NEWLINK,
+  RTM_NEWROUTE,
+  writeBarrier,
+  writeRouteMessage,
+  type DumpedRoute,
+  type NetlinkHeader,
+  type RouteRequest,
+} from './netlink/rtnetlink.js';
+
+/** The slice of the package's RawNetlinkSocket this backend uses. */
+interface RawSocket {
+  on(event: 'message', fn: (msg: Buffer) => void): unknown;
+  on(event: 'error', fn: (err: Error & { code?: string; errno?: number }) => void): unknown;
+  send(msg: Uint8Array | Uint8Array[], options?: { port?: number }, cb?: (err?: Error) => void): void;
+  close(): void;
+  ref(): void;
+  unref(): void;
+  setRecvBufferSize(size: number): unknown;
+  getRecvBufferSize(): number;
+}
+
+export interface NetlinkBackendOptions {
+  /** Route messages per sendmsg (default 256). */
+  messagesPerSend?: number;
+  /** Unacknowledged sends in flight (default 4). */
+  window?: number;
+  /** SO_RCVBUF requested (the kernel caps it at net.core.rmem_max, then doubles it). Default 8 MiB. */
+  recvBufferSize?: number;
+  /** Confirm every batch with a dump (default: only after a receive-buffer overflow). */
+  confirm?: 'always' | 'overflow';
+  /** Routing protocol number written and managed (default RTPROT_BIRD = 12). */
+  protocol?: number;
+  /** Give up waiting for a barrier ACK after this long and confirm by dump instead. */
+  barrierTimeoutMs?: number;
+}
+
+const NETLINK_ROUTE = 0;
+const ERRORS = getSystemErrorMap();
+
+function errnoText(errno: number): { code: string; message: string } {
+  const entry = ERRORS.get(-errno);
+  if (!entry) return { code: `E${errno}`, message: `errno ${errno}` };
+  const [code, message] = entry;
+  // The kernel's extended ack text ("Nexthop has invalid gateway") needs NETLINK_EXT_ACK,
+  // which the package cannot set; name the usual cause instead.
+  if (code === 'EINVAL') return { code, message: `${message} (e.g. nexthop has invalid gateway)` };
+  return { code, message: message.charAt(0).toUpperCase() + message.slice(1) };
+}
+
+type Handler = (buf: Buffer, h: NetlinkHeader) => void;
+
+export interface NetlinkCounters {
+  sends: number;
+  messages: number;
+  overflows: number;
+  confirmDumps: number;
+  barrierTimeouts: number;
+}
+
+export class NetlinkBackend implements KernelBackend {
+  readonly name = 'netlink';
+  readonly counters: NetlinkCounters = { sends: 0, messages: 0, overflows: 0, confirmDumps: 0, barrierTimeouts: 0 };
+  private readonly perSend: number;
+  private readonly window: number;
+  private readonly confirm: 'always' | 'overflow';
+  private readonly protocol: number;
+  private readonly barrierTimeoutMs: number;
+  private seq = Math.floor(Math.random() * 0x3fffffff) + 1;
+  private readonly handlers = new Map<number, Handler>();
+  /** Active apply: op sequence range and the errors it drew. */
+  private active?: { base: number; count: number; errors: Map<number, number> };
+  private overflowEpoch = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private busy = 0;
+  private closed = false;
+  private links = new Map<string, number>();
+  private linkNames = new Map<number, string>();
+
+  private constructor(
+    private readonly sock: RawSocket,
+    opts: NetlinkBackendOptions,
+  ) {
+    this.perSend = opts.messagesPerSend ?? 256;
+    this.window = opts.window ?? 4;
+    this.confirm = opts.confirm ?? 'overflow';
+    this.protocol = opts.protocol ?? RTPROT_BIRD;
+    this.barrierTimeoutMs = opts.barrierTimeoutMs ?? 10_000;
+    sock.on('message', (msg) => this.receive(msg));
+    sock.on('error', (err) => this.socketError(err));
+    sock.unref();
+  }
+
+  /** Open a NETLINK_ROUTE socket in this process's network namespace. */
+  static async open(opts: NetlinkBackendOptions = {}): Promise<NetlinkBackend> {
+    const require = createRequire(import.meta.url);
+    const pkg = require('netlink') as { RawNetlinkSocket: new (protocol: number, options?: object) => RawSocket };
+    const size = opts.recvBufferSize ?? 8 << 20;
+    const sock = new pkg.RawNetlinkSocket(NETLINK_ROUTE, { recvBufferSize: size, sendBufferSize: 1 << 20 });
+    return new NetlinkBackend(sock, opts);
+  }
+
+  get recvBufferSize(): number {
+    return this.sock.getRecvBufferSize();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sock.close();
+  }
+
+  // ---- public API (serialised: one request stream at a time) --------------
+
+  dump(): Promise<KernelRoute[]> {
+    return this.scan().then((s) => s.routes);
+  }
+
+  scan(): Promise<KernelScan> {
+    return this.serial(async () => {
+      await this.refreshLinks();
+      const all = await this.dumpRoutes();
+      return this.toScan(all);
+    });
+  }
+
+  linkIndex(name: string): Promise<number | null> {
+    return this.serial(async () => {
+      await this.refreshLinks();
+      return this.links.get(name) ?? null;
+    });
+  }
+
+  apply(ops: RouteOp[]): Promise<RouteOpError[]> {
+    return this.serial(() => this.applyNow(ops));
+  }
+
+  // ---- plumbing ------------------------------------------------------------
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(async () => {
+      if (this.closed) throw new Error('netlink backend closed');
+      if (this.busy++ === 0) this.sock.ref();
+      try {
+        return await fn();
+      } finally {
+        if (--this.busy === 0 && !this.closed) this.sock.unref();
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private nextSeq(n = 1): number {
+    const s = this.seq;
+    this.seq += n;
+    if (this.seq > 0xfffff000) this.seq = 1;
+    return s;
+  }
+
+  private receive(buf: Buffer): void {
+    for (const h of messages(buf)) {
+      const active = this.active;
+      if (active && h.type === NLMSG_ERROR && h.seq - active.base >= 0 && h.seq - active.base < active.count) {
+        const { errno } = parseError(buf, h);
+        if (errno !== 0) active.errors.set(h.seq - active.base, errno);
+        continue;
+      }
+      const handler = this.handlers.get(h.seq);
+      if (handler) handler(buf, h);
+    }
+  }
+
+  private socketError(err: Error & { code?: string }): void {
+    if (err.code === 'ENOBUFS') {
+      // Replies were dropped. Everything sent so far has already been run by the
+      // kernel (sendmsg is synchronous), so one more barrier tells us when the
+      // surviving replies have all been read; earlier barriers are then moot.
+      this.counters.overflows++;
+      this.overflowEpoch++;
+      if (this.closed) return;
+      const seq = this.nextSeq();
+      const buf = Buffer.alloc(16);
+      writeBarrier(buf, 0, seq);
+      this.handlers.set(seq, () => {
+        this.handlers.delete(seq);
+        for (const [s, h] of [...this.handlers]) if (s !== seq && (h as Handler & { barrier?: boolean }).barrier) h(Buffer.alloc(0), { len: 0, type: NLMSG_ERROR, flags: 0, seq: s, pid: 0, payload: 0 });
+      });
+      this.sock.send(buf, { port: 0 }, () => undefined);
+      return;
+    }
+    // Other socket errors fail whatever waits; the programmer retries at its next scan.
+    for (const h of this.handlers.values()) h(Buffer.alloc(0), { len: -1, type: NLMSG_ERROR, flags: 0, seq: 0, pid: 0, payload: 0 });
+  }
+
+  private send(buf: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.sock.send(buf, { port: 0 }, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /** Resolves when the barrier with `seq` is acknowledged (true) or times out / is flushed by an overflow (false). */
+  private barrier(seq: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.handlers.delete(seq);
+        this.counters.barrierTimeouts++;
+        resolve(false);
+      }, this.barrierTimeoutMs);
+      const handler: Handler & { barrier?: boolean } = (_buf, h) => {
+        clearTimeout(timer);
+        this.handlers.delete(seq);
+        resolve(h.len > 0);
+      };
+      handler.barrier = true;
+      this.handlers.set(seq, handler);
+    });
+  }
+
+  private async dumpRaw(request: (seq: number) => Buffer, onMessage: (buf: Buffer, h: NetlinkHeader) => void): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const seq = this.nextSeq();
+      let interrupted = false;
+      const done = new Promise<void>((resolve, reject) => {
+        this.handlers.set(seq, (buf, h) => {
+          if (h.len < 0) {
+            this.handlers.delete(seq);
+            reject(new Error('netlink socket error during dump'));
+          } else if (h.type === NLMSG_DONE) {
+            this.handlers.delete(seq);
+            if (h.flags & NLM_F_DUMP_INTR) interrupted = true;
+            resolve();
+          } else if (h.type === NLMSG_ERROR) {
+            this.handlers.delete(seq);
+            const { errno } = parseError(buf, h);
+            reject(new Error(`netlink dump failed: ${errnoText(errno).message}`));
+          } else {
+            if (h.flags & NLM_F_DUMP_INTR) interrupted = true;
+            onMessage(buf, h);
+          }
+        });
+      });
+      await this.send(request(seq));
+      await done;
+      // NLM_F_DUMP_INTR: the table changed during the dump, which may then be inconsistent.
+      if (!interrupted || attempt >= 3) return;
+    }
+  }
+
+  private async dumpRoutes(): Promise<DumpedRoute[]> {
+    for (let attempt = 0; ; attempt++) {
+      const out: DumpedRoute[] = [];
+      const epoch = this.overflowEpoch;
+      await this.dumpRaw(routeDumpRequest, (buf, h) => {
+        if (h.type !== RTM_NEWROUTE) return;
+        const r = parseRoute(buf, h);
+        if (r) out.push(r);
+      });
+      if (epoch === this.overflowEpoch || attempt >= 2) return out;
+    }
+  }
+
+  private async refreshLinks(): Promise<void> {
+    const links = new Map<string, number>();
+    const names = new Map<number, string>();
+    await this.dumpRaw(linkDumpRequest, (buf, h) => {
+      if (h.type !== RTM_NEWLINK) return;
+      const { index, name } = parseLink(buf, h);
+      if (name !== undefined) {
+        links.set(name, index);
+        names.set(index, name);
+      }
+    });
+    this.links = links;
+    this.linkNames = names;
+  }
+
+  private toScan(all: DumpedRoute[]): KernelScan {
+    const routes: KernelRoute[] = [];
+    const foreign = new Map<number, string>();
+    for (const d of all) {
+      if (d.oif !== undefined) {
+        const dev = this.linkNames.get(d.oif);
+        if (dev !== undefined) d.route.dev = dev;
+      }
+      if (d.protocol === this.protocol) routes.push(d.route);
+      else if (d.route.metric === 0 && (d.route.type === 'unicast' || d.route.type === 'blackhole' || d.route.type === 'unreachable' || d.route.type === 'prohibit' || d.route.type === 'other')) {
+        foreign.set(d.route.prefix, protocolName(d.protocol));
+      }
+    }
+    return { routes, foreign };
+  }
+
+  private async applyNow(ops: RouteOp[]): Promise<RouteOpError[]> {
+    const errors: RouteOpError[] = [];
+    if (ops.length === 0) return errors;
+    // Resolve device names to interface indexes; refresh once if one is unknown.
+    const needDev = ops.some((o) => o.op === 'replace' && o.route.dev !== undefined && !this.links.has(o.route.dev));
+    if (needDev) await this.refreshLinks();
+    const reqs: (RouteRequest | null)[] = ops.map((o) => {
+      const req: RouteRequest = { route: o.route, protocol: this.protocol };
+      if (o.op === 'replace' && o.route.dev !== undefined) {
+        const oif = this.links.get(o.route.dev);
+        if (oif === undefined) {
+          errors.push({ route: o.route, op: o.op, error: `No such device ${o.route.dev}`, code: 'ENODEV' });
+          return null;
+        }
+        req.oif = oif;
+      }
+      return req;
+    });
+    const pendingIdx: number[] = [];
+    for (let i = 0; i < ops.length; i++) if (reqs[i]) pendingIdx.push(i);
+
+    const { failed, uncertain } = await this.sendBatch(ops, reqs, pendingIdx, this.perSend, this.window);
+    let unresolved = uncertain;
+    for (const [i, errno] of failed) errors.push(this.opError(ops[i], errno));
+
+    if (unresolved || this.confirm === 'always') {
+      this.counters.confirmDumps++;
+      const dumped = this.toScan(await this.dumpRoutes());
+      const byPrefix = new Map<number, KernelRoute[]>();
+      for (const r of dumped.routes) {
+        const list = byPrefix.get(r.prefix);
+        if (list) list.push(r);
+        else byPrefix.set(r.prefix, [r]);
+      }
+      const retry: number[] = [];
+      for (const i of pendingIdx) {
+        if (failed.has(i)) continue;
+        const op = ops[i];
+        const present = byPrefix.get(op.route.prefix) ?? [];
+        const ok =
+          op.op === 'replace'
+            ? present.some((r) => routeSatisfies(r, op.route))
+            : !present.some((r) => r.metric === op.route.metric);
+        if (!ok) retry.push(i);
+      }
+      if (retry.length && unresolved) {
+        // Learn the real errors in chunks small enough that no reply can be dropped.
+        const second = await this.sendBatch(ops, reqs, retry, 32, 1);
+        for (const [i, errno] of second.failed) errors.push(this.opError(ops[i], errno));
+        unresolved = second.uncertain;
+      } else {
+        for (const i of retry) errors.push({ route: ops[i].route, op: ops[i].op, error: 'not in the kernel after the batch (confirmed by dump)', code: 'EUNCONFIRMED' });
+      }
+    }
+    return errors;
+  }
+
+  private opError(op: RouteOp, errno: number): RouteOpError {
+    const { code, message } = errnoText(errno);
+    return { route: op.route, op: op.op, error: message, code };
+  }
+
+  /** Send ops[idx...] in chunks with a barrier each; returns errno per failed op index. */
+  private async sendBatch(
+    ops: RouteOp[],
+    reqs: (RouteRequest | null)[],
+    idx: number[],
+    perSend: number,
+    window: number,
+  ): Promise<{ failed: Map<number, number>; uncertain: boolean }> {
+    const base = this.nextSeq(ops.length);
+    const errors = new Map<number, number>();
+    this.active = { base, count: ops.length, errors };
+    const epoch = this.overflowEpoch;
+    let uncertain = false;
+    const inflight: Promise<boolean>[] = [];
+    try {
+      for (let start = 0; start < idx.length; start += perSend) {
+        const end = Math.min(idx.length, start + perSend);
+        let size = 16;
+        for (let k = start; k < end; k++) size += routeMessageLength(reqs[idx[k]]!, ops[idx[k]].op === 'delete');
+        const buf = Buffer.allocUnsafe(size);
+        let off = 0;
+        for (let k = start; k < end; k++) {
+          const i = idx[k];
+          off = writeRouteMessage(buf, off, reqs[i]!, ops[i].op === 'delete', base + i);
+        }
+        const bseq = this.nextSeq();
+        writeBarrier(buf, off, bseq);
+        const acked = this.barrier(bseq);
+        inflight.push(acked);
+        this.counters.sends++;
+        this.counters.messages += end - start;
+        await this.send(buf);
+        if (inflight.length >= window) {
+          if (!(await inflight.shift()!)) uncertain = true;
+        }
+      }
+      for (const p of inflight) if (!(await p)) uncertain = true;
+    } finally {
+      this.active = undefined;
+    }
+    if (this.overflowEpoch !== epoch) uncertain = true;
+    return { failed: errors, uncertain };
+  }
+}
+
+/** rtnetlink protocol numbers as `ip route` names them (/etc/iproute2/rt_protos). */
+export function protocolName(proto: number): string {
+  const names: Record<number, string> = { 1: 'redirect', 2: 'kernel', 3: 'boot', 4: 'static', 12: 'bird', 16: 'dhcp', 186: 'bgp', 187: 'isis', 188: 'ospf', 189: 'rip' };
+  return names[proto] ?? String(proto);
+}

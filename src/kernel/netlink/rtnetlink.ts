@@ -1,0 +1,299 @@
+/**
+ * rtnetlink messages for IPv4 routes and link lookup, encoded and decoded by
+ * hand (pure: bytes in, values out). Layouts from include/uapi/linux/netlink.h
+ * and rtnetlink.h; host byte order (little-endian on x64/arm64) for header
+ * fields, network order for addresses.
+ *
+ *   nlmsghdr { u32 len; u16 type; u16 flags; u32 seq; u32 pid }      16 bytes
+ *   rtmsg    { u8 family, dst_len, src_len, tos, table, protocol, scope, type; u32 flags }  12 bytes
+ *   rtattr   { u16 len; u16 type } + payload, padded to 4
+ */
+import type { KernelRoute, RouteType } from '../route.js';
+
+export const NLMSG_NOOP = 1;
+export const NLMSG_ERROR = 2;
+export const NLMSG_DONE = 3;
+export const NLMSG_OVERRUN = 4;
+
+export const RTM_NEWLINK = 16;
+export const RTM_GETLINK = 18;
+export const RTM_NEWROUTE = 24;
+export const RTM_DELROUTE = 25;
+export const RTM_GETROUTE = 26;
+
+export const NLM_F_REQUEST = 0x1;
+export const NLM_F_MULTI = 0x2;
+export const NLM_F_ACK = 0x4;
+export const NLM_F_DUMP_INTR = 0x10;
+export const NLM_F_ROOT = 0x100;
+export const NLM_F_MATCH = 0x200;
+export const NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH;
+export const NLM_F_REPLACE = 0x100;
+export const NLM_F_CREATE = 0x400;
+
+export const AF_INET = 2;
+export const RT_TABLE_MAIN = 254;
+export const RT_SCOPE_UNIVERSE = 0;
+export const RT_SCOPE_NOWHERE = 255;
+export const RTN_UNSPEC = 0;
+export const RTN_UNICAST = 1;
+export const RTN_BLACKHOLE = 6;
+export const RTN_UNREACHABLE = 7;
+export const RTN_PROHIBIT = 8;
+export const RTNH_F_ONLINK = 4;
+
+export const RTA_DST = 1;
+export const RTA_OIF = 4;
+export const RTA_GATEWAY = 5;
+export const RTA_PRIORITY = 6;
+export const RTA_TABLE = 15;
+export const IFLA_IFNAME = 3;
+
+const NLMSG_HDRLEN = 16;
+const RTMSG_LEN = 12;
+const IFINFOMSG_LEN = 16;
+
+/** A route to encode: the model route with its device resolved to an interface index. */
+export interface RouteRequest {
+  route: KernelRoute;
+  oif?: number;
+  protocol: number;
+}
+
+/** Bytes a route request takes (for sizing batch buffers). */
+export function routeMessageLength(req: RouteRequest, del: boolean): number {
+  let len = NLMSG_HDRLEN + RTMSG_LEN + 8; // RTA_DST
+  if (!del && req.route.gateway !== undefined) len += 8;
+  if (!del && req.oif !== undefined) len += 8;
+  if (req.route.metric !== 0) len += 8;
+  return len;
+}
+
+function typeCode(type: RouteType): number {
+  switch (type) {
+    case 'unicast':
+      return RTN_UNICAST;
+    case 'blackhole':
+      return RTN_BLACKHOLE;
+    case 'unreachable':
+      return RTN_UNREACHABLE;
+    case 'prohibit':
+      return RTN_PROHIBIT;
+    case 'other':
+      return RTN_UNSPEC;
+  }
+}
+
+function putAttrU32(buf: Buffer, off: number, type: number, value: number, bigEndian = false): number {
+  buf.writeUInt16LE(8, off);
+  buf.writeUInt16LE(type, off + 2);
+  if (bigEndian) buf.writeUInt32BE(value >>> 0, off + 4);
+  else buf.writeUInt32LE(value >>> 0, off + 4);
+  return off + 8;
+}
+
+/**
+ * Write RTM_NEWROUTE (NLM_F_CREATE|NLM_F_REPLACE) or RTM_DELROUTE at `off`;
+ * returns the offset after it. No NLM_F_ACK: the kernel still answers a failed
+ * request with NLMSG_ERROR carrying its sequence number (netlink_rcv_skb).
+ *
+ * A delete names prefix, table, protocol bird and (non-zero) metric only, with
+ * scope NOWHERE and type UNSPEC, so fib_table_delete matches our route and
+ * never one of another protocol.
+ */
+export function writeRouteMessage(buf: Buffer, off: number, req: RouteRequest, del: boolean, seq: number, flags = 0): number {
+  const { route } = req;
+  const len = routeMessageLength(req, del);
+  buf.writeUInt32LE(len, off);
+  buf.writeUInt16LE(del ? RTM_DELROUTE : RTM_NEWROUTE, off + 4);
+  buf.writeUInt16LE(NLM_F_REQUEST | flags | (del ? 0 : NLM_F_CREATE | NLM_F_REPLACE), off + 6);
+  buf.writeUInt32LE(seq >>> 0, off + 8);
+  buf.writeUInt32LE(0, off + 12);
+  let p = off + NLMSG_HDRLEN;
+  buf[p] = AF_INET;
+  buf[p + 1] = route.prefix % 64; // dst_len
+  buf[p + 2] = 0;
+  buf[p + 3] = 0;
+  buf[p + 4] = RT_TABLE_MAIN;
+  buf[p + 5] = req.protocol;
+  buf[p + 6] = del ? RT_SCOPE_NOWHERE : RT_SCOPE_UNIVERSE;
+  buf[p + 7] = del ? RTN_UNSPEC : typeCode(route.type);
+  buf.writeUInt32LE(!del && route.onlink ? RTNH_F_ONLINK : 0, p + 8);
+  p += RTMSG_LEN;
+  p = putAttrU32(buf, p, RTA_DST, Math.floor(route.prefix / 64), true);
+  if (!del && route.gateway !== undefined) p = putAttrU32(buf, p, RTA_GATEWAY, route.gateway, true);
+  if (!del && req.oif !== undefined) p = putAttrU32(buf, p, RTA_OIF, req.oif);
+  if (route.metric !== 0) p = putAttrU32(buf, p, RTA_PRIORITY, route.metric);
+  return p;
+}
+
+/** NLMSG_NOOP with NLM_F_ACK: the kernel acks it in order after everything sent before it (a barrier). */
+export function writeBarrier(buf: Buffer, off: number, seq: number): number {
+  buf.writeUInt32LE(NLMSG_HDRLEN, off);
+  buf.writeUInt16LE(NLMSG_NOOP, off + 4);
+  buf.writeUInt16LE(NLM_F_REQUEST | NLM_F_ACK, off + 6);
+  buf.writeUInt32LE(seq >>> 0, off + 8);
+  buf.writeUInt32LE(0, off + 12);
+  return off + NLMSG_HDRLEN;
+}
+
+export function routeDumpRequest(seq: number): Buffer {
+  const buf = Buffer.alloc(NLMSG_HDRLEN + RTMSG_LEN);
+  buf.writeUInt32LE(buf.length, 0);
+  buf.writeUInt16LE(RTM_GETROUTE, 4);
+  buf.writeUInt16LE(NLM_F_REQUEST | NLM_F_DUMP, 6);
+  buf.writeUInt32LE(seq >>> 0, 8);
+  buf[NLMSG_HDRLEN] = AF_INET;
+  return buf;
+}
+
+export function linkDumpRequest(seq: number): Buffer {
+  const buf = Buffer.alloc(NLMSG_HDRLEN + IFINFOMSG_LEN);
+  buf.writeUInt32LE(buf.length, 0);
+  buf.writeUInt16LE(RTM_GETLINK, 4);
+  buf.writeUInt16LE(NLM_F_REQUEST | NLM_F_DUMP, 6);
+  buf.writeUInt32LE(seq >>> 0, 8);
+  return buf;
+}
+
+export interface NetlinkHeader {
+  len: number;
+  type: number;
+  flags: number;
+  seq: number;
+  pid: number;
+  /** Offset of the payload in the datagram. */
+  payload: number;
+}
+
+/** Walk the messages of one datagram. Stops at a truncated tail. */
+export function* messages(buf: Buffer): Generator<NetlinkHeader> {
+  let off = 0;
+  while (off + NLMSG_HDRLEN <= buf.length) {
+    const len = buf.readUInt32LE(off);
+    if (len < NLMSG_HDRLEN || off + len > buf.length) return;
+    yield {
+      len,
+      type: buf.readUInt16LE(off + 4),
+      flags: buf.readUInt16LE(off + 6),
+      seq: buf.readUInt32LE(off + 8),
+      pid: buf.readUInt32LE(off + 12),
+      payload: off + NLMSG_HDRLEN,
+    };
+    off += (len + 3) & ~3;
+  }
+}
+
+/** NLMSG_ERROR payload: negative errno (0 = ACK) and the seq of the request it answers. */
+export function parseError(buf: Buffer, h: NetlinkHeader): { errno: number; seq: number } {
+  const errno = -buf.readInt32LE(h.payload);
+  // The embedded original header follows the error code; its seq equals h.seq for kernel replies.
+  const seq = h.len >= NLMSG_HDRLEN + 4 + NLMSG_HDRLEN ? buf.readUInt32LE(h.payload + 4 + 8) : h.seq;
+  return { errno, seq };
+}
+
+export interface DumpedRoute {
+  route: KernelRoute;
+  protocol: number;
+  oif?: number;
+}
+
+/**
+ * Decode RTM_NEWROUTE from a dump. Returns null for what the programmer never
+ * manages: other families, other tables, tos != 0, source-specific, multipath
+ * is kept (as type 'other') so a proto bird multipath route gets replaced.
+ */
+export function parseRoute(buf: Buffer, h: NetlinkHeader): DumpedRoute | null {
+  const p = h.payload;
+  if (buf[p] !== AF_INET) return null;
+  const dstLen = buf[p + 1];
+  const srcLen = buf[p + 2];
+  const tos = buf[p + 3];
+  let table = buf[p + 4];
+  const protocol = buf[p + 5];
+  const rtype = buf[p + 7];
+  const rflags = buf.readUInt32LE(p + 8);
+  let dst = 0;
+  let gateway: number | undefined;
+  let oif: number | undefined;
+  let metric = 0;
+  let multipath = false;
+  let a = p + RTMSG_LEN;
+  const end = h.payload - NLMSG_HDRLEN + h.len;
+  while (a + 4 <= end) {
+    const alen = buf.readUInt16LE(a);
+    const atype = buf.readUInt16LE(a + 2) & 0x3fff;
+    if (alen < 4) break;
+    const v = a + 4;
+    switch (atype) {
+      case RTA_DST:
+        dst = buf.readUInt32BE(v);
+        break;
+      case RTA_GATEWAY:
+        gateway = buf.readUInt32BE(v);
+        break;
+      case RTA_OIF:
+        oif = buf.readUInt32LE(v);
+        break;
+      case RTA_PRIORITY:
+        metric = buf.readUInt32LE(v);
+        break;
+      case RTA_TABLE:
+        table = buf.readUInt32LE(v);
+        break;
+      case 9: // RTA_MULTIPATH
+        multipath = true;
+        break;
+    }
+    a += (alen + 3) & ~3;
+  }
+  if (table !== RT_TABLE_MAIN || tos !== 0 || srcLen !== 0) return null;
+  let type: RouteType;
+  switch (rtype) {
+    case RTN_UNICAST:
+      type = multipath ? 'other' : 'unicast';
+      break;
+    case RTN_BLACKHOLE:
+      type = 'blackhole';
+      break;
+    case RTN_UNREACHABLE:
+      type = 'unreachable';
+      break;
+    case RTN_PROHIBIT:
+      type = 'prohibit';
+      break;
+    default:
+      type = 'other';
+  }
+  const route: KernelRoute = {
+    prefix: ((dst & (dstLen === 0 ? 0 : (0xffffffff << (32 - dstLen)) >>> 0)) >>> 0) * 64 + dstLen,
+    type,
+    onlink: (rflags & RTNH_F_ONLINK) !== 0,
+    metric,
+  };
+  if (gateway !== undefined) route.gateway = gateway;
+  const out: DumpedRoute = { route, protocol };
+  if (oif !== undefined) out.oif = oif;
+  return out;
+}
+
+/** Decode RTM_NEWLINK: interface index and name. */
+export function parseLink(buf: Buffer, h: NetlinkHeader): { index: number; name?: string } {
+  const p = h.payload;
+  const index = buf.readInt32LE(p + 4);
+  let a = p + IFINFOMSG_LEN;
+  const end = h.payload - NLMSG_HDRLEN + h.len;
+  let name: string | undefined;
+  while (a + 4 <= end) {
+    const alen = buf.readUInt16LE(a);
+    const atype = buf.readUInt16LE(a + 2) & 0x3fff;
+    if (alen < 4) break;
+    if (atype === IFLA_IFNAME) {
+      let z = a + 4;
+      while (z < a + alen && buf[z] !== 0) z++;
+      name = buf.toString('utf8', a + 4, z);
+    }
+    a += (alen + 3) & ~3;
+  }
+  return name === undefined ? { index } : { index, name };
+}

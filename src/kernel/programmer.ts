@@ -1,0 +1,629 @@
+/**
+ * The kernel route programmer: keeps the main table's proto bird routes equal
+ * to the desired routes, the way BIRD's kernel protocol does for calico-node.
+ *
+ * - Desired routes come from best paths (RIB), local blocks and pools
+ *   (datastore), see desired-routes.ts.
+ * - Reconcile = diff desired against the last known proto bird routes and send
+ *   only the difference as one batch; changes made in one event-loop turn are
+ *   coalesced into one batch.
+ * - A periodic scan (every 2 s, as BIRD's `scan time`) dumps the proto bird
+ *   routes and reconciles again, so a route someone deleted or changed comes
+ *   back within one scan; when nothing changed a scan is a dump and a compare.
+ * - Start adopts what is already there (no flush): routes that match the desired
+ *   state are not touched, so a restart causes no churn; routes not (yet)
+ *   desired are held as stale until `releaseStale()` (peers' End-of-RIB) or a
+ *   timeout, as BIRD does under graceful-restart recovery (`bird -R`).
+ * - Stop leaves routes in place (BIRD's `persist`).
+ * - Only proto bird routes are ever replaced or deleted; a prefix held by a
+ *   route of another protocol is reported, never forced.
+ * - Per-route kernel errors are reported with the route and retried with
+ *   exponential backoff; a missing tunnel device is one clear status error,
+ *   retried when the device appears.
+ */
+import { formatPrefix, parseIpv4, type PrefixKey } from '../bgp/prefix.js';
+import type { BgpSettings, LocalBlock, NodeIdentity, Pool } from '../datastore/desired.js';
+import type { KernelBackend, RouteOp, RouteOpError } from './backend.js';
+import { blockIsOurs, blockPrefix, blockRoute, RouteContext, type ClusterRoutesPolicy } from './desired-routes.js';
+import { formatRoute, routeSatisfies, type KernelRoute } from './route.js';
+import { realScheduler, type Scheduler } from './scheduler.js';
+
+export interface ProgrammerLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug?(obj: object, msg?: string): void;
+}
+
+export interface KernelProgrammerOptions {
+  backend: KernelBackend;
+  scheduler?: Scheduler;
+  /** Alias of `scheduler`. */
+  clock?: Scheduler;
+  logger?: ProgrammerLogger;
+  /** BIRD's kernel protocol `scan time`: 2 s in calico-node. */
+  scanIntervalMs?: number;
+  tunnelDevice?: string;
+  /**
+   * How long routes found at start but not (yet) desired are kept before they
+   * are removed, unless `holdStale` / `releaseStale` says otherwise. Default
+   * 120 s, Calico's graceful-restart time; 0 removes them at the first reconcile.
+   */
+  initialHoldMs?: number;
+  /** First retry delay after a per-route error; doubles per attempt up to `retryMaxMs`. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  programClusterRoutes?: string;
+}
+
+export interface BestPathChange {
+  key: PrefixKey;
+  /** Next hop IPv4 (dotted quad or uint32), or null when the prefix was withdrawn. */
+  nextHop: string | number | null;
+}
+
+export interface FailedRoute {
+  route: string;
+  error: string;
+  /** ms since epoch (scheduler time) of the first failure of this route. */
+  since: number;
+  attempts: number;
+  nextRetryAt?: number;
+}
+
+export interface KernelStatus {
+  backend: string;
+  running: boolean;
+  /** Desired routes. */
+  routes: number;
+  /** Desired routes that the kernel holds as desired. */
+  programmed: number;
+  failed: FailedRoute[];
+  failedCount: number;
+  /** Set when the tunnel device is missing; IPIP routes wait for it. */
+  tunnelMissing?: string;
+  waitingForTunnel: number;
+  /** Desired routes whose prefix another protocol holds. */
+  foreignConflicts: number;
+  programClusterRoutes: ClusterRoutesPolicy;
+  /** Stale routes kept until this time (graceful restart), if holding. */
+  holdingStaleUntil?: number;
+  staleHeld: number;
+  lastScan?: { at: number; durationMs: number; kernelRoutes: number; repaired: number; error?: string };
+  lastError?: string;
+  counters: KernelCounters;
+}
+
+export interface KernelCounters {
+  replaced: number;
+  deleted: number;
+  errors: number;
+  batches: number;
+  scans: number;
+  /** Routes a scan found missing or changed behind our back, and put back. */
+  repaired: number;
+  /** proto bird routes found at start. */
+  adopted: number;
+  /** Adopted routes that already matched and were left alone. */
+  adoptedUnchanged: number;
+}
+
+interface FailState {
+  route: KernelRoute;
+  error: string;
+  code?: string;
+  since: number;
+  attempts: number;
+  retryAt: number;
+}
+
+const STATUS_FAILED_LIMIT = 100;
+
+export class KernelProgrammer {
+  readonly backend: KernelBackend;
+  private readonly sched: Scheduler;
+  private readonly log?: ProgrammerLogger;
+  private readonly scanIntervalMs: number;
+  private readonly tunnelDevice: string;
+  private readonly initialHoldMs: number;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
+
+  private node?: NodeIdentity;
+  private pools: Pool[] = [];
+  private programClusterRoutes?: string;
+  private ctx: RouteContext;
+
+  /** Learned best paths: prefix -> next hop (uint32). */
+  private readonly learned = new Map<PrefixKey, number>();
+  /** Local blocks by prefix (all affinity states). */
+  private blocks = new Map<PrefixKey, LocalBlock>();
+  private readonly desired = new Map<PrefixKey, KernelRoute>();
+  /** Last known proto bird routes at metric 0, by prefix (from scans and our own successful ops). */
+  private actual = new Map<PrefixKey, KernelRoute>();
+  /** proto bird routes at another metric: not ours to keep (we write metric 0), removed unless held. */
+  private extras: KernelRoute[] = [];
+  private foreign = new Map<PrefixKey, string>();
+  private readonly failed = new Map<PrefixKey, FailState>();
+  private readonly waitingTunnel = new Set<PrefixKey>();
+  private readonly conflicts = new Set<PrefixKey>();
+  /** Routes found at start that are not desired yet: kept while holding. */
+  private readonly adopted = new Set<PrefixKey>();
+  private holdUntil = 0;
+  private holdTimer: unknown;
+  private tunnelIndex: number | null | undefined;
+
+  private dirty = new Set<PrefixKey>();
+  private allDirty = false;
+  private scanWanted = false;
+  private deferred = false;
+  private running: Promise<void> | null = null;
+  private started = false;
+  private stopped = false;
+  private scanTimer: unknown;
+  private retryTimer: unknown;
+  private retryAt = Infinity;
+  private lastScan?: KernelStatus['lastScan'];
+  private lastError?: string;
+  private readonly counters: KernelCounters = {
+    replaced: 0,
+    deleted: 0,
+    errors: 0,
+    batches: 0,
+    scans: 0,
+    repaired: 0,
+    adopted: 0,
+    adoptedUnchanged: 0,
+  };
+
+  constructor(opts: KernelProgrammerOptions) {
+    this.backend = opts.backend;
+    this.sched = opts.scheduler ?? opts.clock ?? realScheduler;
+    this.log = opts.logger;
+    this.scanIntervalMs = opts.scanIntervalMs ?? 2000;
+    this.tunnelDevice = opts.tunnelDevice ?? 'tunl0';
+    this.initialHoldMs = opts.initialHoldMs ?? 120_000;
+    this.retryBaseMs = opts.retryBaseMs ?? 1000;
+    this.retryMaxMs = opts.retryMaxMs ?? 60_000;
+    this.programClusterRoutes = opts.programClusterRoutes;
+    this.ctx = this.makeContext();
+  }
+
+  // ---- inputs -------------------------------------------------------------
+
+  setNode(identity: NodeIdentity): void {
+    this.node = identity;
+    this.rebuild();
+  }
+
+  setPools(pools: Iterable<Pool>): void {
+    this.pools = [...pools];
+    this.rebuild();
+  }
+
+  /** BGPConfiguration.programClusterRoutes (or the whole BgpSettings). */
+  setProgramClusterRoutes(value: string | undefined | BgpSettings): void {
+    this.programClusterRoutes = typeof value === 'object' && value !== null ? value.programClusterRoutes : value;
+    this.rebuild();
+  }
+
+  /** The complete set of blocks affine to this node (any affinity state). */
+  setLocalBlocks(blocks: Iterable<LocalBlock>): void {
+    const next = new Map<PrefixKey, LocalBlock>();
+    for (const block of blocks) {
+      const prefix = blockPrefix(block);
+      if (prefix !== null) next.set(prefix, block);
+    }
+    const touched = new Set<PrefixKey>([...this.blocks.keys(), ...next.keys()]);
+    this.blocks = next;
+    for (const prefix of touched) this.recompute(prefix);
+    this.schedule();
+  }
+
+  /** Best-path changes from the Loc-RIB: a next hop, or null when the prefix is gone. */
+  applyBestPaths(changes: Iterable<BestPathChange>): void {
+    for (const change of changes) {
+      if (change.nextHop === null) this.learned.delete(change.key);
+      else {
+        const nh = typeof change.nextHop === 'number' ? change.nextHop : parseIpv4(change.nextHop);
+        this.learned.set(change.key, nh);
+      }
+      this.recompute(change.key);
+    }
+    this.schedule();
+  }
+
+  // ---- lifecycle ----------------------------------------------------------
+
+  /** Adopt existing proto bird routes (no flush), reconcile, and start the periodic scan. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.stopped = false;
+    const scan = await this.backend.scan();
+    this.absorbScan(scan.routes, scan.foreign, false);
+    this.counters.adopted = scan.routes.length;
+    for (const route of scan.routes) {
+      const want = this.desired.get(route.prefix);
+      if (want && routeSatisfies(route, want)) this.counters.adoptedUnchanged++;
+      else this.adopted.add(route.prefix);
+    }
+    if (this.initialHoldMs > 0 && this.holdUntil === 0 && this.adopted.size + this.extras.length > 0) {
+      this.holdStale(this.sched.now() + this.initialHoldMs);
+    }
+    this.tunnelIndex = await this.backend.linkIndex(this.tunnelDevice);
+    this.log?.info(
+      { adopted: scan.routes.length, unchanged: this.counters.adoptedUnchanged, backend: this.backend.name },
+      'kernel: adopted existing proto bird routes',
+    );
+    this.allDirty = true;
+    await this.runLoop();
+    this.armScan();
+  }
+
+  /** Stop scanning and programming; routes stay in the kernel (BIRD's `persist`). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.started = false;
+    for (const t of [this.scanTimer, this.retryTimer, this.holdTimer]) if (t !== undefined) this.sched.clearTimeout(t);
+    this.scanTimer = this.retryTimer = this.holdTimer = undefined;
+    if (this.running) await this.running.catch(() => undefined);
+  }
+
+  /** Keep adopted routes that are not desired until `untilMs` (graceful restart). */
+  holdStale(untilMs: number): void {
+    this.holdUntil = untilMs;
+    if (this.holdTimer !== undefined) this.sched.clearTimeout(this.holdTimer);
+    const delay = untilMs - this.sched.now();
+    this.holdTimer = this.sched.setTimeout(() => {
+      this.holdTimer = undefined;
+      this.log?.info({ stale: this.adopted.size }, 'kernel: stale-route hold timed out');
+      this.releaseStale();
+    }, Math.max(0, delay));
+  }
+
+  /** End of the hold (every peer sent End-of-RIB): stale routes that are still not desired go. */
+  releaseStale(): void {
+    this.holdUntil = 0;
+    if (this.holdTimer !== undefined) this.sched.clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    for (const prefix of this.adopted) this.dirty.add(prefix);
+    this.adopted.clear();
+    if (this.extras.length) this.allDirty = true;
+    this.schedule();
+  }
+
+  /** Resolves once no reconcile is pending or running (for tests and orderly shutdown). */
+  async idle(): Promise<void> {
+    for (let i = 0; i < 1000; i++) {
+      if (this.running) {
+        await this.running;
+        continue;
+      }
+      if (this.deferred) {
+        await new Promise<void>((r) => setImmediate(r));
+        continue;
+      }
+      return;
+    }
+  }
+
+  /** Run one scan now (what the timer does every scanIntervalMs). */
+  async scanNow(): Promise<void> {
+    this.scanWanted = true;
+    await this.runLoop();
+  }
+
+  // ---- status -------------------------------------------------------------
+
+  status(): KernelStatus {
+    let programmed = 0;
+    for (const [prefix, want] of this.desired) {
+      const have = this.actual.get(prefix);
+      if (have && routeSatisfies(have, want)) programmed++;
+    }
+    const failed: FailedRoute[] = [];
+    for (const f of this.failed.values()) {
+      if (failed.length >= STATUS_FAILED_LIMIT) break;
+      failed.push({
+        route: formatRoute(f.route),
+        error: f.error,
+        since: f.since,
+        attempts: f.attempts,
+        nextRetryAt: f.retryAt,
+      });
+    }
+    const holding = this.holdUntil > 0;
+    const status: KernelStatus = {
+      backend: this.backend.name,
+      running: this.started && !this.stopped,
+      routes: this.desired.size,
+      programmed,
+      failed,
+      failedCount: this.failed.size,
+      waitingForTunnel: this.waitingTunnel.size,
+      foreignConflicts: this.conflicts.size,
+      programClusterRoutes: this.ctx.policy,
+      staleHeld: holding ? this.adopted.size : 0,
+      counters: { ...this.counters },
+    };
+    if (this.tunnelIndex === null) {
+      status.tunnelMissing = `tunnel device ${this.tunnelDevice} not found: ${this.waitingTunnel.size} IPIP route(s) wait for it (rechecked every scan)`;
+    }
+    if (holding) status.holdingStaleUntil = this.holdUntil;
+    if (this.lastScan) status.lastScan = { ...this.lastScan };
+    if (this.lastError) status.lastError = this.lastError;
+    return status;
+  }
+
+  /** The desired routes as `ip route` lines (for `agent` debugging commands and tests). */
+  desiredRoutes(): KernelRoute[] {
+    return [...this.desired.values()];
+  }
+
+  // ---- desired state ------------------------------------------------------
+
+  private makeContext(): RouteContext {
+    return new RouteContext({
+      node: this.node,
+      pools: this.pools,
+      programClusterRoutes: this.programClusterRoutes,
+      tunnelDevice: this.tunnelDevice,
+    });
+  }
+
+  /** Pools, node or policy changed: every learned route's shape may change. */
+  private rebuild(): void {
+    this.ctx = this.makeContext();
+    const keys = new Set<PrefixKey>([...this.desired.keys(), ...this.learned.keys()]);
+    for (const prefix of keys) this.recompute(prefix);
+    this.schedule();
+  }
+
+  private recompute(prefix: PrefixKey): void {
+    let route: KernelRoute | null = null;
+    const block = this.blocks.get(prefix);
+    if (block && blockIsOurs(block)) {
+      route = blockRoute(block); // our own block wins over a learned route (none for /32)
+    } else {
+      const nh = this.learned.get(prefix);
+      if (nh !== undefined) route = this.ctx.learnedRoute(prefix, nh);
+    }
+    const before = this.desired.get(prefix);
+    if (route) this.desired.set(prefix, route);
+    else this.desired.delete(prefix);
+    if (route) this.adopted.delete(prefix); // desired now: no longer a stale candidate
+    else if (before) this.adopted.delete(prefix); // withdrawn explicitly: goes even while holding
+    this.dirty.add(prefix);
+  }
+
+  // ---- reconcile loop -----------------------------------------------------
+
+  private schedule(): void {
+    if (!this.started || this.stopped || this.deferred) return;
+    this.deferred = true;
+    this.sched.defer(() => {
+      this.deferred = false;
+      void this.runLoop();
+    });
+  }
+
+  private runLoop(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = (async () => {
+      try {
+        for (let round = 0; round < 100 && !this.stopped; round++) {
+          if (this.scanWanted) {
+            this.scanWanted = false;
+            await this.scan();
+          }
+          if (!this.allDirty && this.dirty.size === 0) break;
+          await this.reconcileOnce();
+        }
+      } catch (err) {
+        this.lastError = (err as Error).message;
+        this.log?.error({ err }, 'kernel: reconcile failed; retrying at the next scan');
+      } finally {
+        this.running = null;
+      }
+    })();
+    return this.running;
+  }
+
+  private armScan(): void {
+    if (this.stopped || this.scanIntervalMs <= 0) return;
+    this.scanTimer = this.sched.setTimeout(() => {
+      this.scanTimer = undefined;
+      this.scanWanted = true;
+      void this.runLoop().then(() => this.armScan());
+    }, this.scanIntervalMs);
+  }
+
+  private async scan(): Promise<void> {
+    const t0 = Date.now();
+    const at = this.sched.now();
+    try {
+      const scan = await this.backend.scan();
+      const index = await this.backend.linkIndex(this.tunnelDevice);
+      if (index !== null && this.tunnelIndex === null) {
+        this.log?.info({ device: this.tunnelDevice }, 'kernel: tunnel device appeared; programming waiting routes');
+        for (const prefix of this.waitingTunnel) this.dirty.add(prefix);
+        this.waitingTunnel.clear();
+      }
+      this.tunnelIndex = index;
+      const repaired = this.absorbScan(scan.routes, scan.foreign, true);
+      this.counters.scans++;
+      this.lastScan = { at, durationMs: Date.now() - t0, kernelRoutes: scan.routes.length, repaired };
+      if (repaired > 0) this.log?.warn({ repaired }, 'kernel: scan found proto bird routes changed behind our back');
+    } catch (err) {
+      this.lastScan = { at, durationMs: Date.now() - t0, kernelRoutes: -1, repaired: 0, error: (err as Error).message };
+      throw err;
+    }
+  }
+
+  /** Take a dump as the truth; returns how many desired routes it shows missing or different from what we had. */
+  private absorbScan(routes: KernelRoute[], foreign: Map<PrefixKey, string>, compare: boolean): number {
+    const next = new Map<PrefixKey, KernelRoute>();
+    const extras: KernelRoute[] = [];
+    for (const route of routes) {
+      if (route.metric !== 0 || next.has(route.prefix)) extras.push(route);
+      else next.set(route.prefix, route);
+    }
+    let repaired = 0;
+    if (compare) {
+      for (const [prefix, want] of this.desired) {
+        const before = this.actual.get(prefix);
+        const now = next.get(prefix);
+        const wasOk = before !== undefined && routeSatisfies(before, want);
+        const isOk = now !== undefined && routeSatisfies(now, want);
+        if (wasOk && !isOk) repaired++;
+      }
+    }
+    this.actual = next;
+    this.extras = extras;
+    this.foreign = foreign;
+    this.allDirty = true;
+    this.counters.repaired += repaired;
+    return repaired;
+  }
+
+  private async reconcileOnce(): Promise<void> {
+    const now = this.sched.now();
+    const holding = this.holdUntil > now;
+    let keys: Iterable<PrefixKey>;
+    if (this.allDirty) {
+      keys = new Set<PrefixKey>([...this.desired.keys(), ...this.actual.keys(), ...this.failed.keys(), ...this.conflicts]);
+    } else keys = this.dirty;
+    const all = this.allDirty;
+    this.allDirty = false;
+    this.dirty = new Set();
+
+    const ops: RouteOp[] = [];
+    for (const prefix of keys) this.plan(prefix, now, holding, ops);
+    if (all && !holding) for (const route of this.extras) ops.push({ op: 'delete', route });
+    if (ops.length === 0) return;
+
+    this.counters.batches++;
+    const errors = await this.backend.apply(ops);
+    this.absorbResults(ops, errors);
+  }
+
+  private plan(prefix: PrefixKey, now: number, holding: boolean, ops: RouteOp[]): void {
+    const want = this.desired.get(prefix);
+    const have = this.actual.get(prefix);
+    this.waitingTunnel.delete(prefix);
+    this.conflicts.delete(prefix);
+    if (want) {
+      if (have && routeSatisfies(have, want)) {
+        this.failed.delete(prefix);
+        return;
+      }
+      const owner = this.foreign.get(prefix);
+      if (!have && owner !== undefined) {
+        // NLM_F_REPLACE would overwrite the other protocol's route: report it, never force it.
+        this.conflicts.add(prefix);
+        this.noteFailure(prefix, want, `prefix ${formatPrefix(prefix)} is held by a proto ${owner} route; not replaced`, 'EEXIST', now, false);
+        return;
+      }
+      if (want.dev === this.tunnelDevice && this.tunnelIndex === null) {
+        this.waitingTunnel.add(prefix);
+        this.failed.delete(prefix);
+        return;
+      }
+      const fail = this.failed.get(prefix);
+      if (fail && routeSatisfies(fail.route, want) && fail.retryAt > now) return; // backing off
+      ops.push({ op: 'replace', route: want });
+      return;
+    }
+    this.failed.delete(prefix);
+    if (have) {
+      if (holding && this.adopted.has(prefix)) return; // stale, kept until End-of-RIB or timeout
+      ops.push({ op: 'delete', route: have });
+    }
+  }
+
+  private absorbResults(ops: RouteOp[], errors: RouteOpError[]): void {
+    const now = this.sched.now();
+    const failedOps = new Map<PrefixKey, RouteOpError>();
+    for (const e of errors) failedOps.set(e.route.prefix, e);
+    let tunnelGone = false;
+    for (const op of ops) {
+      const prefix = op.route.prefix;
+      const err = failedOps.get(prefix);
+      if (op.op === 'replace') {
+        if (!err) {
+          this.counters.replaced++;
+          this.actual.set(prefix, op.route);
+          this.failed.delete(prefix);
+          continue;
+        }
+        this.counters.errors++;
+        if (err.code === 'ENODEV' && op.route.dev === this.tunnelDevice) tunnelGone = true;
+        this.noteFailure(prefix, op.route, err.error, err.code, now, true);
+      } else {
+        if (op.route.metric !== 0) {
+          if (!err) this.counters.deleted++;
+          continue; // extras are re-read at the next scan
+        }
+        if (!err || err.code === 'ESRCH') {
+          if (!err) this.counters.deleted++;
+          if (this.actual.get(prefix) === op.route || this.actual.get(prefix)?.metric === 0) this.actual.delete(prefix);
+          this.failed.delete(prefix);
+          continue;
+        }
+        this.counters.errors++;
+        this.noteFailure(prefix, op.route, err.error, err.code, now, true);
+      }
+    }
+    if (errors.length) {
+      this.log?.warn(
+        { failed: errors.length, first: `${formatRoute(errors[0].route)}: ${errors[0].error}` },
+        'kernel: some routes were refused; retrying with backoff',
+      );
+    }
+    if (tunnelGone) {
+      this.tunnelIndex = null;
+      for (const [prefix, f] of this.failed) {
+        if (f.route.dev === this.tunnelDevice && f.code === 'ENODEV') {
+          this.failed.delete(prefix);
+          this.waitingTunnel.add(prefix);
+        }
+      }
+    }
+    this.armRetry();
+  }
+
+  private noteFailure(prefix: PrefixKey, route: KernelRoute, error: string, code: string | undefined, now: number, attempted: boolean): void {
+    const prev = this.failed.get(prefix);
+    const same = prev !== undefined && routeSatisfies(prev.route, route) && prev.route.type === route.type;
+    const attempts = (same ? prev.attempts : 0) + (attempted ? 1 : 0);
+    const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.max(0, attempts - 1));
+    const state: FailState = {
+      route,
+      error,
+      since: same ? prev.since : now,
+      attempts,
+      retryAt: attempted ? now + delay : now + this.scanIntervalMs,
+    };
+    if (code !== undefined) state.code = code;
+    this.failed.set(prefix, state);
+  }
+
+  /** One timer for the earliest retry; the prefixes that are due get reconciled. */
+  private armRetry(): void {
+    let earliest = Infinity;
+    for (const f of this.failed.values()) if (f.retryAt < earliest) earliest = f.retryAt;
+    if (earliest === Infinity || this.stopped) return;
+    if (this.retryTimer !== undefined && this.retryAt <= earliest) return;
+    if (this.retryTimer !== undefined) this.sched.clearTimeout(this.retryTimer);
+    this.retryAt = earliest;
+    this.retryTimer = this.sched.setTimeout(() => {
+      this.retryTimer = undefined;
+      this.retryAt = Infinity;
+      const now = this.sched.now();
+      for (const [prefix, f] of this.failed) if (f.retryAt <= now) this.dirty.add(prefix);
+      if (this.dirty.size) void this.runLoop().then(() => this.armRetry());
+      else this.armRetry();
+    }, Math.max(0, earliest - this.sched.now()));
+  }
+}
