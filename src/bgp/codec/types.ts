@@ -69,6 +69,12 @@ export interface OpenMessage {
   capabilities: Capability[];
   /** Non-capability optional parameters (RFC 4271 §4.2), kept as bytes. */
   otherParams?: { type: number; data: Uint8Array }[];
+  /**
+   * How many capabilities each Capabilities optional parameter held, when
+   * the sender did not put them all in one (FRR and GoBGP send one per
+   * parameter). Only for byte-exact re-encoding; absent means "all in one".
+   */
+  paramGrouping?: number[];
 }
 
 // ---------------------------------------------------------------------------
