@@ -60,6 +60,17 @@ export type AffinityState = 'confirmed' | 'pending' | 'pendingDeletion';
 export interface LocalBlock {
   cidr: string; // "10.8.94.64/26"
   state: AffinityState; // empty value in etcd = confirmed
+  /**
+   * Export rules applied by the datastore (DESIGN.md "Export and blackholes"),
+   * so the kernel and RIB need not re-derive them. Always set by the datastore;
+   * optional only so older literals still type-check.
+   * blackhole: confirmed and not a /32.
+   */
+  blackhole?: boolean;
+  /** exported: confirmed and not in a pool with disableBGPExport. */
+  exported?: boolean;
+  /** Name of the most specific IPPool containing the block, if any. */
+  pool?: string;
 }
 
 export type EncapMode = 'Never' | 'Always' | 'CrossSubnet';

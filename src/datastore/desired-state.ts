@@ -1,0 +1,497 @@
+/**
+ * Desired state: what confd would render for this node's BIRD, computed from
+ * the cached Calico resources (pure: no etcd, no clock).
+ *
+ * The peering rules follow confd's updatePeersV1 and its BIRD template (see
+ * DESIGN.md "Calico compatibility reference"):
+ *  - mesh first (skipped when this node has a routeReflectorClusterID; skips
+ *    self by IP and nodes with a cluster id; passive towards greater IPs,
+ *    compared as strings);
+ *  - then global BGPPeers (no node / nodeSelector), then node-specific ones,
+ *    then automatic reverse peerings; the first peering to an ip:port wins;
+ *  - route-reflector client marking when AS matches and cluster ids differ.
+ * Each section is a separate function so the Datastore can recompute only the
+ * sections an etcd event touches.
+ */
+import type {
+  AffinityState,
+  BgpSettings,
+  DesiredState,
+  DesiredStateDiff,
+  LocalBlock,
+  NodeIdentity,
+  PeerConfig,
+  PeerType,
+  Pool,
+} from './desired.js';
+import { ipv4CidrContains, type ParsedCidr } from './model/fields.js';
+import type {
+  BGPConfigurationResource,
+  BGPPeerResource,
+  BlockAffinityValue,
+  IPPoolResource,
+  NodeResource,
+} from './model/resources.js';
+import { selectRouterId } from './router-id.js';
+import type { Selector } from './selector.js';
+
+export const DEFAULT_AS = 64512;
+export const DEFAULT_PORT = 179;
+/** BIRD's graceful restart time as calico-node configures it. */
+export const DEFAULT_RESTART_TIME = 120;
+
+/** The resources desired state is computed from (the Datastore's cache satisfies it). */
+export interface ResourceView {
+  readonly nodes: ReadonlyMap<string, NodeResource>;
+  readonly bgpConfigs: ReadonlyMap<string, BGPConfigurationResource>;
+  readonly bgpPeers: ReadonlyMap<string, BGPPeerResource>;
+  readonly ipPools: ReadonlyMap<string, IPPoolResource>;
+  /** Block affinities by node name, then by block cidr. */
+  readonly affinities: ReadonlyMap<string, ReadonlyMap<string, BlockAffinityValue>>;
+}
+
+/**
+ * What the agent's own configuration adds (calico-node's environment):
+ * `AS`, `CALICO_ROUTER_ID`, and BGP passwords, which etcd-mode Calico cannot
+ * supply (its passwords are Kubernetes secretKeyRefs).
+ */
+export interface DesiredOverrides {
+  asNumber?: number;
+  /** CALICO_ROUTER_ID: a dotted quad or `hash`. */
+  routerId?: string;
+  /** Password for every mesh session (stands in for BGPConfiguration nodeMeshPassword). */
+  meshPassword?: string;
+  /** Passwords by BGPPeer resource name (stand in for BGPPeer spec.password). */
+  peerPasswords?: Record<string, string>;
+}
+
+/** A note about something the computation could not honour, by resource. */
+export interface DesiredProblem {
+  key: string;
+  message: string;
+}
+
+export interface DesiredResult {
+  state?: DesiredState;
+  problems: DesiredProblem[];
+}
+
+/** Read AS / CALICO_ROUTER_ID from an environment as calico-node does. */
+export function overridesFromEnv(env: Record<string, string | undefined>): DesiredOverrides {
+  const o: DesiredOverrides = {};
+  if (env.AS) {
+    const n = Number(env.AS);
+    if (!Number.isInteger(n) || n < 1 || n > 0xffffffff) throw new Error(`AS: "${env.AS}" is not an AS number`);
+    o.asNumber = n;
+  }
+  if (env.CALICO_ROUTER_ID) o.routerId = env.CALICO_ROUTER_ID;
+  return o;
+}
+
+function globalConfig(view: ResourceView): BGPConfigurationResource | undefined {
+  return view.bgpConfigs.get('default');
+}
+
+function globalAS(view: ResourceView): number {
+  return globalConfig(view)?.asNumber ?? DEFAULT_AS;
+}
+
+/** A node's listen port as confd finds it: node.<name> BGPConfiguration, else default, else unset. */
+function configuredListenPort(view: ResourceView, nodeName: string): number | undefined {
+  return view.bgpConfigs.get(`node.${nodeName}`)?.listenPort ?? globalConfig(view)?.listenPort;
+}
+
+export function computeIdentity(view: ResourceView, nodeName: string, overrides: DesiredOverrides = {}): NodeIdentity | DesiredProblem {
+  const key = `/calico/resources/v3/projectcalico.org/nodes/${nodeName}`;
+  const node = view.nodes.get(nodeName);
+  if (!node) return { key, message: `no Node resource for this node "${nodeName}"` };
+  if (!node.ipv4 || node.ipv4PrefixLen === undefined) return { key, message: 'spec.bgp.ipv4Address is not set: this node cannot peer' };
+  let routerId: string;
+  try {
+    routerId = selectRouterId(nodeName, node.ipv4, overrides.routerId);
+  } catch (err) {
+    return { key: 'CALICO_ROUTER_ID', message: (err as Error).message };
+  }
+  const id: NodeIdentity = {
+    name: nodeName,
+    ipv4: node.ipv4,
+    ipv4PrefixLen: node.ipv4PrefixLen,
+    asNumber: overrides.asNumber ?? node.asNumber ?? globalAS(view),
+    routerId,
+  };
+  if (node.ipv6) id.ipv6 = node.ipv6;
+  if (node.routeReflectorClusterID) id.routeReflectorClusterID = node.routeReflectorClusterID;
+  if (node.ipv4IPIPTunnelAddr) id.ipv4IPIPTunnelAddr = node.ipv4IPIPTunnelAddr;
+  return id;
+}
+
+export function computeBgpSettings(view: ResourceView, nodeName: string): BgpSettings {
+  const g = globalConfig(view);
+  const n = view.bgpConfigs.get(`node.${nodeName}`);
+  const settings: BgpSettings = {
+    nodeToNodeMeshEnabled: g?.nodeToNodeMeshEnabled ?? true,
+    listenPort: n?.listenPort ?? g?.listenPort ?? DEFAULT_PORT,
+    prefixAdvertisements: n?.prefixAdvertisements ?? g?.prefixAdvertisements ?? [],
+  };
+  const pcr = n?.programClusterRoutes ?? g?.programClusterRoutes;
+  if (pcr !== undefined) settings.programClusterRoutes = pcr;
+  const sev = n?.logSeverityScreen ?? g?.logSeverityScreen;
+  if (sev !== undefined) settings.logSeverityScreen = sev;
+  return settings;
+}
+
+/** One candidate peering before it becomes a PeerConfig (confd's v1 bgpPeer). */
+interface Candidate {
+  ip: string;
+  /** Port when set (explicit, or a configured listenPort); 0 = unset (179). */
+  port: number;
+  asNumber: number;
+  /** Peer's RR cluster id; "" for peers given by IP (confd: present but empty). */
+  rrClusterId: string;
+  /** Peer given by peerIP and that IP is a Calico node's: the passive rule applies to global peers. */
+  calicoNode: boolean;
+  nodeName?: string;
+}
+
+function sessionName(prefix: string, ip: string, port: number): string {
+  const base = `${prefix}_${ip.replace(/[.:]/g, '_')}`;
+  return port ? `${base}_port_${port}` : base;
+}
+
+function nodesMatching(view: ResourceView, sel: Selector): NodeResource[] {
+  const out: NodeResource[] = [];
+  for (const n of view.nodes.values()) if (sel.matches(n.labels)) out.push(n);
+  return out;
+}
+
+function nodeAsCandidate(view: ResourceView, n: NodeResource, gAS: number, v6: boolean): Candidate | undefined {
+  const ip = v6 ? n.ipv6 : n.ipv4;
+  if (!ip) return undefined;
+  return {
+    ip,
+    port: configuredListenPort(view, n.name) ?? 0,
+    asNumber: n.asNumber ?? gAS,
+    rrClusterId: n.routeReflectorClusterID ?? '',
+    calicoNode: false,
+    nodeName: n.name,
+  };
+}
+
+/** confd's nodesWithIPPortAndAS: Calico nodes behind a peerIP (+AS, +port). */
+function nodesWithIPPortAndAS(view: ResourceView, ip: string, asNumber: number | undefined, port: number | undefined, gAS: number): NodeResource[] {
+  const want = asNumber ?? gAS;
+  const out: NodeResource[] = [];
+  for (const n of view.nodes.values()) {
+    if (n.ipv4 !== ip && n.ipv6 !== ip) continue;
+    if ((n.asNumber ?? gAS) !== want) continue;
+    if (port) {
+      const lp = configuredListenPort(view, n.name);
+      if (lp !== undefined && lp !== port) continue;
+    }
+    out.push(n);
+  }
+  return out;
+}
+
+/** The peers a BGPPeer's remote side names: peerSelector nodes, or its peerIP. */
+function forwardCandidates(view: ResourceView, p: BGPPeerResource, gAS: number, nodeIPs: Map<string, NodeResource>): Candidate[] {
+  if (p.peerSelector) {
+    const out: Candidate[] = [];
+    for (const n of nodesMatching(view, p.peerSelector)) {
+      const c4 = nodeAsCandidate(view, n, gAS, false);
+      if (c4) out.push(c4);
+      const c6 = nodeAsCandidate(view, n, gAS, true);
+      if (c6) out.push(c6);
+    }
+    return out;
+  }
+  if (!p.peerIP) return [];
+  let port = p.peerIP.port ?? 0;
+  const behind = nodesWithIPPortAndAS(view, p.peerIP.ip, p.asNumber, p.peerIP.port, gAS);
+  if (!port && behind.length) port = configuredListenPort(view, behind[0].name) ?? 0;
+  const node = nodeIPs.get(p.peerIP.ip);
+  const c: Candidate = { ip: p.peerIP.ip, port, asNumber: p.asNumber ?? gAS, rrClusterId: '', calicoNode: !!node };
+  if (node) c.nodeName = node.name;
+  return [c];
+}
+
+/** Does this BGPPeer's local side (node / nodeSelector) pick `self`? */
+function localSidePicks(p: BGPPeerResource, self: NodeResource): boolean {
+  if (p.nodeSelector) return p.nodeSelector.matches(self.labels);
+  if (p.node) return p.node === self.name;
+  return true; // global
+}
+
+export function computePeers(
+  view: ResourceView,
+  id: NodeIdentity,
+  settings: BgpSettings,
+  overrides: DesiredOverrides = {},
+  problems: DesiredProblem[] = [],
+): Map<string, PeerConfig> {
+  const peers = new Map<string, PeerConfig>();
+  const self = view.nodes.get(id.name);
+  if (!self) return peers;
+  const gAS = globalAS(view);
+  const g = globalConfig(view);
+  const nodeIPs = new Map<string, NodeResource>();
+  for (const n of view.nodes.values()) {
+    if (n.ipv4) nodeIPs.set(n.ipv4, n);
+    if (n.ipv6) nodeIPs.set(n.ipv6, n);
+  }
+  const clusterId = id.routeReflectorClusterID ?? '';
+
+  // 1. Node-to-node mesh.
+  if (settings.nodeToNodeMeshEnabled && !clusterId) {
+    let meshPassword = overrides.meshPassword;
+    let meshRefused = false;
+    if (g?.nodeMeshPasswordRef && meshPassword === undefined) {
+      problems.push({
+        key: '/calico/resources/v3/projectcalico.org/bgpconfigurations/default',
+        message: `spec.nodeMeshPassword refers to Kubernetes secret ${g.nodeMeshPasswordRef}, which etcd mode cannot read: mesh sessions are not configured until the agent's own configuration gives the mesh password`,
+      });
+      meshRefused = true;
+    }
+    if (!meshRefused) {
+      const names = [...view.nodes.keys()].sort();
+      for (const name of names) {
+        const n = view.nodes.get(name)!;
+        if (!n.ipv4 || n.ipv4 === id.ipv4 || n.routeReflectorClusterID) continue;
+        const port = configuredListenPort(view, n.name) ?? DEFAULT_PORT;
+        const key = `${n.ipv4}:${port}`;
+        if (peers.has(key)) continue;
+        const pc: PeerConfig = {
+          name: sessionName('Mesh', n.ipv4, 0),
+          type: 'node-to-node mesh',
+          address: n.ipv4,
+          port,
+          asNumber: n.asNumber ?? gAS,
+          // Mesh is unidirectional: the peer with the greater IP (string compare) connects to us.
+          passive: n.ipv4 > id.ipv4,
+          sourceAddress: id.ipv4,
+          keepOriginalNextHop: false,
+          restartTime: g?.nodeMeshMaxRestartTime ?? DEFAULT_RESTART_TIME,
+          nodeName: n.name,
+        };
+        if (meshPassword !== undefined) pc.password = meshPassword;
+        peers.set(key, pc);
+      }
+    }
+  }
+
+  const sorted = [...view.bgpPeers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+  const emit = (c: Candidate, p: BGPPeerResource, type: PeerType, reverse: boolean): void => {
+    if (c.ip === id.ipv4 || (id.ipv6 && c.ip === id.ipv6)) return; // confd skips ourselves by IP
+    const v6 = c.ip.includes(':');
+    if (v6 && !id.ipv6) return;
+    const port = c.port || DEFAULT_PORT;
+    const key = `${c.ip}:${port}`;
+    if (peers.has(key)) return; // an earlier peering to this ip:port wins
+    let password = overrides.peerPasswords?.[p.name];
+    if (p.passwordRef && password === undefined) {
+      problems.push({
+        key: `/calico/resources/v3/projectcalico.org/bgppeers/${p.name}`,
+        message: `spec.password refers to Kubernetes secret ${p.passwordRef}, which etcd mode cannot read: session to ${c.ip} is not configured until the agent's own configuration gives peerPasswords["${p.name}"]`,
+      });
+      return;
+    }
+    const prefix = type === 'global' ? 'Global' : 'Node';
+    const pc: PeerConfig = {
+      name: sessionName(prefix, c.ip, c.port),
+      type,
+      address: c.ip,
+      port,
+      asNumber: c.asNumber,
+      passive: type === 'global' && !reverse && c.calicoNode && c.ip > id.ipv4,
+      keepOriginalNextHop: p.keepOriginalNextHop && c.asNumber !== id.asNumber, // `next hop keep` is for eBGP
+      restartTime: p.maxRestartTime ?? DEFAULT_RESTART_TIME,
+    };
+    if (p.sourceAddress !== 'None') pc.sourceAddress = v6 ? id.ipv6 : id.ipv4;
+    if (c.asNumber === id.asNumber && clusterId && c.rrClusterId !== clusterId) {
+      pc.routeReflectorClient = { clusterId };
+    }
+    if (password !== undefined) pc.password = password;
+    if (p.keepaliveTime !== undefined) pc.keepaliveTime = p.keepaliveTime;
+    if (p.ttlSecurity) pc.ttlSecurity = p.ttlSecurity;
+    if (c.nodeName) pc.nodeName = c.nodeName;
+    peers.set(key, pc);
+  };
+
+  // 2. Global BGPPeers, then 3. node-specific ones picking this node.
+  for (const globalPass of [true, false]) {
+    for (const p of sorted) {
+      const isGlobal = !p.node && !p.nodeSelector;
+      if (isGlobal !== globalPass) continue;
+      if (!localSidePicks(p, self)) continue;
+      for (const c of forwardCandidates(view, p, gAS, nodeIPs)) emit(c, p, isGlobal ? 'global' : 'node specific', false);
+    }
+  }
+
+  // 4. Reverse peerings: a BGPPeer whose remote side names this node makes it
+  //    peer back with the nodes its local side picks (unless reversePeering: Manual).
+  for (const p of sorted) {
+    if (p.reversePeering === 'Manual') continue;
+    let selfIsRemote: boolean;
+    let v4 = true;
+    let v6 = true;
+    if (p.peerSelector) selfIsRemote = p.peerSelector.matches(self.labels);
+    else if (p.peerIP) {
+      selfIsRemote = nodesWithIPPortAndAS(view, p.peerIP.ip, p.asNumber, p.peerIP.port, gAS).some((n) => n.name === self.name);
+      v6 = p.peerIP.ip.includes(':');
+      v4 = !v6;
+    } else selfIsRemote = false;
+    if (!selfIsRemote) continue;
+    const remote = p.nodeSelector ? nodesMatching(view, p.nodeSelector) : p.node ? [view.nodes.get(p.node)].filter((n): n is NodeResource => !!n) : [...view.nodes.values()];
+    remote.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const n of remote) {
+      if (v4) {
+        const c = nodeAsCandidate(view, n, gAS, false);
+        if (c) emit(c, p, 'node specific', true);
+      }
+      if (v6) {
+        const c = nodeAsCandidate(view, n, gAS, true);
+        if (c) emit(c, p, 'node specific', true);
+      }
+    }
+  }
+  return peers;
+}
+
+export function computePools(view: ResourceView): Map<string, Pool> {
+  const pools = new Map<string, Pool>();
+  for (const p of view.ipPools.values()) {
+    pools.set(p.name, {
+      name: p.name,
+      cidr: p.cidr.cidr,
+      ipipMode: p.ipipMode,
+      vxlanMode: p.vxlanMode,
+      disabled: p.disabled,
+      disableBGPExport: p.disableBGPExport,
+      natOutgoing: p.natOutgoing,
+      blockSize: p.blockSize,
+    });
+  }
+  return pools;
+}
+
+/** The most specific pool containing a block (IPv4). */
+function poolFor(view: ResourceView, cidr: ParsedCidr): IPPoolResource | undefined {
+  let best: IPPoolResource | undefined;
+  for (const p of view.ipPools.values()) {
+    if (ipv4CidrContains(p.cidr, cidr) && (!best || p.cidr.prefixLen > best.cidr.prefixLen)) best = p;
+  }
+  return best;
+}
+
+/**
+ * This host's blocks, from its affinity keys only (confd never reads block
+ * values). Confirmed (or legacy empty) affinities are blackholed unless /32
+ * and exported unless their pool has disableBGPExport; pending and
+ * pendingDeletion are listed with neither.
+ */
+export function computeBlocks(view: ResourceView, nodeName: string): Map<string, LocalBlock> {
+  const blocks = new Map<string, LocalBlock>();
+  const mine = view.affinities.get(nodeName);
+  if (!mine) return blocks;
+  for (const a of mine.values()) {
+    if (a.cidr.ipVersion !== 4) continue; // IPv4 agent (DESIGN: IPIP mode)
+    const state: AffinityState = a.state;
+    const confirmed = state === 'confirmed';
+    const pool = poolFor(view, a.cidr);
+    const b: LocalBlock = {
+      cidr: a.cidr.cidr,
+      state,
+      blackhole: confirmed && a.cidr.prefixLen !== 32,
+      exported: confirmed && !(pool?.disableBGPExport ?? false),
+    };
+    if (pool) b.pool = pool.name;
+    blocks.set(b.cidr, b);
+  }
+  return blocks;
+}
+
+export function computeDesiredState(view: ResourceView, nodeName: string, overrides: DesiredOverrides = {}): DesiredResult {
+  const problems: DesiredProblem[] = [];
+  const id = computeIdentity(view, nodeName, overrides);
+  if (!('ipv4' in id)) return { problems: [id] };
+  const bgp = computeBgpSettings(view, nodeName);
+  const state: DesiredState = {
+    node: id,
+    bgp,
+    peers: computePeers(view, id, bgp, overrides, problems),
+    blocks: computeBlocks(view, nodeName),
+    pools: computePools(view),
+  };
+  return { state, problems };
+}
+
+// ---------------------------------------------------------------- diff
+
+/** Shallow structural equality for the flat contract records (arrays/objects compared by JSON). */
+export function sameRecord(a: object | undefined, b: object | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) {
+    const va = (a as Record<string, unknown>)[k];
+    const vb = (b as Record<string, unknown>)[k];
+    if (va === vb) continue;
+    if (typeof va === 'object' && typeof vb === 'object' && JSON.stringify(va) === JSON.stringify(vb)) continue;
+    return false;
+  }
+  return true;
+}
+
+function diffMap<T extends object>(prev: ReadonlyMap<string, T> | undefined, next: ReadonlyMap<string, T>, added: T[], changed: T[], removed: T[]): void {
+  if (prev === next) return;
+  for (const [k, v] of next) {
+    const old = prev?.get(k);
+    if (old === undefined) added.push(v);
+    else if (!sameRecord(old, v)) changed.push(v);
+  }
+  if (prev) for (const [k, v] of prev) if (!next.has(k)) removed.push(v);
+}
+
+export function emptyDiff(): DesiredStateDiff {
+  return {
+    peersAdded: [],
+    peersChanged: [],
+    peersRemoved: [],
+    blocksAdded: [],
+    blocksChanged: [],
+    blocksRemoved: [],
+    poolsChanged: [],
+    poolsRemoved: [],
+  };
+}
+
+/** Differences from `prev` (undefined = nothing yet) to `next`; maps shared by reference are skipped. */
+export function diffDesired(prev: DesiredState | undefined, next: DesiredState): DesiredStateDiff {
+  const d = emptyDiff();
+  if (!prev || !sameRecord(prev.node, next.node)) d.node = next.node;
+  if (!prev || !sameRecord(prev.bgp, next.bgp)) d.bgp = next.bgp;
+  diffMap(prev?.peers, next.peers, d.peersAdded, d.peersChanged, d.peersRemoved);
+  diffMap(prev?.blocks, next.blocks, d.blocksAdded, d.blocksChanged, d.blocksRemoved);
+  const poolsAdded: Pool[] = [];
+  diffMap(prev?.pools, next.pools, poolsAdded, d.poolsChanged, d.poolsRemoved);
+  d.poolsChanged.unshift(...poolsAdded);
+  return d;
+}
+
+export function isEmptyDiff(d: DesiredStateDiff): boolean {
+  return (
+    !d.node &&
+    !d.bgp &&
+    !d.peersAdded.length &&
+    !d.peersChanged.length &&
+    !d.peersRemoved.length &&
+    !d.blocksAdded.length &&
+    !d.blocksChanged.length &&
+    !d.blocksRemoved.length &&
+    !d.poolsChanged.length &&
+    !d.poolsRemoved.length
+  );
+}
