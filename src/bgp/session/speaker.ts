@@ -1,0 +1,187 @@
+/**
+ * The BGP speaker: the listener plus every configured peer.
+ *
+ * `setPeers` reconciles towards the desired peer list (DESIGN.md: everything
+ * reconciles idempotently): unchanged peers are not touched, changed ones are
+ * reset with Cease 6 "other configuration change", removed ones get Cease 3
+ * "peer de-configured" (RFC 4486), each with an RFC 8203 message.
+ */
+import { EventEmitter } from 'node:events';
+import type net from 'node:net';
+import type { PeerConfig } from '../../datastore/desired.js';
+import { systemClock, type Clock } from '../fsm/clock.js';
+import type { FsmConfig } from '../fsm/types.js';
+import type { OutChange, SessionEvent } from '../route.js';
+import { Listener } from './listener.js';
+import { Peer, silentLogger, type Logger, type PeerStatus } from './peer.js';
+import type { TxEncoder, TxQueueOptions } from './tx-queue.js';
+import { shutdownMessage } from './words.js';
+
+export interface SpeakerOptions {
+  asNumber: number;
+  routerId: string;
+  listenAddress?: string;
+  /** Calico BGPConfiguration listenPort (default 179); 0 = any free port (tests). */
+  listenPort?: number;
+  clock?: Clock;
+  logger?: Logger;
+  /** RFC 4724 R bit: we are restarting, peers should keep our routes until our End-of-RIB. */
+  restarting?: boolean;
+  /** RFC 4724 F bit: the kernel kept our forwarding state across the restart. */
+  forwardingPreserved?: boolean;
+  /** RFC 8538 N bit. */
+  grNotification?: boolean;
+  hostname?: string;
+  /** Timer overrides for every peer (tests). */
+  fsm?: Partial<FsmConfig>;
+  /** Socket factory for outgoing connections (tests). */
+  connect?: (opts: net.NetConnectOpts) => net.Socket;
+  encoder?: TxEncoder;
+  tx?: TxQueueOptions;
+  /** Do not listen at all (e.g. every peer is active-only). */
+  noListen?: boolean;
+}
+
+export interface SpeakerEvents {
+  event: [SessionEvent];
+}
+
+/** Fields whose change does not require a session reset. */
+function sessionKey(c: PeerConfig): string {
+  const { name: _n, type: _t, nodeName: _nn, ...rest } = c;
+  return JSON.stringify(rest, Object.keys(rest).sort());
+}
+
+export class Speaker extends EventEmitter<SpeakerEvents> {
+  private readonly peers = new Map<string, Peer>();
+  private readonly byAddress = new Map<string, Peer>();
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  readonly listener: Listener | null;
+  private stopped = false;
+
+  constructor(private readonly options: SpeakerOptions) {
+    super();
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    this.listener = options.noListen
+      ? null
+      : new Listener({
+          port: options.listenPort ?? 179,
+          address: options.listenAddress,
+          clock: this.clock,
+          logger: this.logger,
+          lookup: (address) => this.byAddress.get(address),
+        });
+  }
+
+  /** Start listening; resolves with the bound port. */
+  async start(): Promise<number | undefined> {
+    if (!this.listener) return undefined;
+    return this.listener.listen(Math.max(1024, this.peers.size));
+  }
+
+  get port(): number | undefined {
+    return this.listener?.port;
+  }
+
+  setPeers(configs: readonly PeerConfig[]): void {
+    if (this.stopped) return;
+    const wanted = new Map(configs.map((c) => [c.name, c]));
+    for (const [name, peer] of this.peers) {
+      const next = wanted.get(name);
+      if (!next) {
+        this.removePeer(peer, { code: 6, subcode: 3, data: shutdownMessage('peer removed from configuration') });
+      } else if (sessionKey(next) !== sessionKey(peer.config)) {
+        this.removePeer(peer, { code: 6, subcode: 6, data: shutdownMessage('peer configuration changed') });
+      }
+    }
+    for (const config of configs) {
+      if (this.peers.has(config.name)) continue;
+      const peer = new Peer(
+        config,
+        {
+          asNumber: this.options.asNumber,
+          routerId: this.options.routerId,
+          hostname: this.options.hostname,
+          restarting: this.options.restarting ?? false,
+          forwardingPreserved: this.options.forwardingPreserved ?? false,
+          grNotification: this.options.grNotification ?? false,
+        },
+        {
+          clock: this.clock,
+          logger: this.logger,
+          emit: (e) => this.emit('event', e),
+          connect: this.options.connect,
+          fsm: this.options.fsm,
+          encoder: this.options.encoder,
+          tx: this.options.tx,
+        },
+      );
+      this.peers.set(config.name, peer);
+      this.byAddress.set(config.address, peer);
+      peer.start();
+    }
+  }
+
+  private removePeer(peer: Peer, cease: { code: number; subcode: number; data: Uint8Array }): void {
+    peer.stop(cease);
+    this.peers.delete(peer.name);
+    if (this.byAddress.get(peer.config.address) === peer) this.byAddress.delete(peer.config.address);
+  }
+
+  peer(name: string): Peer | undefined {
+    return this.peers.get(name);
+  }
+
+  enqueue(peerName: string, changes: readonly OutChange[]): void {
+    this.peers.get(peerName)?.enqueue(changes);
+  }
+
+  sendEndOfRib(peerName: string): void {
+    this.peers.get(peerName)?.sendEndOfRib();
+  }
+
+  /** Ask a peer (or every peer) to re-send its routes, e.g. when import policy changed. */
+  requestRefresh(peerName?: string): void {
+    if (peerName) this.peers.get(peerName)?.requestRefresh();
+    else for (const p of this.peers.values()) p.requestRefresh();
+  }
+
+  /** Administrative reset (Cease 4) of one peer. */
+  reset(peerName: string, message = 'administrative reset'): void {
+    const peer = this.peers.get(peerName);
+    if (!peer) return;
+    peer.stop({ code: 6, subcode: 4, data: shutdownMessage(message) });
+    peer.start();
+  }
+
+  status(): PeerStatus[] {
+    return [...this.peers.values()].map((p) => p.status());
+  }
+
+  /** Rejected connections from unknown sources, per address. */
+  rejectedSources(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [a, e] of this.listener?.rejected ?? []) out.set(a, e.count);
+    return out;
+  }
+
+  /**
+   * Stop every session. graceful: drop TCP without NOTIFICATION so peers that
+   * negotiated graceful restart keep our routes (RFC 4724 §4); otherwise Cease 2
+   * "administrative shutdown" with a message (RFC 4486, RFC 8203).
+   */
+  async stop(opts: { graceful: boolean; message?: string } = { graceful: false }): Promise<void> {
+    this.stopped = true;
+    await this.listener?.close();
+    for (const peer of this.peers.values()) {
+      if (opts.graceful) peer.drop();
+      else peer.stop({ code: 6, subcode: 2, data: shutdownMessage(opts.message ?? 'agent shutting down') });
+    }
+    this.peers.clear();
+    this.byAddress.clear();
+    // Give the NOTIFICATIONs a moment to leave before the process goes.
+    if (!opts.graceful) await new Promise((r) => setTimeout(r, 50));
+  }
+}
