@@ -28,6 +28,8 @@ export class BgpError extends Error {
   readonly subcode: number;
   readonly data: Uint8Array;
   readonly action?: ErrorAction;
+  /** The explanation without the NOTIFICATION name. */
+  readonly detail?: string;
 
   /**
    * @param data   NOTIFICATION data as RFC 4271 §6 asks for this error (e.g. the bad length, the attribute).
@@ -41,6 +43,7 @@ export class BgpError extends Error {
     this.code = code;
     this.subcode = subcode;
     this.data = data;
+    if (detail !== undefined) this.detail = detail;
     if (action !== undefined) this.action = action;
   }
 }

@@ -157,7 +157,7 @@ export interface UpdateMessage {
    */
   treatAsWithdraw?: { code: number; subcode: number; reason: string };
   /** RFC 7606 attribute-discard: names/codes of attributes dropped as malformed. */
-  discarded?: { attributeCode: number; reason: string }[];
+  discarded?: { attributeCode: number; reason: string; code?: number; subcode?: number }[];
 }
 
 // ---------------------------------------------------------------------------

@@ -49,16 +49,16 @@ const DATA_IS_ATTRIBUTE = new Set([2, 4, 5, 6, 8, 9]);
 
 function withAttributeData(err: BgpError, attr: Uint8Array, action: ErrorAction): BgpError {
   const data = err.data.length === 0 && DATA_IS_ATTRIBUTE.has(err.subcode) ? attr.slice() : err.data;
-  return new BgpError(err.code, err.subcode, data, err.message, action);
+  return new BgpError(err.code, err.subcode, data, err.detail, action);
 }
 
 /** Apply an RFC 7606 approach to `msg`; session reset throws. */
 function resolve(msg: UpdateMessage, err: BgpError, action: ErrorAction, attributeCode: number): void {
-  if (action === 'session-reset') throw err.action === 'session-reset' ? err : new BgpError(err.code, err.subcode, err.data, err.message, action);
+  if (action === 'session-reset') throw err.action === 'session-reset' ? err : new BgpError(err.code, err.subcode, err.data, err.detail, action);
   if (action === 'treat-as-withdraw') {
     if (!msg.treatAsWithdraw) msg.treatAsWithdraw = { code: err.code, subcode: err.subcode, reason: err.message };
   } else {
-    (msg.discarded ??= []).push({ attributeCode, reason: err.message });
+    (msg.discarded ??= []).push({ attributeCode, reason: err.message, code: err.code, subcode: err.subcode });
   }
 }
 
@@ -126,7 +126,7 @@ function decodeAttributes(b: Uint8Array, start: number, end: number, ctx: Decode
       if (code === ATTR_MP_REACH_NLRI || code === ATTR_MP_UNREACH_NLRI) {
         throw new BgpError(ERR_UPDATE, UPDATE_MALFORMED_ATTRIBUTE_LIST, undefined, `attribute ${code} repeated`, 'session-reset');
       }
-      (msg.discarded ??= []).push({ attributeCode: code, reason: 'repeated attribute' });
+      (msg.discarded ??= []).push({ attributeCode: code, reason: 'repeated attribute', code: ERR_UPDATE, subcode: UPDATE_MALFORMED_ATTRIBUTE_LIST });
       continue;
     }
     seen[code] = gen;
