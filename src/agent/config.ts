@@ -8,15 +8,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
 import { DEFAULT_CONTROL_SOCKET } from './control.js';
 import { isIpv4 } from '../bgp/prefix.js';
-
-export interface EtcdSettings {
-  endpoints: string[];
-  caCertFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  username?: string;
-  password?: string;
-}
+import { etcdConfigFromEnv, type EtcdConfig } from '../datastore/etcd-config.js';
 
 export interface AgentConfig {
   nodeName: string;
@@ -26,7 +18,7 @@ export interface AgentConfig {
   asNumber?: number;
   /** CALICO_ROUTER_ID: an IPv4 address, or "hash". */
   routerId?: string;
-  etcd: EtcdSettings;
+  etcd: EtcdConfig;
   controlSocket: string;
   pidFile?: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
@@ -42,8 +34,13 @@ export interface AgentConfig {
   restartHoldTime: number;
   /** Register (create/update) this node's Node resource at start. */
   registerNode: boolean;
-  /** TCP MD5 passwords by peer address, from the agent's own configuration (etcd-mode Calico has none). */
-  passwords: Record<string, string>;
+  /**
+   * TCP MD5 passwords from the agent's own configuration: etcd-mode Calico
+   * keeps them in Kubernetes secrets, which this agent cannot read.
+   * AGENT_MESH_PASSWORD for the mesh, AGENT_PEER_PASSWORDS="bgppeer-name=pw,...".
+   */
+  meshPassword?: string;
+  peerPasswords: Record<string, string>;
 }
 
 export class ConfigError extends Error {}
@@ -176,14 +173,18 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
 
   const metricsRaw = pick(flags.metricsPort, 'AGENT_METRICS_PORT');
   const listenRaw = pick(flags.listenPort, 'AGENT_LISTEN_PORT');
-  const passwords: Record<string, string> = {};
-  // AGENT_PEER_PASSWORDS="10.0.0.2=secret,10.0.0.3=other": etcd-mode Calico reads
-  // passwords from Kubernetes secrets, which this agent has no access to.
+  const peerPasswords: Record<string, string> = {};
   for (const pair of (env.AGENT_PEER_PASSWORDS ?? '').split(',').filter(Boolean)) {
     const eq = pair.indexOf('=');
-    const addr = pair.slice(0, eq);
-    if (eq < 1 || !isIP(addr)) throw new ConfigError(`AGENT_PEER_PASSWORDS: "${pair}" is not address=password`);
-    passwords[addr] = pair.slice(eq + 1);
+    if (eq < 1) throw new ConfigError(`AGENT_PEER_PASSWORDS: "${pair.slice(0, 40)}" is not <bgppeer name>=<password>`);
+    peerPasswords[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+
+  let etcd: EtcdConfig;
+  try {
+    etcd = etcdConfigFromEnv(env, { endpoints: endpoints });
+  } catch (err) {
+    throw new ConfigError(`ETCD_*: ${(err as Error).message}`);
   }
 
   return {
@@ -192,14 +193,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     ipv6,
     asNumber,
     routerId,
-    etcd: {
-      endpoints,
-      caCertFile: pick(undefined, 'ETCD_CA_CERT_FILE'),
-      certFile: pick(undefined, 'ETCD_CERT_FILE'),
-      keyFile: pick(undefined, 'ETCD_KEY_FILE'),
-      username: pick(undefined, 'ETCD_USERNAME'),
-      password: pick(undefined, 'ETCD_PASSWORD'),
-    },
+    etcd,
     controlSocket: pick(flags.controlSocket, 'AGENT_CONTROL_SOCKET') ?? DEFAULT_CONTROL_SOCKET,
     pidFile: pick(flags.pidFile, 'AGENT_PID_FILE'),
     logLevel: level as AgentConfig['logLevel'],
@@ -210,6 +204,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     readyGracePeriod: integer('--ready-grace-period', pick(flags.readyGracePeriod, 'AGENT_READY_GRACE_PERIOD') ?? '30', 0, 86400),
     restartHoldTime: integer('--restart-hold-time', pick(flags.restartHoldTime, 'AGENT_RESTART_HOLD_TIME') ?? '120', 0, 3600),
     registerNode: flags.registerNode ?? env.AGENT_REGISTER_NODE !== 'false',
-    passwords,
+    meshPassword: pick(undefined, 'AGENT_MESH_PASSWORD'),
+    peerPasswords,
   };
 }
