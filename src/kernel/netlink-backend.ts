@@ -12,12 +12,19 @@
  *   all its errors read". At most `window` sends are unacknowledged at once,
  *   which bounds the error replies queued (window x messagesPerSend) well
  *   below SO_RCVBUF.
- * - Should the receive buffer still overflow (ENOBUFS: replies were dropped),
- *   the socket's 'error' listener (always attached: without one the package
- *   would throw and end the process) records it, a fresh barrier flushes the
- *   wait, and the outcome of that batch is confirmed from a dump; operations the
- *   dump does not confirm are re-sent in small acknowledged chunks to learn
- *   their errors.
+ * - The receive buffer must never overflow: measured here, an ENOBUFS from
+ *   recvmsg aborts the whole process inside the package's native callback
+ *   ("terminate called after throwing an instance of 'Napi::Error'") even with
+ *   an 'error' listener attached. So the window is derived from the SO_RCVBUF
+ *   the kernel actually granted: at most rcvbuf / 2 / ERROR_REPLY_BUDGET
+ *   unacknowledged route messages, each of which could produce one error reply.
+ *   With net.core.rmem_max = 4 MiB that is 2048 (4 sends x 256 + margin); with
+ *   a 208 KiB default it shrinks to ~100 and stays correct, only slower.
+ * - Belt and braces, should a future package deliver ENOBUFS as an event: the
+ *   'error' listener records it, a fresh barrier flushes the wait, the batch is
+ *   confirmed from a dump, and ops the dump does not confirm are re-sent in
+ *   small acknowledged chunks to learn their errors. A barrier that never comes
+ *   back (timeout) takes the same path.
  */
 import { createRequire } from 'node:module';
 import { getSystemErrorMap } from 'node:util';
@@ -71,6 +78,11 @@ export interface NetlinkBackendOptions {
 }
 
 const NETLINK_ROUTE = 0;
+/**
+ * Receive-buffer bytes reserved per unacknowledged route message: one NLMSG_ERROR
+ * echoing a ~52-byte request is an skb of ~700-800 bytes truesize; reserve 2 KiB.
+ */
+const ERROR_REPLY_BUDGET = 2048;
 const ERRORS = getSystemErrorMap();
 
 function errnoText(errno: number): { code: string; message: string } {
@@ -96,8 +108,9 @@ export interface NetlinkCounters {
 export class NetlinkBackend implements KernelBackend {
   readonly name = 'netlink';
   readonly counters: NetlinkCounters = { sends: 0, messages: 0, overflows: 0, confirmDumps: 0, barrierTimeouts: 0 };
-  private readonly perSend: number;
-  private readonly window: number;
+  private perSend: number;
+  private window: number;
+  private inflightBudget = 1;
   private readonly confirm: 'always' | 'overflow';
   private readonly protocol: number;
   private readonly barrierTimeoutMs: number;
@@ -110,6 +123,8 @@ export class NetlinkBackend implements KernelBackend {
   private busy = 0;
   private closed = false;
   private links = new Map<string, number>();
+  /** Last exception caught in a socket callback (kept for diagnosis). */
+  lastCallbackError?: Error;
   private linkNames = new Map<number, string>();
 
   private constructor(
@@ -121,9 +136,31 @@ export class NetlinkBackend implements KernelBackend {
     this.confirm = opts.confirm ?? 'overflow';
     this.protocol = opts.protocol ?? RTPROT_BIRD;
     this.barrierTimeoutMs = opts.barrierTimeoutMs ?? 10_000;
-    sock.on('message', (msg) => this.receive(msg));
-    sock.on('error', (err) => this.socketError(err));
+    // An exception escaping a native callback aborts the process: never let one out.
+    sock.on('message', (msg) => {
+      try {
+        this.receive(msg);
+      } catch (err) {
+        this.lastCallbackError = err as Error;
+      }
+    });
+    sock.on('error', (err) => {
+      try {
+        this.socketError(err);
+      } catch (e) {
+        this.lastCallbackError = e as Error;
+      }
+    });
     sock.unref();
+    const budget = Math.max(1, Math.floor(sock.getRecvBufferSize() / 2 / ERROR_REPLY_BUDGET));
+    this.inflightBudget = budget;
+    this.perSend = Math.max(1, Math.min(this.perSend, budget));
+    this.window = Math.max(1, Math.min(this.window, Math.floor(budget / this.perSend)));
+  }
+
+  /** Effective batching after fitting the receive buffer (for the bench and status). */
+  get batching(): { messagesPerSend: number; window: number; inflightBudget: number; recvBufferSize: number } {
+    return { messagesPerSend: this.perSend, window: this.window, inflightBudget: this.inflightBudget, recvBufferSize: this.sock.getRecvBufferSize() };
   }
 
   /** Open a NETLINK_ROUTE socket in this process's network namespace. */
@@ -347,40 +384,50 @@ export class NetlinkBackend implements KernelBackend {
     const pendingIdx: number[] = [];
     for (let i = 0; i < ops.length; i++) if (reqs[i]) pendingIdx.push(i);
 
-    const { failed, uncertain } = await this.sendBatch(ops, reqs, pendingIdx, this.perSend, this.window);
-    let unresolved = uncertain;
-    for (const [i, errno] of failed) errors.push(this.opError(ops[i], errno));
-
-    if (unresolved || this.confirm === 'always') {
-      this.counters.confirmDumps++;
-      const dumped = this.toScan(await this.dumpRoutes());
-      const byPrefix = new Map<number, KernelRoute[]>();
-      for (const r of dumped.routes) {
-        const list = byPrefix.get(r.prefix);
-        if (list) list.push(r);
-        else byPrefix.set(r.prefix, [r]);
-      }
-      const retry: number[] = [];
-      for (const i of pendingIdx) {
-        if (failed.has(i)) continue;
-        const op = ops[i];
-        const present = byPrefix.get(op.route.prefix) ?? [];
-        const ok =
-          op.op === 'replace'
-            ? present.some((r) => routeSatisfies(r, op.route))
-            : !present.some((r) => r.metric === op.route.metric);
-        if (!ok) retry.push(i);
-      }
-      if (retry.length && unresolved) {
-        // Learn the real errors in chunks small enough that no reply can be dropped.
-        const second = await this.sendBatch(ops, reqs, retry, 32, 1);
-        for (const [i, errno] of second.failed) errors.push(this.opError(ops[i], errno));
-        unresolved = second.uncertain;
-      } else {
-        for (const i of retry) errors.push({ route: ops[i].route, op: ops[i].op, error: 'not in the kernel after the batch (confirmed by dump)', code: 'EUNCONFIRMED' });
-      }
+    const first = await this.sendBatch(ops, reqs, pendingIdx, this.perSend, this.window);
+    const failed = first.failed;
+    let uncertain = first.uncertain;
+    if (!uncertain && this.confirm !== 'always') {
+      for (const [i, errno] of failed) errors.push(this.opError(ops[i], errno));
+      return errors;
     }
+    // Replies were lost (or confirmation was asked for): the kernel's table is the truth.
+    // Ops the dump does not confirm are re-sent in small chunks, one in flight, so that
+    // their errors cannot overflow the receive buffer; repeat while replies still get lost.
+    let todo = pendingIdx.filter((i) => !failed.has(i));
+    for (let round = 0; todo.length > 0; round++) {
+      this.counters.confirmDumps++;
+      const unconfirmed = this.unconfirmed(ops, todo, await this.dumpRoutes());
+      if (unconfirmed.length === 0 || !uncertain || round >= 3) {
+        for (const i of unconfirmed) {
+          errors.push({ route: ops[i].route, op: ops[i].op, error: 'not in the kernel after the batch (checked by dump)', code: 'EUNCONFIRMED' });
+        }
+        break;
+      }
+      const again = await this.sendBatch(ops, reqs, unconfirmed, Math.min(16, this.perSend), 1);
+      for (const [i, errno] of again.failed) failed.set(i, errno);
+      uncertain = again.uncertain;
+      todo = unconfirmed.filter((i) => !again.failed.has(i));
+    }
+    for (const [i, errno] of failed) errors.push(this.opError(ops[i], errno));
     return errors;
+  }
+
+  /** Indexes of ops whose effect the dump does not show. */
+  private unconfirmed(ops: RouteOp[], idx: number[], dumped: DumpedRoute[]): number[] {
+    const byPrefix = new Map<number, KernelRoute[]>();
+    for (const r of this.toScan(dumped).routes) {
+      const list = byPrefix.get(r.prefix);
+      if (list) list.push(r);
+      else byPrefix.set(r.prefix, [r]);
+    }
+    return idx.filter((i) => {
+      const op = ops[i];
+      const present = byPrefix.get(op.route.prefix) ?? [];
+      return op.op === 'replace'
+        ? !present.some((r) => routeSatisfies(r, op.route))
+        : present.some((r) => r.metric === op.route.metric);
+    });
   }
 
   private opError(op: RouteOp, errno: number): RouteOpError {

@@ -40,7 +40,7 @@ const commands: Record<string, (...args: any[]) => Promise<unknown>> = {
   },
   /** n /26 prefixes from base, all via one next hop. */
   async manyPaths(base: string, n: number, nextHop: string) {
-    const start = parsePrefix(base) / 64;
+    const start = Math.floor(parsePrefix(base) / 64);
     const changes = [];
     for (let i = 0; i < n; i++) changes.push({ key: ((start + i * 64) >>> 0) * 64 + 26, nextHop });
     programmer!.applyBestPaths(changes);
@@ -69,6 +69,30 @@ const commands: Record<string, (...args: any[]) => Promise<unknown>> = {
   async stop() {
     await programmer!.stop();
     return true;
+  },
+  /**
+   * Receive-buffer overflow on purpose: a tiny SO_RCVBUF, a wide window and
+   * `bad` routes the kernel refuses mixed with `good` ones.
+   */
+  async overflow(good: number, bad: number) {
+    const b = await NetlinkBackend.open({ recvBufferSize: 1, window: 64, messagesPerSend: 512 });
+    try {
+      const ops = [];
+      for (let i = 0; i < good + bad; i++) {
+        const prefix = ((0x0a800000 + i * 64) >>> 0) * 64 + 26;
+        const route = i < good
+          ? { prefix, type: 'unicast' as const, gateway: 0x14140204, dev: 'tunl0', onlink: true, metric: 0 }
+          : { prefix, type: 'unicast' as const, gateway: 0x0a630001, onlink: false, metric: 0 }; // 10.99.0.1: unreachable
+        ops.push({ op: 'replace' as const, route });
+      }
+      const errors = await b.apply(ops);
+      const codes: Record<string, number> = {};
+      for (const e of errors) codes[e.code ?? '?'] = (codes[e.code ?? '?'] ?? 0) + 1;
+      const minPrefix = ((0x0a800000 + good * 64) >>> 0) * 64 + 26;
+      return { errors: errors.length, codes, allBad: errors.every((e) => e.route.prefix >= minPrefix), counters: b.counters, batching: b.batching, installed: (await b.dump()).length };
+    } finally {
+      b.close();
+    }
   },
   async dump() {
     return (await getBackend()).dump();
