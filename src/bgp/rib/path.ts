@@ -1,14 +1,15 @@
 /**
  * Paths and the peers they come from.
  *
- * A `Path` is one route to one destination from one source (a peer, with an
- * ADD-PATH path id when RFC 7911 receive is negotiated, or this node for its
- * own blocks). The same object sits in the peer's Adj-RIB-In and, when import
- * accepted it, in the Loc-RIB entry of its prefix: one small object per path,
- * the prefix itself only a Map key (DESIGN.md "Where the speed comes from").
- * Paths are immutable once placed; a changed route is a new Path.
+ * A `Path` is a route from one source (a peer, with an ADD-PATH path id when
+ * RFC 7911 receive is negotiated, or this node for its own blocks) with one
+ * attribute set. Nothing in it is per prefix, so every prefix of an UPDATE
+ * (and of the next UPDATEs with the same attributes) shares one Path object:
+ * the Adj-RIB-In and Loc-RIB hold, per prefix, only a key and a reference
+ * (DESIGN.md "Where the speed comes from"). Paths are immutable.
  */
 import type { InternedAttrs } from './attr-set.js';
+import { PrefixMap } from './prefix-map.js';
 import { parseIpv4 } from '../prefix.js';
 
 /** What the RIB needs to know about a peer (from PeerConfig plus the session). */
@@ -45,9 +46,9 @@ export class PeerState {
   routerIdNum = 0;
 
   /** Adj-RIB-In: prefix key -> path, or paths by path id when ADD-PATH receive put several there. */
-  adjIn = new Map<number, Path | Path[]>();
+  adjIn = new PrefixMap<Path | Path[]>();
   /** RFC 4724 stale paths kept across a graceful restart, until refreshed, End-of-RIB or timeout. */
-  stale: Map<number, Path | Path[]> | null = null;
+  stale: PrefixMap<Path | Path[]> | null = null;
   cancelStaleTimer: (() => void) | null = null;
   restartTime = 0;
 
@@ -58,11 +59,49 @@ export class PeerState {
   /** (prefix, path id) pairs in this peer's Adj-RIB-Out. */
   advertised = 0;
 
+  /** The shared Path for the last attribute set seen, per received path id. */
+  private lastSet: InternedAttrs | null = null;
+  private lastPaths = new Map<number, Path>();
+  /** Received path id -> small number, for stable outgoing path ids (RFC 7911). */
+  private readonly pathIdSlots = new Map<number, number>();
+
   constructor(
     readonly name: string,
     readonly index: number,
     readonly local: boolean,
   ) {}
+
+  /** The (shared) path for `set` under received path id `pathId`. */
+  pathFor(set: InternedAttrs, pathId: number, accepted: boolean): Path {
+    if (set !== this.lastSet) {
+      this.lastSet = set;
+      this.lastPaths = new Map();
+    }
+    let p = this.lastPaths.get(pathId);
+    if (p === undefined) {
+      p = new Path(this, pathId, set, accepted, this.outIdOf(pathId));
+      this.lastPaths.set(pathId, p);
+    }
+    return p;
+  }
+
+  /**
+   * The path id we send for this source's path `pathId`: the source's index
+   * in the low 16 bits and a per-source slot for the received id above, so it
+   * is stable while the path lives and distinct among a prefix's paths.
+   */
+  private outIdOf(pathId: number): number {
+    let slot = 0;
+    if (pathId !== 0) {
+      const s = this.pathIdSlots.get(pathId);
+      if (s !== undefined) slot = s;
+      else {
+        slot = (this.pathIdSlots.size + 1) & 0xffff;
+        this.pathIdSlots.set(pathId, slot);
+      }
+    }
+    return slot * 65536 + (this.index & 0xffff) + 1;
+  }
 
   configure(p: RibPeer, localAs: number): void {
     this.address = p.address;
@@ -76,8 +115,6 @@ export class PeerState {
 }
 
 export class Path {
-  /** ADD-PATH id this node uses when it sends the path (stable while the path lives in its Loc-RIB entry). */
-  outId = 0;
   constructor(
     readonly src: PeerState,
     /** Path id received (RFC 7911), 0 without ADD-PATH. */
@@ -85,5 +122,7 @@ export class Path {
     readonly attrs: InternedAttrs,
     /** Import policy accepted it; rejected paths stay in Adj-RIB-In only. */
     readonly accepted: boolean,
+    /** ADD-PATH id this node uses when it sends the path. */
+    readonly outId: number = 0,
   ) {}
 }

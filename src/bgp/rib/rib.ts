@@ -26,6 +26,7 @@ import { parseIpv4, type PrefixKey } from '../prefix.js';
 import { AttrTable, type InternedAttrs } from './attr-set.js';
 import { bestIndex, bestPath } from './best-path.js';
 import { Path, PeerState, type RibPeer } from './path.js';
+import { PrefixMap } from './prefix-map.js';
 import { exportAttributes, importRejection, type LocalSpeaker } from './propagation.js';
 
 export type { RibPeer } from './path.js';
@@ -98,7 +99,7 @@ export class Rib {
   private readonly local: PeerState;
   /** Up peers, in a dense array for the flush loop. */
   private upPeers: PeerState[] = [];
-  private readonly loc = new Map<PrefixKey, Entry>();
+  private readonly loc = new PrefixMap<Entry>();
   private dirty = new Map<PrefixKey, Entry>();
   private pathCount = 0;
   private nextPeerIndex = 1;
@@ -239,7 +240,7 @@ export class Rib {
     // Everything held becomes stale; what was stale from an earlier restart stays so.
     if (st.stale === null) st.stale = st.adjIn;
     else for (const [k, v] of st.adjIn) mergeInto(st.stale, k, v);
-    st.adjIn = new Map();
+    st.adjIn = new PrefixMap();
     st.restartTime = opts.restartTime;
     if (st.stale.size === 0) st.stale = null;
     else this.armStaleTimer(st);
@@ -289,7 +290,7 @@ export class Rib {
    */
   setLocalRoutes(routes: Map<PrefixKey, LocalRoute>): void {
     const st = this.local;
-    for (const key of [...st.adjIn.keys()]) if (!routes.has(key)) this.withdrawOne(st, key, 0);
+    for (const key of st.adjIn.keyList()) if (!routes.has(key)) this.withdrawOne(st, key, 0);
     for (const [key, r] of routes) {
       const attrs: PathAttributes = {
         origin: 0,
@@ -323,6 +324,10 @@ export class Rib {
     const peers = this.upPeers;
     const outs: OutChange[][] = peers.map(() => []);
     const best: BestPathChange[] | null = this.bestListeners.length > 0 ? [] : null;
+    let memoOld: Path | undefined | null = null;
+    let memoNew: Path | undefined | null = null;
+    const oldEx: (InternedAttrs | null)[] = new Array(peers.length).fill(null);
+    const newEx: (InternedAttrs | null)[] = new Array(peers.length).fill(null);
     for (const [key, snap] of dirty) {
       const old = snap === NONE ? undefined : snap;
       const cur = this.loc.get(key);
@@ -337,7 +342,16 @@ export class Rib {
             : null,
         });
       }
-      // One OutChange object per distinct (attrs) for this prefix, shared by the peers that get it.
+      // Consecutive prefixes mostly share their Path objects: export each once per flush run.
+      if (oldBest !== memoOld) {
+        memoOld = oldBest;
+        for (let i = 0; i < peers.length; i++) oldEx[i] = oldBest === undefined ? null : this.exportOf(oldBest, peers[i]);
+      }
+      if (newBest !== memoNew) {
+        memoNew = newBest;
+        for (let i = 0; i < peers.length; i++) newEx[i] = newBest === undefined ? null : this.exportOf(newBest, peers[i]);
+      }
+      // One OutChange object per distinct export for this prefix, shared by the peers that get it.
       let lastSet: InternedAttrs | null | undefined;
       let lastChange: OutChange | undefined;
       for (let i = 0; i < peers.length; i++) {
@@ -346,8 +360,8 @@ export class Rib {
           this.diffAddPath(to, key, old, cur, outs[i]);
           continue;
         }
-        const a = oldBest === undefined ? null : this.exportOf(oldBest, to);
-        const b = newBest === undefined ? null : this.exportOf(newBest, to);
+        const a = oldEx[i];
+        const b = newEx[i];
         if (a === b || (a !== null && b !== null && a.internKey === b.internKey)) continue;
         if (b !== lastSet || lastChange === undefined) {
           lastSet = b;
@@ -389,6 +403,11 @@ export class Rib {
 
   peerNames(): string[] {
     return [...this.peers.keys()];
+  }
+
+  /** Prefixes in the Loc-RIB (for `agent routes`). */
+  prefixes(): IterableIterator<PrefixKey> {
+    return this.loc.keys();
   }
 
   /** Every path for `key` (accepted ones, from the Loc-RIB), the best, and the step that chose it. */
@@ -501,7 +520,7 @@ export class Rib {
 
   private fullExport(to: PeerState): OutChange[] {
     const out: OutChange[] = [];
-    for (const [key, e] of this.loc) this.exportEntry(to, key, e, out);
+    this.loc.forEach((e, key) => this.exportEntry(to, key, e, out));
     return out;
   }
 
@@ -587,7 +606,7 @@ export class Rib {
     set: InternedAttrs,
     accepted: boolean,
   ): Path {
-    const path = new Path(st, pathId, set, accepted);
+    const path = st.pathFor(set, pathId, accepted);
     this.attrTable.retain(set);
     if (old === undefined) st.received++;
     st.accepted += (accepted ? 1 : 0) - (old !== undefined && old.accepted ? 1 : 0);
@@ -622,22 +641,14 @@ export class Rib {
     const cur = this.loc.get(key);
     this.markDirty(key, cur);
     this.pathCount++;
-    if (cur === undefined) {
-      path.outId = 1;
-      this.loc.set(key, path);
-    } else if (cur instanceof Path) {
-      path.outId = cur.outId === 1 ? 2 : 1;
-      this.loc.set(key, bestIndex([cur, path]) === 0 ? [cur, path] : [path, cur]);
-    } else {
-      path.outId = freeOutId(cur);
-      this.loc.set(key, bestFirst([...cur, path]));
-    }
+    if (cur === undefined) this.loc.set(key, path);
+    else if (cur instanceof Path) this.loc.set(key, bestIndex([cur, path]) === 0 ? [cur, path] : [path, cur]);
+    else this.loc.set(key, bestFirst([...cur, path]));
   }
 
   private locReplace(key: PrefixKey, old: Path, path: Path): void {
     const cur = this.loc.get(key);
     this.markDirty(key, cur);
-    path.outId = old.outId;
     if (cur === old) this.loc.set(key, path);
     else if (Array.isArray(cur)) this.loc.set(key, bestFirst(cur.map((p) => (p === old ? path : p))));
   }
@@ -657,7 +668,7 @@ export class Rib {
   private dropAll(st: PeerState): void {
     this.stopStale(st);
     const tables = [st.adjIn, st.stale];
-    st.adjIn = new Map();
+    st.adjIn = new PrefixMap();
     st.stale = null;
     for (const m of tables) {
       if (m === null) continue;
@@ -713,14 +724,8 @@ function bestFirst(paths: Path[]): Path[] {
   return paths;
 }
 
-function freeOutId(paths: Path[]): number {
-  let id = 1;
-  while (paths.some((p) => p.outId === id)) id++;
-  return id;
-}
-
 /** Remove and return the path with `pathId` for `key` from an Adj-RIB-In table. */
-function takeFrom(m: Map<number, Path | Path[]>, key: PrefixKey, pathId: number): Path | undefined {
+function takeFrom(m: PrefixMap<Path | Path[]>, key: PrefixKey, pathId: number): Path | undefined {
   const v = m.get(key);
   if (v === undefined) return undefined;
   if (v instanceof Path) {
@@ -737,14 +742,14 @@ function takeFrom(m: Map<number, Path | Path[]>, key: PrefixKey, pathId: number)
 }
 
 /** Add a path for `key` (its path id not yet present) to an Adj-RIB-In table. */
-function putInto(m: Map<number, Path | Path[]>, key: PrefixKey, p: Path): void {
+function putInto(m: PrefixMap<Path | Path[]>, key: PrefixKey, p: Path): void {
   const v = m.get(key);
   if (v === undefined) m.set(key, p);
   else if (v instanceof Path) m.set(key, [v, p]);
   else v.push(p);
 }
 
-function mergeInto(m: Map<number, Path | Path[]>, key: PrefixKey, v: Path | Path[]): void {
+function mergeInto(m: PrefixMap<Path | Path[]>, key: PrefixKey, v: Path | Path[]): void {
   if (v instanceof Path) putInto(m, key, v);
   else for (const p of v) putInto(m, key, p);
 }
