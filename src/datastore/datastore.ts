@@ -1,0 +1,233 @@
+/**
+ * The datastore component: etcd -> validated resource cache -> desired state
+ * -> diffs for the agent (DESIGN.md "Data flow").
+ *
+ * Per event only the sections an event touches are recomputed: an affinity
+ * write for another host costs a map update; one for this host recomputes
+ * this host's blocks; a Node or BGPPeer change recomputes the peer set (linear
+ * in nodes). Unchanged sections keep their Map by reference, so the diff
+ * skips them. A diff is emitted only when something changed.
+ */
+import { EventEmitter } from 'node:events';
+import type { Etcd3 } from 'etcd3';
+import { ResourceCache, type KvChange, type SkippedResource } from './cache.js';
+import type { DesiredState, DesiredStateDiff } from './desired.js';
+import {
+  computeBgpSettings,
+  computeBlocks,
+  computeIdentity,
+  computePeers,
+  computePools,
+  diffDesired,
+  isEmptyDiff,
+  sameRecord,
+  type DesiredOverrides,
+  type DesiredProblem,
+} from './desired-state.js';
+import { createEtcdClient, type EtcdConfig } from './etcd-config.js';
+import { registerNode, type NodeRegistration } from './registration.js';
+import { DatastoreSyncer, silentLogger, systemClock, type Clock, type ListedKv, type Logger, type SyncStatus } from './syncer.js';
+
+export interface DatastoreOptions {
+  /** An etcd3 client (the Datastore does not close it) or a config to build one from. */
+  client?: Etcd3;
+  etcd?: EtcdConfig;
+  nodeName: string;
+  overrides?: DesiredOverrides;
+  clock?: Clock;
+  logger?: Logger;
+  backoff?: { initialMs: number; maxMs: number };
+  /** Test seam, passed to the syncer (see SyncerOptions.beforeWatch). */
+  beforeWatch?: (revision: number) => Promise<void>;
+}
+
+export interface DatastoreStatus {
+  connected: boolean;
+  /** When `connected` last changed (ms since epoch): "datastore disconnected since <time>". */
+  since: number;
+  synced: boolean;
+  revision: number;
+  lastError?: string;
+  /** Resources skipped as invalid (the last good version of each, if any, stays in force). */
+  skipped: SkippedResource[];
+  /** Things the desired state could not honour (missing own node, secret passwords, ...). */
+  problems: DesiredProblem[];
+  /** "datastore disconnected since 2024-01-01T00:00:00.000Z" or "datastore connected". */
+  summary: string;
+}
+
+interface Dirty {
+  identity: boolean;
+  bgp: boolean;
+  peers: boolean;
+  blocks: boolean;
+  pools: boolean;
+}
+
+export declare interface Datastore {
+  on(event: 'diff', listener: (diff: DesiredStateDiff, state: DesiredState) => void): this;
+  on(event: 'status', listener: (status: DatastoreStatus) => void): this;
+}
+
+export class Datastore extends EventEmitter {
+  readonly cache = new ResourceCache();
+  private readonly client: Etcd3;
+  private readonly ownsClient: boolean;
+  private readonly nodeName: string;
+  private readonly overrides: DesiredOverrides;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly syncer: DatastoreSyncer;
+  private state?: DesiredState;
+  private identityProblem?: DesiredProblem;
+  private peerProblems: DesiredProblem[] = [];
+  private firstSync?: () => void;
+
+  constructor(opts: DatastoreOptions) {
+    super();
+    if (!opts.client && !opts.etcd) throw new Error('Datastore needs a client or an etcd config');
+    this.client = opts.client ?? createEtcdClient(opts.etcd!);
+    this.ownsClient = !opts.client;
+    this.nodeName = opts.nodeName;
+    this.overrides = opts.overrides ?? {};
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.logger ?? silentLogger;
+    this.syncer = new DatastoreSyncer({
+      client: this.client,
+      clock: this.clock,
+      logger: this.log,
+      backoff: opts.backoff,
+      beforeWatch: opts.beforeWatch,
+      sink: {
+        onList: (listed, rev) => this.onList(listed, rev),
+        onEvents: (changes) => this.applyChanges(changes),
+        onStatus: () => this.emit('status', this.status()),
+      },
+    });
+  }
+
+  /** Starts syncing; resolves once the first full list has been applied. */
+  start(): Promise<void> {
+    const p = new Promise<void>((resolve) => (this.firstSync = resolve));
+    this.syncer.start();
+    return p;
+  }
+
+  async stop(): Promise<void> {
+    await this.syncer.stop();
+    if (this.ownsClient) this.client.close();
+  }
+
+  current(): DesiredState | undefined {
+    return this.state;
+  }
+
+  status(): DatastoreStatus {
+    const s: SyncStatus = this.syncer.status();
+    const problems = [...(this.identityProblem ? [this.identityProblem] : []), ...this.peerProblems];
+    const out: DatastoreStatus = {
+      connected: s.connected,
+      since: s.since,
+      synced: s.synced,
+      revision: s.revision,
+      skipped: [...this.cache.skipped.values()],
+      problems,
+      summary: s.connected ? 'datastore connected' : `datastore disconnected since ${new Date(s.since).toISOString()}`,
+    };
+    if (s.lastError !== undefined) out.lastError = s.lastError;
+    return out;
+  }
+
+  /** Create or update this node's Node resource (see registration.ts). */
+  registerNode(reg: Omit<NodeRegistration, 'name'> & { name?: string }): Promise<{ created: boolean; changed: boolean; revision: number }> {
+    return registerNode(this.client, { ...reg, name: reg.name ?? this.nodeName });
+  }
+
+  private onList(listed: Map<string, ListedKv>, _revision: number): void {
+    const changes = this.cache.differenceFrom(listed);
+    this.log.info({ keys: listed.size, changes: changes.length }, 'datastore listed');
+    this.applyChanges(changes, !this.state);
+    if (this.firstSync) {
+      const f = this.firstSync;
+      this.firstSync = undefined;
+      f();
+    }
+  }
+
+  /** Apply etcd changes to the cache, recompute touched sections, emit a diff if anything changed. */
+  applyChanges(changes: KvChange[], forceAll = false): void {
+    const dirty: Dirty = { identity: forceAll, bgp: forceAll, peers: forceAll, blocks: forceAll, pools: forceAll };
+    const skippedBefore = this.cache.skipped.size;
+    for (const c of changes) {
+      const t = this.cache.apply(c);
+      if (!t) {
+        const s = this.cache.skipped.get(c.key);
+        if (s) this.log.warn({ key: c.key, err: s.error }, 'skipping invalid resource');
+        continue;
+      }
+      switch (t.kind) {
+        case 'Node':
+          dirty.peers = true;
+          if (t.name === this.nodeName) dirty.identity = true;
+          break;
+        case 'BGPConfiguration':
+          dirty.identity = dirty.bgp = dirty.peers = true;
+          break;
+        case 'BGPPeer':
+          dirty.peers = true;
+          break;
+        case 'IPPool':
+          dirty.pools = dirty.blocks = true;
+          break;
+        case 'BlockAffinity':
+          if (t.node === this.nodeName) dirty.blocks = true;
+          break;
+        case 'IPAMBlock':
+          break; // confd never reads block values for export
+      }
+    }
+    this.recompute(dirty);
+    if (this.cache.skipped.size !== skippedBefore) this.emit('status', this.status());
+  }
+
+  private recompute(dirty: Dirty): void {
+    if (!dirty.identity && !dirty.bgp && !dirty.peers && !dirty.blocks && !dirty.pools) return;
+    const prev = this.state;
+    let node = prev?.node;
+    if (dirty.identity || !prev) {
+      const id = computeIdentity(this.cache, this.nodeName, this.overrides);
+      if ('ipv4' in id) {
+        this.identityProblem = undefined;
+        node = id;
+      } else {
+        // Keep the last known identity (and everything built on it) rather than tear sessions down.
+        this.identityProblem = id;
+        if (!prev) return;
+        this.log.warn({ key: id.key, err: id.message }, 'own node unusable; keeping last desired state');
+      }
+    }
+    if (!node) return;
+    const idChanged = !prev || !sameRecord(prev.node, node);
+    const bgp = dirty.bgp || !prev ? computeBgpSettings(this.cache, this.nodeName) : prev.bgp;
+    const bgpChanged = !prev || !sameRecord(prev.bgp, bgp);
+    let peers = prev?.peers;
+    if (!peers || dirty.peers || idChanged || bgpChanged) {
+      const problems: DesiredProblem[] = [];
+      peers = computePeers(this.cache, node, bgp, this.overrides, problems);
+      this.peerProblems = problems;
+    }
+    const blocks = !prev || dirty.blocks ? computeBlocks(this.cache, this.nodeName) : prev.blocks;
+    const pools = !prev || dirty.pools ? computePools(this.cache) : prev.pools;
+    const next: DesiredState = { node: idChanged ? node : prev!.node, bgp: bgpChanged ? bgp : prev!.bgp, peers, blocks, pools };
+    const diff = diffDesired(prev, next);
+    if (prev && isEmptyDiff(diff)) return;
+    // Keep unchanged maps by reference so the next diff can skip them.
+    if (prev) {
+      if (!diff.peersAdded.length && !diff.peersChanged.length && !diff.peersRemoved.length) next.peers = prev.peers;
+      if (!diff.blocksAdded.length && !diff.blocksChanged.length && !diff.blocksRemoved.length) next.blocks = prev.blocks;
+      if (!diff.poolsChanged.length && !diff.poolsRemoved.length) next.pools = prev.pools;
+    }
+    this.state = next;
+    this.emit('diff', diff, next);
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * Keeps a sink in step with etcd: an initial list of Calico's resource and
+ * IPAM prefixes at one revision (paged, pinned to that revision), then one
+ * watch from revision+1 over the key range covering both prefixes.
+ *
+ * When the watch is lost (etcd gone, stream broken) or cancelled because its
+ * revision was compacted ("mvcc: required revision has been compacted"), the
+ * syncer lists again and hands the sink the whole listing; the sink keeps
+ * per-key mod revisions and applies only the difference, so nothing is missed
+ * or duplicated. During an outage the sink keeps its last state, the status
+ * says "disconnected since", and listing is retried with exponential backoff
+ * capped at 5 s (calico-node's syncer behaves the same way).
+ *
+ * The etcd3 library's own watch reconnection is not used: it resumes from the
+ * create response's header revision, which can skip events that were still in
+ * flight when the stream broke.
+ */
+import type { Etcd3, Watcher } from 'etcd3';
+import { IPAM_PREFIX, RESOURCES_PREFIX } from './keys.js';
+import type { KvChange } from './cache.js';
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** pino-compatible subset. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface ListedKv {
+  value: string;
+  modRevision: number;
+}
+
+export interface SyncSink {
+  /** A complete listing of both prefixes at `revision`. */
+  onList(listed: Map<string, ListedKv>, revision: number): void;
+  /** Watch events in revision order (one etcd watch response). */
+  onEvents(changes: KvChange[], revision: number): void;
+  /** Connection state changed. */
+  onStatus?(status: SyncStatus): void;
+}
+
+export interface SyncStatus {
+  connected: boolean;
+  /** When `connected` last changed (ms since epoch). */
+  since: number;
+  /** A full list has been applied at least once. */
+  synced: boolean;
+  revision: number;
+  lastError?: string;
+  /** How many full lists (initial + re-lists) were done. */
+  lists: number;
+}
+
+export interface SyncerOptions {
+  client: Etcd3;
+  sink: SyncSink;
+  clock?: Clock;
+  logger?: Logger;
+  backoff?: { initialMs: number; maxMs: number };
+  pageSize?: number;
+  prefixes?: string[];
+  /**
+   * Test seam: runs after each list, before its watch is created, with the
+   * listed revision. Integration tests use it to write and compact while the
+   * syncer is behind, so the watch meets a real "compacted" cancellation.
+   */
+  beforeWatch?: (revision: number) => Promise<void>;
+}
+
+/** The end of a prefix range: the prefix with its last byte incremented. */
+export function prefixEnd(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
+export function isCompactionError(err: unknown): boolean {
+  return /compacted/i.test(String((err as Error)?.message ?? err));
+}
+
+export class DatastoreSyncer {
+  private readonly client: Etcd3;
+  private readonly sink: SyncSink;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly backoff: { initialMs: number; maxMs: number };
+  private readonly pageSize: number;
+  private readonly prefixes: string[];
+  private stopped = false;
+  private watcher?: Watcher;
+  private wake?: () => void;
+  private running?: Promise<void>;
+  private readonly st: SyncStatus;
+  private readonly beforeWatch?: (revision: number) => Promise<void>;
+
+  constructor(opts: SyncerOptions) {
+    this.client = opts.client;
+    this.sink = opts.sink;
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.logger ?? silentLogger;
+    this.backoff = opts.backoff ?? { initialMs: 100, maxMs: 5000 };
+    this.pageSize = opts.pageSize ?? 5000;
+    this.prefixes = opts.prefixes ?? [IPAM_PREFIX, RESOURCES_PREFIX];
+    this.beforeWatch = opts.beforeWatch;
+    this.st = { connected: false, since: this.clock.now(), synced: false, revision: 0, lists: 0 };
+  }
+
+  status(): SyncStatus {
+    return { ...this.st };
+  }
+
+  start(): void {
+    if (!this.running) this.running = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.cancelWatch();
+    await this.running?.catch(() => undefined);
+  }
+
+  private setConnected(connected: boolean, error?: string): void {
+    if (error !== undefined) this.st.lastError = error;
+    if (this.st.connected === connected) return;
+    this.st.connected = connected;
+    this.st.since = this.clock.now();
+    if (connected) this.log.info({ revision: this.st.revision }, 'datastore connected');
+    else this.log.warn({ err: error }, 'datastore disconnected');
+    this.sink.onStatus?.(this.status());
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const h = this.clock.setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        this.clock.clearTimeout(h);
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  private async loop(): Promise<void> {
+    let delay = this.backoff.initialMs;
+    while (!this.stopped) {
+      try {
+        await this.list();
+        this.setConnected(true);
+        delay = this.backoff.initialMs;
+        if (this.beforeWatch) await this.beforeWatch(this.st.revision);
+        const end = await this.watch();
+        if (this.stopped) return;
+        if (end.compacted) {
+          // Our revision is gone from etcd's history: list again right away.
+          this.log.warn({ revision: this.st.revision, err: end.error }, 'watch revision compacted; re-listing');
+          this.st.lastError = end.error;
+          continue;
+        }
+        this.setConnected(false, end.error);
+        if (!end.receivedAny) {
+          await this.sleep(delay);
+          delay = Math.min(delay * 2, this.backoff.maxMs);
+        }
+      } catch (err) {
+        if (this.stopped) return;
+        const msg = (err as Error).message ?? String(err);
+        if (isCompactionError(err)) {
+          this.st.lastError = msg; // compacted between list pages: just list again
+          continue;
+        }
+        this.setConnected(false, msg);
+        await this.sleep(delay);
+        delay = Math.min(delay * 2, this.backoff.maxMs);
+      }
+    }
+  }
+
+  /** Paged list of every prefix at one revision. */
+  private async list(): Promise<void> {
+    const listed = new Map<string, ListedKv>();
+    let revision: number | undefined;
+    for (const prefix of this.prefixes) {
+      const end = prefixEnd(prefix);
+      let start = prefix;
+      for (;;) {
+        let b = this.client.getAll().inRange({ start, end }).limit(this.pageSize);
+        if (revision !== undefined) b = b.revision(revision);
+        const res = await b.exec();
+        if (revision === undefined) revision = Number(res.header.revision);
+        for (const kv of res.kvs) listed.set(kv.key.toString(), { value: kv.value.toString(), modRevision: Number(kv.mod_revision) });
+        if (!res.more || res.kvs.length === 0) break;
+        start = res.kvs[res.kvs.length - 1].key.toString() + '\0';
+      }
+    }
+    if (this.stopped) return;
+    this.st.revision = revision ?? 0;
+    this.st.lists++;
+    this.sink.onList(listed, this.st.revision);
+    if (!this.st.synced) {
+      this.st.synced = true;
+      this.sink.onStatus?.(this.status());
+    }
+  }
+
+  private async cancelWatch(): Promise<void> {
+    const w = this.watcher;
+    this.watcher = undefined;
+    if (w) {
+      w.removeAllListeners();
+      w.on('error', () => undefined);
+      await w.cancel().catch(() => undefined);
+    }
+  }
+
+  /** Watch from revision+1 until the watch fails; resolves with why. */
+  private watch(): Promise<{ compacted: boolean; error: string; receivedAny: boolean }> {
+    const start = this.prefixes.reduce((a, b) => (a < b ? a : b));
+    const end = this.prefixes.map(prefixEnd).reduce((a, b) => (a > b ? a : b));
+    return new Promise((resolve) => {
+      if (this.stopped) return resolve({ compacted: false, error: 'stopped', receivedAny: false });
+      let receivedAny = false;
+      let done = false;
+      const finish = (compacted: boolean, error: string): void => {
+        if (done) return;
+        done = true;
+        this.wake = undefined;
+        void this.cancelWatch().then(() => resolve({ compacted, error, receivedAny }));
+      };
+      const w = this.client
+        .watch()
+        .inRange({ start, end })
+        .startRevision(String(this.st.revision + 1))
+        .watcher();
+      this.watcher = w;
+      this.wake = () => finish(false, 'stopped');
+      w.on('data', (res) => {
+        if (done) return;
+        receivedAny = true;
+        if (Number(res.compact_revision) > 0) return finish(true, `required revision has been compacted (compact revision ${res.compact_revision})`);
+        // A catching-up watcher gets at most ~1000 revisions per response with
+        // the header at the *current* revision, so progress is tracked by the
+        // events' own mod revisions; only an empty (progress) response moves
+        // the revision by its header.
+        let rev = res.events.length ? 0 : Number(res.header.revision);
+        const changes: KvChange[] = [];
+        for (const ev of res.events) {
+          const modRevision = Number(ev.kv.mod_revision);
+          if (modRevision > rev) rev = modRevision;
+          const key = ev.kv.key.toString();
+          if (!this.prefixes.some((p) => key.startsWith(p))) continue;
+          if (ev.type === 'Put') changes.push({ type: 'put', key, value: ev.kv.value.toString(), modRevision });
+          else changes.push({ type: 'delete', key, modRevision });
+        }
+        if (rev > this.st.revision) this.st.revision = rev;
+        if (changes.length) this.sink.onEvents(changes, this.st.revision);
+      });
+      w.on('error', (err) => finish(isCompactionError(err), err.message));
+      w.on('disconnected', (err) => finish(false, `watch lost: ${err.message}`));
+      w.on('end', () => finish(false, 'watch ended'));
+    });
+  }
+}
