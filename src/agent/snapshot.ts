@@ -55,6 +55,8 @@ export interface DatastoreSnapshot {
   revision: number;
   lastError?: string;
   skipped: { key: string; error: string }[];
+  /** What the desired state could not honour (own Node resource missing, a password only Kubernetes has, ...). */
+  problems?: { key: string; message: string }[];
 }
 
 export interface KernelFailure {

@@ -105,6 +105,7 @@ export function problems(snap: StatusSnapshot, opts: FormatOptions = {}): string
     out.push('datastore not yet synced: waiting for the first list from etcd');
   }
   for (const s of snap.datastore.skipped) out.push(`bad resource skipped: ${s.key}: ${s.error}`);
+  for (const p of snap.datastore.problems ?? []) out.push(`datastore: ${p.key}: ${p.message}`);
   for (const p of [...snap.peers].sort((a, b) => a.address.localeCompare(b.address, 'en', { numeric: true }))) {
     if (p.bgpState === 'Established') continue;
     out.push(`peer ${p.address} (${p.name}) is ${p.bgpState}: ${explainPeer(p)}`);

@@ -100,7 +100,9 @@ export class Rib {
   /** Up peers, in a dense array for the flush loop. */
   private upPeers: PeerState[] = [];
   private readonly loc = new PrefixMap<Entry>();
-  private dirty = new Map<PrefixKey, Entry>();
+  /** Loc-RIB entries as they were before the first change since the last flush, and the order they were touched in. */
+  private readonly dirty = new PrefixMap<Entry>();
+  private dirtyKeys: PrefixKey[] = [];
   private pathCount = 0;
   private nextPeerIndex = 1;
   private readonly profiles = new Map<string, number>();
@@ -318,9 +320,12 @@ export class Rib {
    */
   flush(): void {
     this.flushRequested = false;
-    if (this.dirty.size === 0) return;
-    const dirty = this.dirty;
-    this.dirty = new Map();
+    if (this.dirtyKeys.length === 0) return;
+    const dirtyKeys = this.dirtyKeys;
+    this.dirtyKeys = [];
+    const snaps: Entry[] = new Array(dirtyKeys.length);
+    for (let i = 0; i < dirtyKeys.length; i++) snaps[i] = this.dirty.get(dirtyKeys[i])!;
+    this.dirty.clear(true);
     const peers = this.upPeers;
     const outs: OutChange[][] = peers.map(() => []);
     const best: BestPathChange[] | null = this.bestListeners.length > 0 ? [] : null;
@@ -328,7 +333,9 @@ export class Rib {
     let memoNew: Path | undefined | null = null;
     const oldEx: (InternedAttrs | null)[] = new Array(peers.length).fill(null);
     const newEx: (InternedAttrs | null)[] = new Array(peers.length).fill(null);
-    for (const [key, snap] of dirty) {
+    for (let d = 0; d < dirtyKeys.length; d++) {
+      const key = dirtyKeys[d];
+      const snap = snaps[d];
       const old = snap === NONE ? undefined : snap;
       const cur = this.loc.get(key);
       if (old === cur) continue;
@@ -406,8 +413,8 @@ export class Rib {
   }
 
   /** Prefixes in the Loc-RIB (for `agent routes`). */
-  prefixes(): IterableIterator<PrefixKey> {
-    return this.loc.keys();
+  *prefixes(): Generator<PrefixKey> {
+    for (const [key] of this.loc) yield key;
   }
 
   /** Every path for `key` (accepted ones, from the Loc-RIB), the best, and the step that chose it. */
@@ -544,8 +551,8 @@ export class Rib {
   }
 
   private markDirty(key: PrefixKey, cur: Entry | undefined): void {
-    if (this.dirty.get(key) === undefined) {
-      this.dirty.set(key, cur === undefined ? NONE : cur);
+    if (this.dirty.addIfAbsent(key, cur === undefined ? NONE : cur)) {
+      this.dirtyKeys.push(key);
       if (this.requestFlush && !this.flushRequested) {
         this.flushRequested = true;
         this.requestFlush(() => this.flush());

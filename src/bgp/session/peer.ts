@@ -245,6 +245,22 @@ export class Peer {
     conn.tx.enqueueRaw([endOfRib(1, 1, conn.negotiated.sendContext)]);
   }
 
+  /**
+   * What the RIB needs of the negotiation when the session comes up: the
+   * peer's router id (tie-breaks, RFC 4456 ORIGINATOR_ID) and whether path ids
+   * flow in either direction for IPv4 unicast (RFC 7911). Null unless Established.
+   */
+  negotiatedInfo(): { remoteRouterId: string; addPathSend: boolean; addPathReceive: boolean } | null {
+    const conn = this.primary;
+    if (this.fsm.state !== 'Established' || !conn?.negotiated) return null;
+    const ipv4Unicast = 1 * 256 + 1;
+    return {
+      remoteRouterId: this.lastSession.remoteRouterId ?? '0.0.0.0',
+      addPathSend: conn.negotiated.addPathSend.has(ipv4Unicast),
+      addPathReceive: conn.negotiated.addPathReceive.has(ipv4Unicast),
+    };
+  }
+
   /** Ask the peer to re-send its routes (RFC 2918), e.g. after our import policy changed. */
   requestRefresh(): boolean {
     const conn = this.primary;

@@ -5,17 +5,9 @@
  */
 import type { CommandModule } from 'yargs';
 import type { PeerSnapshot } from '../../agent/snapshot.js';
+import type { RouteView } from '../../agent/inspect.js';
 import { formatSince, peerInfo } from '../../agent/status-format.js';
 import { ask, withControlSocket, type ControlArgs } from './common.js';
-
-export interface RouteView {
-  prefix: string;
-  paths: { peer: string | null; nextHop: string; asPath: string; localPref?: number; med?: number; origin: string; best: boolean; stale?: boolean; pathId?: number }[];
-  /** The best-path step that decided ("only path", "LOCAL_PREF", "AS_PATH length", ..., "peer address"). */
-  reason?: string;
-  /** The kernel route this prefix became, as `ip route` prints it, if programmed. */
-  kernel?: string;
-}
 
 export function formatPeer(p: PeerSnapshot, now: number): string {
   const lines = [

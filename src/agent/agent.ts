@@ -1,0 +1,446 @@
+/**
+ * The per-node agent: wires datastore -> sessions / RIB / kernel programmer
+ * and serves the control socket. Each arrow of DESIGN.md's data flow is one
+ * listener here; nothing downstream reaches back upstream except by events.
+ *
+ * Every component reconciles towards its desired state, so a datastore diff
+ * is applied by handing each part its new desired state: sessions that did
+ * not change are not touched (the speaker diffs), the RIB re-originates only
+ * what changed, the kernel programmer reconciles only what differs.
+ */
+import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { Speaker } from '../bgp/session/speaker.js';
+import { Rib, type RibPeer } from '../bgp/rib/rib.js';
+import { originatedFromDesired } from '../bgp/rib/calico-policy.js';
+import type { SessionEvent } from '../bgp/route.js';
+import { KernelProgrammer } from '../kernel/programmer.js';
+import type { KernelBackend } from '../kernel/backend.js';
+import type { DesiredState, DesiredStateDiff, PeerConfig } from '../datastore/desired.js';
+import { ControlServer } from './control.js';
+import type { AgentConfig } from './config.js';
+import { AgentMetrics } from './metrics.js';
+import { readiness, type Check } from './readiness.js';
+import type { DatastoreSnapshot, KernelSnapshot, PeerSnapshot, StatusSnapshot } from './snapshot.js';
+import { inspectRoutes, type RoutesQuery } from './inspect.js';
+import { VERSION } from '../version.js';
+
+/** What the agent needs of the datastore (src/datastore's Datastore; a fake in unit tests). */
+export interface DatastorePort {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  onDiff(fn: (diff: DesiredStateDiff, state: DesiredState) => void): void;
+  status(): DatastoreSnapshot;
+  /** Create or update this node's Node resource (compare-and-swap). */
+  registerNode?(node: { name: string; ipv4Cidr: string; ipv4IPIPTunnelAddr?: string; asNumber?: number }): Promise<void>;
+}
+
+export interface AgentDeps {
+  logger: Logger;
+  datastore: DatastorePort;
+  /** Opens the kernel backend; not called when config.programRoutes is false. */
+  kernelBackend?: () => Promise<KernelBackend>;
+  now?: () => number;
+  /** Speaker overrides (tests: short timers). */
+  speakerOptions?: Partial<ConstructorParameters<typeof Speaker>[0]>;
+}
+
+/** Identity fields whose change means new sessions (new OPEN contents). */
+function speakerKey(state: DesiredState, listenPort: number): string {
+  const n = state.node;
+  return `${n.asNumber}|${n.routerId}|${n.routeReflectorClusterID ?? ''}|${n.ipv4}|${listenPort}`;
+}
+
+function ribPeer(p: PeerConfig): RibPeer {
+  return {
+    name: p.name,
+    address: p.address,
+    asNumber: p.asNumber,
+    rrClient: p.routeReflectorClient !== undefined,
+    keepOriginalNextHop: p.keepOriginalNextHop,
+    addPathSend: true, // Calico renders `add paths on`
+  };
+}
+
+export class Agent {
+  readonly control: ControlServer;
+  readonly metrics: AgentMetrics;
+  private speaker?: Speaker;
+  private speakerIdentity = '';
+  private rib?: Rib;
+  private kernel?: KernelProgrammer;
+  private state?: DesiredState;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly startedAt: number;
+  private stopping = false;
+  /** Peers that must send End-of-RIB before stale kernel routes from before a restart go. */
+  private awaitingEndOfRib = new Set<string>();
+  private restarting = false;
+  private maxLoopLagMs = 0;
+  private lagTimer?: NodeJS.Timeout;
+  /** When a datastore diff touching local blocks arrived, for the datastore-to-kernel histogram. */
+  private pendingBlockChangeAt?: number;
+
+  constructor(
+    readonly config: AgentConfig,
+    private readonly deps: AgentDeps,
+  ) {
+    this.log = deps.logger;
+    this.now = deps.now ?? Date.now;
+    this.startedAt = this.now();
+    this.control = new ControlServer(config.controlSocket);
+    this.metrics = new AgentMetrics(() => this.snapshot());
+  }
+
+  async start(): Promise<void> {
+    // The control socket first: a second agent must refuse before touching anything.
+    this.registerControlHandlers();
+    await this.control.listen();
+    if (this.config.pidFile) {
+      mkdirSync(dirname(this.config.pidFile), { recursive: true });
+      writeFileSync(this.config.pidFile, `${process.pid}\n`);
+    }
+    if (this.config.metricsPort !== undefined) {
+      const port = await this.metrics.listen(this.config.metricsPort, this.config.metricsHost);
+      this.log.info({ port }, 'metrics listening');
+    }
+    this.watchEventLoop();
+
+    if (this.config.programRoutes) {
+      if (!this.deps.kernelBackend) throw new Error('no kernel backend configured');
+      const backend = await this.deps.kernelBackend();
+      this.kernel = new KernelProgrammer({
+        backend,
+        logger: this.log.child({ component: 'kernel' }),
+        initialHoldMs: this.config.restartHoldTime * 1000,
+      });
+      await this.kernel.start();
+      // Routes of ours already in the kernel mean we are restarting: ask peers
+      // to keep our routes (RFC 4724 R bit) and keep theirs until End-of-RIB.
+      this.restarting = this.kernel.status().counters.adopted > 0;
+      this.log.info({ backend: backend.name, adopted: this.kernel.status().counters.adopted }, 'kernel programmer started');
+    }
+
+    this.deps.datastore.onDiff((diff, state) => this.applyDesired(diff, state));
+    // Not awaited: with etcd down the agent still runs and says so in its status.
+    this.deps.datastore.start().then(
+      () => this.log.info('datastore synced'),
+      (err: Error) => this.log.error({ err }, 'datastore failed to start'),
+    );
+    if (this.config.registerNode && this.config.ipv4 && this.deps.datastore.registerNode) {
+      const { address, prefixLen } = this.config.ipv4;
+      this.deps.datastore
+        .registerNode({
+          name: this.config.nodeName,
+          ipv4Cidr: `${address}/${prefixLen ?? 32}`,
+          asNumber: this.config.asNumber,
+        })
+        .then(
+          () => this.log.info({ node: this.config.nodeName }, 'node registered'),
+          (err: Error) => this.log.warn({ err: err.message }, 'node registration failed; will rely on the existing Node resource'),
+        );
+    }
+  }
+
+  // ------------------------------------------------------------ desired state
+
+  private applyDesired(diff: DesiredStateDiff, state: DesiredState): void {
+    if (this.stopping) return;
+    this.state = state;
+    const listenPort = this.config.listenPort ?? state.bgp.listenPort;
+    const key = speakerKey(state, listenPort);
+    if (key !== this.speakerIdentity) {
+      void this.rebuildSpeaker(state, listenPort, key);
+      return; // rebuildSpeaker applies the whole state once the listener is up
+    }
+    this.applyPeers(diff, state);
+    this.applyLocal(state, diff);
+  }
+
+  private async rebuildSpeaker(state: DesiredState, listenPort: number, key: string): Promise<void> {
+    const old = this.speaker;
+    this.speakerIdentity = key;
+    if (old) {
+      this.log.warn('node identity changed (AS, router id, cluster id, address or port): restarting every session');
+      this.speaker = undefined;
+      await old.stop({ graceful: false, message: 'node identity changed' });
+    }
+    const n = state.node;
+    const rib = new Rib({
+      localAs: n.asNumber,
+      routerId: n.routerId,
+      clusterId: n.routeReflectorClusterID,
+      localAddress: n.ipv4,
+      requestFlush: (flush) => setImmediate(flush),
+    });
+    rib.onAdjRibOut((peer, changes) => this.speaker?.enqueue(peer, changes));
+    rib.onBestPathChange((changes) => {
+      this.kernel?.applyBestPaths(
+        changes.map((c) => ({ key: c.key, nextHop: c.best && c.best.peer !== null ? c.best.nextHop : null })),
+      );
+    });
+    this.rib = rib;
+    const speaker = new Speaker({
+      asNumber: n.asNumber,
+      routerId: n.routerId,
+      listenPort,
+      logger: this.log.child({ component: 'bgp' }),
+      restarting: this.restarting,
+      forwardingPreserved: this.restarting,
+      hostname: this.config.nodeName,
+      ...this.deps.speakerOptions,
+    });
+    speaker.on('event', (e) => this.onSessionEvent(e));
+    this.speaker = speaker;
+    try {
+      await speaker.start();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, port: listenPort }, 'cannot listen for BGP; only active sessions will work');
+    }
+    if (this.speaker !== speaker) return;
+    const peers = [...state.peers.values()];
+    for (const p of peers) rib.addPeer(ribPeer(p));
+    if (this.restarting) this.awaitingEndOfRib = new Set(peers.map((p) => p.name));
+    speaker.setPeers(peers);
+    this.applyLocal(state);
+    this.log.info({ as: n.asNumber, routerId: n.routerId, port: listenPort, peers: peers.length }, 'BGP speaker started');
+  }
+
+  private applyPeers(diff: DesiredStateDiff, state: DesiredState): void {
+    const rib = this.rib;
+    const speaker = this.speaker;
+    if (!rib || !speaker) return;
+    for (const p of diff.peersRemoved) {
+      rib.removePeer(p.name);
+      this.awaitingEndOfRib.delete(p.name);
+    }
+    for (const p of diff.peersAdded) rib.addPeer(ribPeer(p));
+    for (const p of diff.peersChanged) rib.updatePeer(ribPeer(p));
+    if (diff.peersAdded.length || diff.peersChanged.length || diff.peersRemoved.length) {
+      speaker.setPeers([...state.peers.values()]);
+      this.checkStaleRelease();
+    }
+  }
+
+  private applyLocal(state: DesiredState, diff?: DesiredStateDiff): void {
+    const blocksChanged = !diff || diff.blocksAdded.length + diff.blocksChanged.length + diff.blocksRemoved.length > 0;
+    const poolsChanged = !diff || diff.poolsChanged.length + diff.poolsRemoved.length > 0;
+    if (blocksChanged || poolsChanged || diff?.bgp) {
+      const originated = originatedFromDesired(state);
+      for (const problem of originated.problems ?? []) this.log.warn({ problem }, 'export policy');
+      this.rib?.setLocalRoutes(originated.routes);
+    }
+    const kernel = this.kernel;
+    if (!kernel) return;
+    if (!diff || diff.node) kernel.setNode(state.node);
+    if (!diff || diff.bgp) kernel.setProgramClusterRoutes(state.bgp);
+    if (poolsChanged) kernel.setPools(state.pools.values());
+    if (blocksChanged) {
+      this.pendingBlockChangeAt = this.now();
+      kernel.setLocalBlocks(state.blocks.values());
+      const at = this.pendingBlockChangeAt;
+      void kernel.idle().then(() => {
+        if (this.pendingBlockChangeAt === at) this.metrics.datastoreToKernel.observe((this.now() - at) / 1000);
+      });
+    }
+  }
+
+  // ------------------------------------------------------------ session events
+
+  private onSessionEvent(e: SessionEvent): void {
+    const rib = this.rib;
+    const speaker = this.speaker;
+    if (!rib || !speaker) return;
+    switch (e.type) {
+      case 'established': {
+        const info = speaker.peer(e.peer)?.negotiatedInfo();
+        const table = rib.peerUp(e.peer, {
+          remoteRouterId: info?.remoteRouterId ?? '0.0.0.0',
+          addPathSend: info?.addPathSend ?? false,
+          addPathReceive: info?.addPathReceive ?? false,
+        });
+        speaker.enqueue(e.peer, table);
+        speaker.sendEndOfRib(e.peer);
+        this.log.info({ peer: e.peer, routes: table.length }, 'session established; full table sent');
+        break;
+      }
+      case 'update':
+        rib.applyUpdate(e.peer, e.update);
+        if (e.update.treatAsWithdraw) {
+          this.log.warn({ peer: e.peer, reason: e.update.treatAsWithdraw.reason }, 'RFC 7606 treat-as-withdraw');
+        }
+        break;
+      case 'end-of-rib':
+        rib.endOfRib(e.peer);
+        this.awaitingEndOfRib.delete(e.peer);
+        this.checkStaleRelease();
+        break;
+      case 'route-refresh':
+        speaker.enqueue(e.peer, rib.routeRefresh(e.peer));
+        speaker.sendEndOfRib(e.peer);
+        break;
+      case 'down':
+        rib.peerDown(e.peer, { graceful: e.graceful, restartTime: e.restartTime });
+        this.log.warn({ peer: e.peer, graceful: e.graceful, reason: e.reason }, 'session down');
+        break;
+      default: {
+        const never: never = e;
+        throw new Error(`unhandled session event ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** RFC 4724 §4.1 receiving side: stale kernel routes go once every peer sent End-of-RIB. */
+  private checkStaleRelease(): void {
+    if (!this.restarting || this.awaitingEndOfRib.size > 0) return;
+    this.restarting = false;
+    this.rib?.flush();
+    // Let the RIB's best-path changes reach the kernel programmer first.
+    setImmediate(() => {
+      this.kernel?.releaseStale();
+      this.log.info('every peer sent End-of-RIB: stale routes from before the restart released');
+    });
+  }
+
+  // ------------------------------------------------------------ status
+
+  snapshot(): StatusSnapshot {
+    const now = this.now();
+    const rib = this.rib;
+    const peers: PeerSnapshot[] = (this.speaker?.status() ?? []).map((s) => {
+      let received = 0;
+      let accepted = 0;
+      let advertised = 0;
+      if (rib) {
+        try {
+          ({ received, accepted, advertised } = rib.counters(s.name));
+        } catch {
+          /* peer not in the RIB yet */
+        }
+      }
+      return {
+        name: s.name,
+        address: s.address,
+        port: s.port,
+        type: s.type,
+        asNumber: s.asNumber,
+        bgpState: s.state,
+        birdState: s.birdState,
+        since: s.since,
+        lastError: s.lastError,
+        passive: s.passive,
+        localAddress: s.localAddress,
+        remoteRouterId: s.remoteRouterId,
+        holdTime: s.holdTime,
+        keepaliveTime: s.keepaliveTime,
+        capabilities: s.capabilities,
+        counters: {
+          messagesIn: s.counters.messagesIn,
+          messagesOut: s.counters.messagesOut,
+          updatesIn: s.counters.updatesIn,
+          updatesOut: s.counters.updatesOut,
+          received,
+          accepted,
+          advertised,
+        },
+      };
+    });
+    const n = this.state?.node;
+    return {
+      version: VERSION,
+      pid: process.pid,
+      startedAt: this.startedAt,
+      now,
+      node: {
+        name: this.config.nodeName,
+        ipv4: n?.ipv4 ?? this.config.ipv4?.address,
+        ipv6: n?.ipv6,
+        asNumber: n?.asNumber,
+        routerId: n?.routerId,
+        clusterId: n?.routeReflectorClusterID,
+      },
+      peers,
+      datastore: this.deps.datastore.status(),
+      kernel: this.kernelSnapshot(),
+      rib: { prefixes: rib?.size() ?? 0, paths: rib?.paths() ?? 0 },
+    };
+  }
+
+  private kernelSnapshot(): KernelSnapshot {
+    if (!this.kernel) {
+      return { enabled: false, note: 'started with --no-program-routes (pure BGP speaker)', routes: 0, failed: [] };
+    }
+    const k = this.kernel.status();
+    return {
+      enabled: true,
+      note: k.programClusterRoutes.programIpip ? undefined : k.programClusterRoutes.note,
+      routes: k.programmed,
+      failed: k.failed.map((f) => ({ route: f.route, error: f.error, since: f.since, attempts: f.attempts })),
+      tunnelMissing: k.tunnelMissing,
+      lastScan: k.lastScan?.at,
+    };
+  }
+
+  private registerControlHandlers(): void {
+    this.control
+      .handle('status', () => this.snapshot())
+      .handle('peers', () => ({ now: this.now(), peers: this.snapshot().peers }))
+      .handle('ready', () => readiness(this.snapshot(), { gracePeriod: this.config.readyGracePeriod }))
+      .handle('live', () => this.liveness())
+      .handle('routes', (args) => (this.rib ? inspectRoutes(this.rib, this.kernel, args as RoutesQuery) : []))
+      .handle('log-level', (args) => {
+        const level = String(args.level);
+        const previous = this.log.level;
+        if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(level)) {
+          throw new Error(`"${level}" is not a log level (fatal, error, warn, info, debug, trace)`);
+        }
+        this.log.level = level;
+        this.log.info({ previous, level }, 'log level changed');
+        return { previous, level };
+      });
+  }
+
+  private liveness(): Check[] {
+    const lag = this.maxLoopLagMs;
+    this.maxLoopLagMs = 0;
+    return [
+      { name: 'control', ok: true, detail: `answering (pid ${process.pid})` },
+      { name: 'event-loop', ok: lag < 10_000, detail: `longest stall since last probe ${lag} ms` },
+    ];
+  }
+
+  private watchEventLoop(): void {
+    let last = Date.now();
+    this.lagTimer = setInterval(() => {
+      const t = Date.now();
+      this.maxLoopLagMs = Math.max(this.maxLoopLagMs, t - last - 500);
+      last = t;
+    }, 500);
+    this.lagTimer.unref();
+  }
+
+  /**
+   * Stop: with graceful restart (the default, as calico-node restarts) peers
+   * keep our routes and the kernel keeps its routes (BIRD's `persist`);
+   * without, peers get Cease 2 "administrative shutdown" (RFC 4486, RFC 8203).
+   */
+  async stop(opts: { graceful: boolean } = { graceful: true }): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.lagTimer) clearInterval(this.lagTimer);
+    await this.speaker?.stop({ graceful: opts.graceful, message: 'agent stopping' });
+    await this.kernel?.stop();
+    await this.deps.datastore.stop();
+    await this.metrics.close();
+    await this.control.close();
+    if (this.config.pidFile) {
+      try {
+        unlinkSync(this.config.pidFile);
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+}
