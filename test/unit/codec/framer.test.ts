@@ -21,7 +21,7 @@ describe('Framer', () => {
   it('splits every fixture at every offset into exactly that message', () => {
     for (const f of fixtures) {
       for (let cut = 0; cut <= f.bytes.length; cut++) {
-        const out = frameAll([f.bytes.subarray(0, cut), f.bytes.subarray(cut)]);
+        const out = frameAll([f.bytes.subarray(0, cut), f.bytes.subarray(cut)], f.ctx.extendedMessage ? 65535 : 4096);
         expect(out.length).toBe(1);
         expect(out[0].equals(f.bytes)).toBe(true);
       }
@@ -31,7 +31,7 @@ describe('Framer', () => {
   it('splits the concatenation of all fixtures at every offset into the same sequence', () => {
     const all = streamOf(fixtures.map((f) => f.bytes));
     for (let cut = 0; cut <= all.length; cut++) {
-      const out = frameAll([all.subarray(0, cut), all.subarray(cut)]);
+      const out = frameAll([all.subarray(0, cut), all.subarray(cut)], 65535);
       expect(out.length).toBe(fixtures.length);
       expect(streamOf(out).equals(all)).toBe(true);
     }
@@ -39,14 +39,14 @@ describe('Framer', () => {
 
   it('frames one octet at a time and in random three-way splits', () => {
     const all = streamOf(fixtures.map((f) => f.bytes));
-    const bytewise = frameAll([...all].map((b) => Buffer.of(b)));
+    const bytewise = frameAll([...all].map((b) => Buffer.of(b)), 65535);
     expect(bytewise.map((m) => m.toString('hex'))).toEqual(fixtures.map((f) => f.bytes.toString('hex')));
     let seed = 7;
     const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
     for (let i = 0; i < 200; i++) {
       const a = rand(all.length + 1);
       const b = a + rand(all.length - a + 1);
-      const out = frameAll([all.subarray(0, a), all.subarray(a, b), all.subarray(b)]);
+      const out = frameAll([all.subarray(0, a), all.subarray(a, b), all.subarray(b)], 65535);
       expect(out.length).toBe(fixtures.length);
     }
   });
