@@ -15,6 +15,8 @@ export interface IngestResult {
   perPeer: number;
   paths: number;
   seconds: number;
+  /** CPU seconds of this process (user + system) over the same span: the machine is shared. */
+  cpuSeconds: number;
   pathsPerSecond: number;
   heapBytes: number;
   bytesPerPath: number;
@@ -44,6 +46,7 @@ export function runIngest(peers: number, perPeer: number, flushEvery = 16): Inge
     rib.peerUp(`f${i}`, { remoteRouterId: feederRouterId(i), addPathSend: false, addPathReceive: false });
   }
   const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   // Interleave peers message by message, as sockets would deliver them; flush
   // every `flushEvery` messages (one event-loop turn's worth of reads).
   const max = Math.max(...buffers.map((b) => b.length));
@@ -60,6 +63,8 @@ export function runIngest(peers: number, perPeer: number, flushEvery = 16): Inge
   }
   rib.flush();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cu = process.cpuUsage(c0);
+  const cpuSeconds = (cu.user + cu.system) / 1e6;
   let paths = 0;
   for (let i = 0; i < peers; i++) paths += rib.counters(`f${i}`).accepted;
   buffers.length = 0;
@@ -70,6 +75,7 @@ export function runIngest(peers: number, perPeer: number, flushEvery = 16): Inge
     perPeer,
     paths,
     seconds,
+    cpuSeconds,
     pathsPerSecond: Math.round(paths / seconds),
     heapBytes,
     bytesPerPath: Math.round(heapBytes / paths),

@@ -26,7 +26,7 @@ export class PrefixMap<V> {
     let cap = MIN_CAPACITY;
     while (cap < capacity * 2) cap *= 2;
     this.keys = new Float64Array(cap).fill(EMPTY);
-    this.vals = new Array<V | undefined>(cap);
+    this.vals = packedArray<V>(cap);
     this.mask = cap - 1;
   }
 
@@ -100,10 +100,38 @@ export class PrefixMap<V> {
     }
   }
 
-  clear(): void {
-    this.keys = new Float64Array(MIN_CAPACITY).fill(EMPTY);
-    this.vals = new Array<V | undefined>(MIN_CAPACITY);
-    this.mask = MIN_CAPACITY - 1;
+  /** Insert when absent; returns false (and changes nothing) when `key` is present. One probe. */
+  addIfAbsent(key: number, value: V): boolean {
+    const keys = this.keys;
+    const mask = this.mask;
+    let i = PrefixMap.hash(key) & mask;
+    let tomb = -1;
+    for (;;) {
+      const k = keys[i];
+      if (k === key) return false;
+      if (k === EMPTY) break;
+      if (k === DELETED && tomb < 0) tomb = i;
+      i = (i + 1) & mask;
+    }
+    if (tomb >= 0) i = tomb;
+    else this.used++;
+    keys[i] = key;
+    this.vals[i] = value;
+    this.count++;
+    if (this.used * 4 >= keys.length * 3) this.rebuild(this.count * 2 >= keys.length / 2 ? keys.length * 2 : keys.length);
+    return true;
+  }
+
+  /** Remove everything; keeps the capacity when `keepCapacity` (a table refilled every turn). */
+  clear(keepCapacity = false): void {
+    if (keepCapacity) {
+      this.keys.fill(EMPTY);
+      this.vals.fill(undefined);
+    } else {
+      this.keys = new Float64Array(MIN_CAPACITY).fill(EMPTY);
+      this.vals = packedArray<V>(MIN_CAPACITY);
+      this.mask = MIN_CAPACITY - 1;
+    }
     this.count = 0;
     this.used = 0;
   }
@@ -112,7 +140,7 @@ export class PrefixMap<V> {
     const oldKeys = this.keys;
     const oldVals = this.vals;
     this.keys = new Float64Array(capacity).fill(EMPTY);
-    this.vals = new Array<V | undefined>(capacity);
+    this.vals = packedArray<V>(capacity);
     this.mask = capacity - 1;
     this.used = 0;
     this.count = 0;
@@ -140,4 +168,9 @@ export class PrefixMap<V> {
     const vals = this.vals;
     for (let i = 0; i < keys.length; i++) if (keys[i] >= 0) yield [keys[i], vals[i] as V];
   }
+}
+
+/** An array of `n` empty slots (holey, but fast elements: V8 keeps them fast at these sizes). */
+function packedArray<V>(n: number): (V | undefined)[] {
+  return new Array<V | undefined>(n);
 }
