@@ -56,9 +56,9 @@ function withAttributeData(err: BgpError, attr: Uint8Array, action: ErrorAction)
 function resolve(msg: UpdateMessage, err: BgpError, action: ErrorAction, attributeCode: number): void {
   if (action === 'session-reset') throw err.action === 'session-reset' ? err : new BgpError(err.code, err.subcode, err.data, err.detail, action);
   if (action === 'treat-as-withdraw') {
-    if (!msg.treatAsWithdraw) msg.treatAsWithdraw = { code: err.code, subcode: err.subcode, reason: err.message };
+    if (!msg.treatAsWithdraw) msg.treatAsWithdraw = { code: err.code, subcode: err.subcode, reason: err.detail ?? err.message };
   } else {
-    (msg.discarded ??= []).push({ attributeCode, reason: err.message, code: err.code, subcode: err.subcode });
+    (msg.discarded ??= []).push({ attributeCode, reason: err.detail ?? err.message, code: err.code, subcode: err.subcode });
   }
 }
 
