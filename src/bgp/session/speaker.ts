@@ -174,7 +174,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
    */
   async stop(opts: { graceful: boolean; message?: string } = { graceful: false }): Promise<void> {
     this.stopped = true;
-    await this.listener?.close();
+    // net.Server.close waits for accepted sockets to end: start it, stop the peers, then wait (bounded).
+    const closing = this.listener?.close();
     for (const peer of this.peers.values()) {
       if (opts.graceful) peer.drop();
       else peer.stop({ code: 6, subcode: 2, data: shutdownMessage(opts.message ?? 'agent shutting down') });
@@ -183,5 +184,6 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     this.byAddress.clear();
     // Give the NOTIFICATIONs a moment to leave before the process goes.
     if (!opts.graceful) await new Promise((r) => setTimeout(r, 50));
+    if (closing) await Promise.race([closing, new Promise((r) => setTimeout(r, 3000).unref())]);
   }
 }
