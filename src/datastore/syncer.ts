@@ -160,20 +160,28 @@ export class DatastoreSyncer {
 
   private async loop(): Promise<void> {
     let delay = this.backoff.initialMs;
+    let cancels = 0;
     while (!this.stopped) {
       try {
         await this.list();
         this.setConnected(true);
-        delay = this.backoff.initialMs;
+        if (cancels <= 1) delay = this.backoff.initialMs;
         if (this.beforeWatch) await this.beforeWatch(this.st.revision);
         const end = await this.watch();
         if (this.stopped) return;
         if (end.compacted) {
-          // Our revision is gone from etcd's history: list again right away.
-          this.log.warn({ revision: this.st.revision, err: end.error }, 'watch revision compacted; re-listing');
+          // Our revision is gone from etcd's history: list again right away,
+          // unless watches keep being cancelled with nothing received (then back off).
+          this.log.warn({ revision: this.st.revision, err: end.error }, 'watch cancelled; re-listing');
           this.st.lastError = end.error;
+          cancels = end.receivedAny ? 0 : cancels + 1;
+          if (cancels > 1) {
+            await this.sleep(delay);
+            delay = Math.min(delay * 2, this.backoff.maxMs);
+          }
           continue;
         }
+        cancels = 0;
         this.setConnected(false, end.error);
         if (!end.receivedAny) {
           await this.sleep(delay);
@@ -220,14 +228,19 @@ export class DatastoreSyncer {
     }
   }
 
-  private async cancelWatch(): Promise<void> {
+  /**
+   * Drop the current watcher. `detached`: etcd already cancelled it (the
+   * library has forgotten it, and a second cancel would wait forever for an
+   * 'end' that never comes). Bounded in time either way.
+   */
+  private async cancelWatch(detached = false): Promise<void> {
     const w = this.watcher;
     this.watcher = undefined;
-    if (w) {
-      w.removeAllListeners();
-      w.on('error', () => undefined);
-      await w.cancel().catch(() => undefined);
-    }
+    if (!w) return;
+    w.removeAllListeners();
+    w.on('error', () => undefined);
+    if (detached) return;
+    await Promise.race([w.cancel().catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
   }
 
   /** Watch from revision+1 until the watch fails; resolves with why. */
@@ -238,11 +251,11 @@ export class DatastoreSyncer {
       if (this.stopped) return resolve({ compacted: false, error: 'stopped', receivedAny: false });
       let receivedAny = false;
       let done = false;
-      const finish = (compacted: boolean, error: string): void => {
+      const finish = (compacted: boolean, error: string, detached = false): void => {
         if (done) return;
         done = true;
         this.wake = undefined;
-        void this.cancelWatch().then(() => resolve({ compacted, error, receivedAny }));
+        void this.cancelWatch(detached).then(() => resolve({ compacted, error, receivedAny }));
       };
       const w = this.client
         .watch()
@@ -272,7 +285,16 @@ export class DatastoreSyncer {
         if (rev > this.st.revision) this.st.revision = rev;
         if (changes.length) this.sink.onEvents(changes, this.st.revision);
       });
-      w.on('error', (err) => finish(isCompactionError(err), err.message));
+      // 'error' = etcd cancelled the watch (compaction, permissions): the library already dropped it.
+      // etcd 3.4 cancels a compacted watch with compact_revision set and an
+      // empty cancel_reason, which the library reports as "Watcher canceled: ".
+      // Either way a cancelled watch is recovered by listing again.
+      w.on('error', (err) => {
+        const msg = /Watcher canceled:\s*$/.test(err.message)
+          ? `watch from revision ${this.st.revision + 1} cancelled by etcd: required revision has been compacted`
+          : err.message;
+        finish(true, msg, true);
+      });
       w.on('disconnected', (err) => finish(false, `watch lost: ${err.message}`));
       w.on('end', () => finish(false, 'watch ended'));
     });
