@@ -7,6 +7,7 @@ import { NetlinkBackend } from '../../../src/kernel/netlink-backend.js';
 import { KernelProgrammer } from '../../../src/kernel/programmer.js';
 import type { KernelBackend } from '../../../src/kernel/backend.js';
 import { parsePrefix, formatIpv4 } from '../../../src/bgp/prefix.js';
+import { flushBirdRoutes } from '../../../src/cli/commands/routes-flush.js';
 
 let backend: KernelBackend | undefined;
 let programmer: KernelProgrammer | undefined;
@@ -93,6 +94,9 @@ const commands: Record<string, (...args: any[]) => Promise<unknown>> = {
     } finally {
       b.close();
     }
+  },
+  async flush() {
+    return flushBirdRoutes(await getBackend());
   },
   async dump() {
     return (await getBackend()).dump();

@@ -230,4 +230,24 @@ describe.skipIf(!root)('kernel programmer in network namespaces', () => {
     expect(out.installed).toBe(3000);
     expect(bird(ns)).toHaveLength(3000);
   });
+
+  for (const backend of ['netlink', 'ip'] as const) {
+    it(`${backend}: routes flush removes only proto bird routes`, async () => {
+      const ns = bed.addHost(`f${backend[0]}`, { address: '10.10.20.5/24' });
+      ns.ip(['route', 'add', '172.20.1.0/24', 'via', '10.10.20.1', 'proto', 'static']);
+      ns.ip(['route', 'add', '172.20.3.0/24', 'via', '10.10.20.1', 'proto', '99']);
+      ns.ip(['route', 'add', 'blackhole', '172.20.4.0/24']);
+      const foreign = ns.routes();
+      const p = await programmer(ns, '10.10.20.5', {}, backend);
+      await p.call('setLocalBlocks', [{ cidr: '192.168.160.192/26', state: 'confirmed' }]);
+      await p.call('bestPaths', SEED_PATHS);
+      await p.call('start');
+      await p.call('idle');
+      expect(bird(ns)).toEqual(SEED);
+      const out = await p.call<{ found: number; removed: number; remaining: number }>('flush');
+      expect(out).toMatchObject({ found: 4, removed: 4, remaining: 0 });
+      expect(bird(ns)).toEqual([]);
+      expect(ns.routes()).toEqual(foreign);
+    });
+  }
 });
