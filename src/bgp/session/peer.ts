@@ -14,7 +14,7 @@
  * - Status in operator words for `agent status`.
  */
 import net from 'node:net';
-import { encodeMessage, endOfRib, isEndOfRib, negotiate, BgpError, encodeAttributes, packUpdates } from '../codec/index.js';
+import { encodeMessage, endOfRib, isEndOfRib, negotiate, BgpError, encodeAttributes, packUpdates, notificationName } from '../codec/index.js';
 import type { BgpMessage, Capability, OpenMessage, UpdateMessage } from '../codec/types.js';
 import { DEFAULT_CONTEXT, familyKey } from '../codec/types.js';
 import { systemClock, type Clock, type TimerHandle } from '../fsm/clock.js';
@@ -470,7 +470,9 @@ export class Peer {
         return;
       }
       if (conn !== this.primary) return;
-      this.noticeDetail = err.message;
+      // The codec's message starts with the NOTIFICATION's name, which the words already carry.
+      const name = notificationName(err.code, err.subcode);
+      this.noticeDetail = err.message.startsWith(`${name}: `) ? err.message.slice(name.length + 2) : err.message === name ? undefined : err.message;
       if (err.code === 1 || type === undefined) this.fsm.handle({ type: 'BGPHeaderErr', notice });
       else if (type === 1 || err.code === 2) this.fsm.handle({ type: 'BGPOpenMsgErr', notice });
       else this.fsm.handle({ type: 'UpdateMsgErr', notice });
