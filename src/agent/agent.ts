@@ -389,7 +389,9 @@ export class Agent {
       .handle('peers', () => ({ now: this.now(), peers: this.snapshot().peers }))
       .handle('ready', () => readiness(this.snapshot(), { gracePeriod: this.config.readyGracePeriod }))
       .handle('live', () => this.liveness())
-      .handle('routes', (args) => (this.rib ? inspectRoutes(this.rib, this.kernel, args as RoutesQuery) : []))
+      .handle('routes', (args) =>
+        this.rib ? inspectRoutes(this.rib, this.kernel, args as RoutesQuery, (name) => this.speaker?.peer(name)?.config.address) : [],
+      )
       .handle('log-level', (args) => {
         const level = String(args.level);
         const previous = this.log.level;

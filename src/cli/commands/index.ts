@@ -5,6 +5,7 @@ import { liveCommand, readyCommand } from './probes.js';
 import { logLevelCommand, peersCommand } from './inspect.js';
 import { routesCommand } from './routes.js';
 import { datastoreCommand } from './datastore.js';
+import { decodeCommand } from './decode.js';
 
 // Every subcommand of `agent`, in the order `agent --help` lists them.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -17,4 +18,5 @@ export const commands: CommandModule<any, any>[] = [
   routesCommand,
   logLevelCommand,
   datastoreCommand,
+  decodeCommand,
 ];

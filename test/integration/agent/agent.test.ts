@@ -238,6 +238,55 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
     expect(ready.out).toContain('ok   bgp: 3 peer(s) Established');
   }, 90_000);
 
+  it('explains routes like birdc: best path, the deciding step and the kernel route; per-peer RIBs; log level at run time', () => {
+    const shown = cli(['routes', '10.244.3.0/26', '--control-socket', socket]).out;
+    expect(shown).toMatch(/^10\.244\.3\.0\/26 +via 10\.98\.0\.3 +from Mesh_10_98_0_3 +\* \[AS path: \(empty\)\] IGP localpref 100/);
+    expect(shown).toMatch(/best path chosen by: \S/);
+    expect(shown).toContain('kernel: 10.244.3.0/26 via 10.98.0.3 dev tunl0 proto bird onlink');
+    const received = JSON.parse(cli(['routes', '--received', 'Mesh_10_98_0_3', '--json', '--control-socket', socket]).out) as { prefix: string }[];
+    expect(received.map((r) => r.prefix)).toEqual(['10.244.3.0/26']);
+    const advertised = JSON.parse(cli(['routes', '--advertised', 'Mesh_10_98_0_3', '--json', '--control-socket', socket]).out) as { prefix: string; paths: { nextHop: string }[] }[];
+    expect(advertised.map((r) => [r.prefix, r.paths[0].nextHop])).toEqual([['10.244.9.0/26', '10.98.0.9']]);
+    expect(cli(['log-level', 'warn', '--control-socket', socket]).out).toBe('log level debug -> warn\n');
+    const peers = cli(['peers', 'Mesh_10_98_0_3', '--control-socket', socket]).out;
+    expect(peers).toMatch(/Routes: +1 received, 1 accepted, 1 advertised/);
+    expect(peers).toMatch(/Capabilities: .*graceful-restart/);
+  });
+
+  it('stops on SIGTERM with graceful restart: kernel routes stay, BIRD keeps ours, a restart adopts them without churn', async () => {
+    const before = a.ip(['route', 'show']).split('\n').map((l) => l.trim()).filter((l) => l.includes('proto bird')).sort();
+    const exited = new Promise<number | null>((r) => agent!.once('exit', (code) => r(code)));
+    agent!.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const after = a.ip(['route', 'show']).split('\n').map((l) => l.trim()).filter((l) => l.includes('proto bird')).sort();
+    expect(after).toEqual(before);
+    // RFC 4724: BIRD keeps our route, marked stale, while we are away.
+    const held = birds[0].birdc('show route 10.244.9.0/26 all');
+    expect(held).toContain('10.244.9.0/26');
+
+    const monitor = a.spawn('ip', ['monitor', 'route']);
+    let changes = '';
+    monitor.stdout?.on('data', (d: Buffer) => (changes += d.toString()));
+    agent = a.spawn(process.execPath, [
+      CLI, 'run', '--node-name', 'node-a', '--ip', '10.98.0.9/24', '--etcd-endpoints', etcdUrl,
+      '--control-socket', socket, '--ready-grace-period', '0', '--log-level', 'info',
+    ], { env: { ...process.env, AGENT_LOG_FORMAT: 'json' } });
+    agentLog = '';
+    agent.stdout?.on('data', (d: Buffer) => (agentLog += d.toString()));
+    agent.stderr?.on('data', (d: Buffer) => (agentLog += d.toString()));
+    try {
+      await until('sessions back after restart', () => status().every((p) => p.bgpState === 'Established'), 60_000);
+      // Past the restart: every peer's End-of-RIB is in, stale routes released.
+      await new Promise((r) => setTimeout(r, 3000));
+    } finally {
+      monitor.kill();
+    }
+    expect(changes.split('\n').filter((l) => /proto bird/.test(l) && /^Deleted/.test(l))).toEqual([]);
+    const again = a.ip(['route', 'show']).split('\n').map((l) => l.trim()).filter((l) => l.includes('proto bird')).sort();
+    expect(again).toEqual(before);
+    expect(agentLog).toMatch(/"restarting":true|adopted":2/);
+  }, 90_000);
+
   it('refuses a second agent on the same control socket', () => {
     const second = a.exec(process.execPath, [CLI, 'run', '--node-name', 'node-a', '--ip', '10.98.0.9/24', '--etcd-endpoints', etcdUrl, '--control-socket', socket], { allowFail: true });
     expect(second).toBe('');
