@@ -1,9 +1,10 @@
 /** `agent routes [prefix]` (inspection) and `agent routes flush` (remove this agent's kernel routes on purpose). */
 import type { CommandModule } from 'yargs';
 import { routesShowCommand } from './inspect.js';
+import { routesFlushCommand } from './routes-flush.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const subcommands: CommandModule<any, any>[] = [routesShowCommand];
+const subcommands: CommandModule<any, any>[] = [routesShowCommand, routesFlushCommand];
 
 export const routesCommand: CommandModule = {
   command: 'routes',
