@@ -3,6 +3,7 @@
  * bridge, so the agents in the node namespaces reach it at its bridge address
  * (as calico-node reaches ETCD_ENDPOINTS), with its data in the state dir.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -67,8 +68,40 @@ export type TxnOp = { put: [string, string] } | { del: string };
  */
 export function etcdTxn(plan: LabPlan, ops: TxnOp[]): void {
   for (let i = 0; i < ops.length; i += 100) {
-    const lines = ops.slice(i, i + 100).map((op) => ('put' in op ? `put ${op.put[0]} ${JSON.stringify(op.put[1])}` : `del ${op.del}`));
-    const out = etcdctl(plan, ['txn'], `\n${lines.join('\n')}\n\n\n`);
+    const out = etcdctl(plan, ['txn'], txnInput(ops.slice(i, i + 100)));
     if (!out.startsWith('SUCCESS')) throw new Error(`etcdctl txn did not succeed: ${out.trim()}`);
   }
+}
+
+function txnInput(ops: TxnOp[]): string {
+  const lines = ops.map((op) => ('put' in op ? `put ${op.put[0]} ${JSON.stringify(op.put[1])}` : `del ${op.del}`));
+  return `\n${lines.join('\n')}\n\n\n`;
+}
+
+/**
+ * A transaction whose moment of sending is known: etcdctl is started first and
+ * connects (it dials before reading its input), then `send()` hands it the
+ * operations. Timing from `send()` leaves out etcdctl's own start-up, which is
+ * longer than the route changes being measured.
+ */
+export async function primedTxn(plan: LabPlan, ops: TxnOp[], warmMs = 400): Promise<{ send: () => Promise<void> }> {
+  if (ops.length > 100) throw new Error('primedTxn: at most 100 operations');
+  const child = spawn('ip', ['netns', 'exec', plan.etcd.ns, 'etcdctl', '--endpoints', ETCD_LOCAL, 'txn'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 && out.startsWith('SUCCESS') ? resolve() : reject(new Error(`etcdctl txn failed (exit ${code}): ${out.trim()}`)),
+    );
+  });
+  done.catch(() => undefined); // observed by send()
+  await sleep(warmMs);
+  return {
+    send: () => {
+      child.stdin.end(txnInput(ops));
+      return done;
+    },
+  };
 }

@@ -148,7 +148,7 @@ for (const topology of ['mesh', 'rr'] as const) {
       for (const node of after.plan.nodes) {
         expect(new Set(birdRoutes(node))).toEqual(new Set(expectedRoutes(after.plan, after.assignment, node)));
       }
-      expect(r.out).toMatch(/Time from the etcd write until each node showed/);
+      expect(r.out).toMatch(/Time from the etcd transaction until each node showed/);
     });
   });
 }
