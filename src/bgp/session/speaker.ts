@@ -13,7 +13,7 @@ import { systemClock, type Clock } from '../fsm/clock.js';
 import type { FsmConfig } from '../fsm/types.js';
 import type { OutChange, SessionEvent } from '../route.js';
 import { Listener } from './listener.js';
-import { Peer, silentLogger, type Logger, type PeerStatus } from './peer.js';
+import { Peer, silentLogger, type LocalSpeaker, type Logger, type PeerStatus } from './peer.js';
 import type { TxEncoder, TxQueueOptions } from './tx-queue.js';
 import { shutdownMessage } from './words.js';
 
@@ -59,11 +59,21 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   private readonly logger: Logger;
   readonly listener: Listener | null;
   private stopped = false;
+  /** Shared by every peer, so clearing the R bit reaches the next OPEN of each. */
+  private readonly local: LocalSpeaker;
 
   constructor(private readonly options: SpeakerOptions) {
     super();
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
+    this.local = {
+      asNumber: options.asNumber,
+      routerId: options.routerId,
+      hostname: options.hostname,
+      restarting: options.restarting ?? false,
+      forwardingPreserved: options.forwardingPreserved ?? false,
+      grNotification: options.grNotification ?? false,
+    };
     this.listener = options.noListen
       ? null
       : new Listener({
@@ -100,14 +110,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       if (this.peers.has(config.name)) continue;
       const peer = new Peer(
         config,
-        {
-          asNumber: this.options.asNumber,
-          routerId: this.options.routerId,
-          hostname: this.options.hostname,
-          restarting: this.options.restarting ?? false,
-          forwardingPreserved: this.options.forwardingPreserved ?? false,
-          grNotification: this.options.grNotification ?? false,
-        },
+        this.local,
         {
           clock: this.clock,
           logger: this.logger,
@@ -128,6 +131,16 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     peer.stop(cease);
     this.peers.delete(peer.name);
     if (this.byAddress.get(peer.config.address) === peer) this.byAddress.delete(peer.config.address);
+  }
+
+  /**
+   * The restart is over (every peer's End-of-RIB seen, our table sent): later
+   * OPENs no longer set the R bit (RFC 4724 §3), and the F bit follows
+   * `forwardingPreserved` as given.
+   */
+  restartComplete(forwardingPreserved = this.local.forwardingPreserved): void {
+    this.local.restarting = false;
+    this.local.forwardingPreserved = forwardingPreserved;
   }
 
   peer(name: string): Peer | undefined {
