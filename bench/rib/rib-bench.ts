@@ -1,0 +1,203 @@
+/**
+ * RIB benchmark, side by side with BIRD 2 in the same run (issue 5):
+ * 10 feeders x 100k distinct /26 (1M paths) into a route reflector whose 10
+ * clients are the feeders themselves, so every path is chosen and reflected
+ * to 9 clients.
+ *
+ * 1. socket: in a private network namespace (loopback only), the feeder
+ *    process (bench/rib/feeder.ts) opens all sessions at once and blasts
+ *    pre-encoded UPDATEs; time from its first connect until the speaker holds
+ *    every path. BIRD: polled with `birdc show route count`; ours
+ *    (Speaker + Rib, bench/rib/speaker-proc.ts): its own RIB counters.
+ *    Memory: BIRD `show memory` routing tables; ours: heap delta after GC.
+ * 2. in-process: decoded UPDATE buffers -> Rib -> OutChanges (no TCP).
+ *
+ * Writes bench/results/rib.json and prints a table with ours/BIRD.
+ * Usage (root): node --expose-gc dist/bench/rib/rib-bench.js [runs=2] [peers=10] [perPeer=100000]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Bird } from '../../src/testbed/bird.js';
+import { Netns, Testbed } from '../../src/testbed/netns.js';
+import { runIngest } from './ingest-bench.js';
+import { BENCH_AS, feederAddress } from './workload.js';
+
+const runs = Number(process.argv[2] ?? 2);
+const peers = Number(process.argv[3] ?? 10);
+const perPeer = Number(process.argv[4] ?? 100_000);
+const total = peers * perPeer;
+const RUN_LIMIT_MS = 120_000;
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..', '..', '..');
+
+function birdConfig(): string {
+  const protos = Array.from({ length: peers }, (_, i) => `protocol bgp f${i} from feeder { neighbor ${feederAddress(i)} as ${BENCH_AS}; }`).join('\n');
+  return `
+router id 10.0.0.1;
+protocol device {}
+protocol direct { ipv4; interface "lo"; }
+template bgp feeder {
+  local 127.0.0.1 as ${BENCH_AS};
+  passive on;
+  rr client;
+  rr cluster id 1.1.1.1;
+  ipv4 { import all; export all; };
+}
+${protos}
+`;
+}
+
+/** Collect JSON lines from a child's stdout. */
+function lines(proc: ChildProcess): { events: Record<string, unknown>[]; wait: (ev: string, ms: number) => Promise<Record<string, unknown>> } {
+  const events: Record<string, unknown>[] = [];
+  let rest = '';
+  proc.stdout?.on('data', (d: Buffer) => {
+    rest += d.toString();
+    const parts = rest.split('\n');
+    rest = parts.pop() ?? '';
+    for (const p of parts) {
+      try {
+        events.push(JSON.parse(p));
+      } catch {
+        /* not ours */
+      }
+    }
+  });
+  proc.stderr?.on('data', (d: Buffer) => process.stderr.write(d));
+  const wait = async (ev: string, ms: number) => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const e = events.find((x) => x.event === ev);
+      if (e) return e;
+      if (Date.now() > end) throw new Error(`timed out waiting for ${ev}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  return { events, wait };
+}
+
+async function stop(proc: ChildProcess | undefined): Promise<void> {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGKILL');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+}
+
+function startFeeder(ns: Netns): ChildProcess {
+  return ns.spawn('node', [join(here, 'feeder.js'), '127.0.0.1', '179', String(peers), String(perPeer)]);
+}
+
+interface RunResult {
+  seconds: number;
+  bytesPerPath: number;
+  memoryBytes: number;
+  cpuSeconds?: number;
+}
+
+async function runBird(ns: Netns): Promise<RunResult> {
+  const bird = new Bird(ns, birdConfig(), 'ribbench-bird-');
+  let feeder: ChildProcess | undefined;
+  try {
+    await bird.start();
+    feeder = startFeeder(ns);
+    const f = lines(feeder);
+    const first = (await f.wait('first-connect', 30_000)).t as number;
+    const end = Date.now() + RUN_LIMIT_MS;
+    let doneAt = 0;
+    for (;;) {
+      const out = bird.birdc('show route count');
+      const m = /(\d+) of \d+ routes/.exec(out);
+      // BIRD's count includes the one direct route for lo.
+      if (m && Number(m[1]) >= total) {
+        doneAt = Date.now();
+        break;
+      }
+      if (Date.now() > end) throw new Error(`BIRD did not reach ${total} paths: ${out.trim()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const mem = bird.birdc('show memory');
+    const mm = /Routing tables:\s+([\d.]+)\s+([kMG]?B)/.exec(mem);
+    const unit: Record<string, number> = { B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 };
+    const memoryBytes = mm ? Number(mm[1]) * unit[mm[2]] : NaN;
+    return { seconds: (doneAt - first) / 1000, memoryBytes, bytesPerPath: Math.round(memoryBytes / total) };
+  } finally {
+    await stop(feeder);
+    await bird.cleanup();
+  }
+}
+
+async function runOurs(ns: Netns): Promise<RunResult> {
+  let speaker: ChildProcess | undefined;
+  let feeder: ChildProcess | undefined;
+  try {
+    speaker = ns.spawn('node', ['--expose-gc', join(here, 'speaker-proc.js'), '179', String(peers), String(perPeer)]);
+    const s = lines(speaker);
+    await s.wait('listening', 30_000);
+    feeder = startFeeder(ns);
+    const f = lines(feeder);
+    const first = (await f.wait('first-connect', 30_000)).t as number;
+    const done = await s.wait('done', RUN_LIMIT_MS);
+    const mem = await s.wait('memory', 30_000);
+    return {
+      seconds: ((done.t as number) - first) / 1000,
+      cpuSeconds: done.cpuSeconds as number,
+      memoryBytes: mem.heapBytes as number,
+      bytesPerPath: Math.round((mem.heapBytes as number) / total),
+    };
+  } finally {
+    await stop(feeder);
+    await stop(speaker);
+  }
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main(): Promise<void> {
+  const bed = new Testbed('ribbn');
+  Testbed.sweep('ribbn');
+  const results: { bird: RunResult[]; ours: RunResult[] } = { bird: [], ours: [] };
+  try {
+    const ns = bed.addNamespace('s');
+    for (let r = 0; r < runs; r++) {
+      results.bird.push(await runBird(ns));
+      console.error(`run ${r + 1}: BIRD ${results.bird[r].seconds.toFixed(2)} s`);
+      results.ours.push(await runOurs(ns));
+      console.error(`run ${r + 1}: ours ${results.ours[r].seconds.toFixed(2)} s`);
+    }
+  } finally {
+    bed.destroy();
+  }
+  const ingest = runIngest(peers, perPeer);
+  const summary = (xs: RunResult[]) => ({
+    minSeconds: Math.min(...xs.map((x) => x.seconds)),
+    medianSeconds: median(xs.map((x) => x.seconds)),
+    bytesPerPath: median(xs.map((x) => x.bytesPerPath)),
+    runs: xs,
+  });
+  const bird = summary(results.bird);
+  const ours = summary(results.ours);
+  const out = {
+    date: new Date().toISOString(),
+    scenario: `${peers} RR clients x ${perPeer} distinct /26 (${total} paths), each path reflected to ${peers - 1} clients`,
+    measured: 'socket: first feeder connect -> speaker holds every path (BIRD: birdc show route count; ours: Rib counters). Memory: BIRD show memory "Routing tables"; ours: V8 heap delta after GC, 3 s after done',
+    machine: { cores: 2, note: 'shared with other engineers; wall times are noisy' },
+    bird,
+    ours,
+    ratio: { seconds: ours.medianSeconds / bird.medianSeconds, bytesPerPath: ours.bytesPerPath / bird.bytesPerPath },
+    inProcess: { description: 'decoded UPDATE buffers -> Rib -> OutChanges for 10 RR clients (no TCP, no outgoing encoding)', ...ingest },
+    targets: { noSlowerThanBird: ours.medianSeconds <= bird.medianSeconds, bytesPerPathAtMost300: ours.bytesPerPath <= 300 },
+  };
+  mkdirSync(join(repo, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(repo, 'bench', 'results', 'rib.json'), JSON.stringify(out, null, 2) + '\n');
+  const row = (name: string, b: number, o: number, unit: string) =>
+    `${name.padEnd(26)} ${b.toFixed(2).padStart(10)} ${o.toFixed(2).padStart(10)} ${(o / b).toFixed(2).padStart(8)}  ${unit}`;
+  console.log(`${'metric'.padEnd(26)} ${'BIRD'.padStart(10)} ${'ours'.padStart(10)} ${'ours/BIRD'.padStart(8)}`);
+  console.log(row('median seconds (socket)', bird.medianSeconds, ours.medianSeconds, 's'));
+  console.log(row('min seconds (socket)', bird.minSeconds, ours.minSeconds, 's'));
+  console.log(row('bytes per path', bird.bytesPerPath, ours.bytesPerPath, 'B'));
+  console.log(`in-process Rib ingest: ${ingest.seconds.toFixed(2)} s wall, ${ingest.cpuSeconds.toFixed(2)} s CPU, ${ingest.bytesPerPath} B/path`);
+}
+
+await main();
