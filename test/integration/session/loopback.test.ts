@@ -102,6 +102,17 @@ describe('two speakers over loopback', () => {
     expect(b.status()[0].lastError).toMatch(/^Received NOTIFICATION 6\/3 .*"peer removed from configuration"/);
   });
 
+  it('says "Connect: connection refused" when nothing listens at the peer', async () => {
+    const a = new Speaker({ asNumber: 64512, routerId: '127.0.0.1', noListen: true, fsm: { connectDelayTime: 0 } });
+    speakers.push(a);
+    const probe = net.createServer();
+    const freePort = await new Promise<number>((r) => probe.listen(0, '127.0.0.4', () => r((probe.address() as net.AddressInfo).port)));
+    await new Promise((r) => probe.close(r));
+    a.setPeers([peerConfig('Mesh_127_0_0_4', '127.0.0.4', freePort, '127.0.0.1', false)]);
+    await until('refusal', () => a.status()[0].lastError);
+    expect(a.status()[0]).toMatchObject({ lastError: 'Connect: connection refused', state: 'Active', birdState: 'start' });
+  });
+
   it('refuses a connection from an address that is not a configured peer', async () => {
     const a = new Speaker({ asNumber: 64512, routerId: '127.0.0.1', listenAddress: '127.0.0.1', listenPort: 0 });
     speakers.push(a);

@@ -230,6 +230,36 @@ describe('graceful restart signalling and session events', () => {
     expect(sock.types()).toContain('ROUTE-REFRESH');
   });
 
+  it('an RFC 7606 treat-as-withdraw UPDATE is passed up, the session stays', () => {
+    const h = harness();
+    const sock = toOpenSent(h);
+    sock.receive(remoteOpen());
+    sock.receive({ type: 'KEEPALIVE' });
+    const attrs = [0x40, 1, 1, 5, 0x40, 2, 0, 0x40, 3, 4, 10, 0, 0, 2, 0x40, 5, 4, 0, 0, 0, 100]; // ORIGIN 5 is invalid
+    const nlri = [26, 10, 1, 0, 0];
+    const body = [0, 0, 0, attrs.length, ...attrs, ...nlri];
+    const msg = Buffer.from([...new Array(16).fill(0xff), 0, 19 + body.length, 2, ...body]);
+    sock.emit('data', msg);
+    expect(h.peer.state).toBe('Established');
+    const update = h.events.find((e) => e.type === 'update');
+    expect(update?.type === 'update' && update.update.treatAsWithdraw?.code).toBe(3);
+    expect(sock.types().some((t) => t.startsWith('NOTIFICATION'))).toBe(false);
+  });
+
+  it('a malformed UPDATE (session reset) sends the codec\'s NOTIFICATION', () => {
+    const h = harness();
+    const sock = toOpenSent(h);
+    sock.receive(remoteOpen());
+    sock.receive({ type: 'KEEPALIVE' });
+    // Withdrawn Routes Length larger than the message: 3/1 Malformed Attribute List.
+    const body = [0, 200, 0, 0];
+    sock.emit('data', Buffer.from([...new Array(16).fill(0xff), 0, 19 + body.length, 2, ...body]));
+    expect(h.peer.state).toBe('Idle');
+    expect(sock.types().at(-1)).toBe('NOTIFICATION 3/1');
+    expect(h.events.at(-1)).toMatchObject({ type: 'down', graceful: false });
+    expect(h.peer.status().lastError).toMatch(/^Sent NOTIFICATION 3\/1/);
+  });
+
   it('KEEPALIVEs go out while UPDATEs wait for the socket to drain', async () => {
     const h = harness();
     const sock = toOpenSent(h);
