@@ -82,6 +82,15 @@ export function autodetectIpv4(): { address: string; prefixLen: number } | undef
   return undefined;
 }
 
+function interfacePrefixLen(address: string): number | undefined {
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) {
+      if (a.family === 'IPv4' && a.address === address && a.cidr) return Number(a.cidr.split('/')[1]);
+    }
+  }
+  return undefined;
+}
+
 function integer(setting: string, raw: string | number, min: number, max: number): number {
   const text = String(raw).trim();
   if (!/^\d+$/.test(text)) throw new ConfigError(`${setting}: "${raw}" is not a whole number`);
@@ -133,6 +142,9 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     }
   } else if (ipSetting !== 'none') {
     ipv4 = parseIpv4WithLength('IP (--ip)', ipSetting);
+    // calico-node writes the address with its subnet length (CrossSubnet needs
+    // it): without one, take the length of the interface that carries it.
+    if (ipv4.prefixLen === undefined) ipv4.prefixLen = interfacePrefixLen(ipv4.address);
   }
 
   let ipv6: string | undefined;

@@ -16,7 +16,7 @@ describe('agent run configuration', () => {
   it('lets flags override the environment', () => {
     const c = loadConfig({ nodeName: 'node-b', ip: '10.0.2.3', as: 65000, controlSocket: '/tmp/x.ctl', logLevel: 'debug' }, { NODENAME: 'node-a', IP: '10.0.1.2/24', AS: '64513' });
     expect(c.nodeName).toBe('node-b');
-    expect(c.ipv4).toEqual({ address: '10.0.2.3' });
+    expect(c.ipv4).toEqual({ address: '10.0.2.3', prefixLen: undefined });
     expect(c.asNumber).toBe(65000);
     expect(c.controlSocket).toBe('/tmp/x.ctl');
     expect(c.logLevel).toBe('debug');
@@ -34,6 +34,11 @@ describe('agent run configuration', () => {
   ])('names the setting and the problem: %o', (env, message) => {
     expect(() => loadConfig({}, { NODENAME: 'n', IP: '10.0.0.1', ...env })).toThrow(ConfigError);
     expect(() => loadConfig({}, { NODENAME: 'n', IP: '10.0.0.1', ...env })).toThrow(message);
+  });
+
+  it('takes the subnet length from the interface carrying the address when IP has none', () => {
+    const c = loadConfig({}, { NODENAME: 'n', IP: '127.0.0.1' });
+    expect(c.ipv4).toEqual({ address: '127.0.0.1', prefixLen: 8 });
   });
 
   it('parses asdot AS numbers as Calico does', () => {
