@@ -252,7 +252,9 @@ export class Agent {
   private onSessionEvent(e: SessionEvent): void {
     const rib = this.rib;
     const speaker = this.speaker;
-    if (!rib || !speaker) return;
+    // While stopping, sessions report themselves down; the routes they carried
+    // must stay in the kernel (BIRD's `persist`), so the RIB is not told.
+    if (!rib || !speaker || this.stopping) return;
     switch (e.type) {
       case 'established': {
         const info = speaker.peer(e.peer)?.negotiatedInfo();
@@ -299,6 +301,8 @@ export class Agent {
     this.rib?.flush();
     // Let the RIB's best-path changes reach the kernel programmer first.
     setImmediate(() => {
+      // RFC 4724 §4.1: later OPENs no longer carry the Restart State bit.
+      this.speaker?.restartComplete(true);
       this.kernel?.releaseStale();
       this.log.info('every peer sent End-of-RIB: stale routes from before the restart released');
     });
@@ -432,8 +436,9 @@ export class Agent {
     if (this.stopping) return;
     this.stopping = true;
     if (this.lagTimer) clearInterval(this.lagTimer);
-    await this.speaker?.stop({ graceful: opts.graceful, message: 'agent stopping' });
+    // Kernel first: whatever the sessions do while closing, routes stay as they are.
     await this.kernel?.stop();
+    await this.speaker?.stop({ graceful: opts.graceful, message: 'agent stopping' });
     await this.deps.datastore.stop();
     await this.metrics.close();
     await this.control.close();
