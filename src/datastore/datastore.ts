@@ -25,6 +25,7 @@ import {
   type DesiredProblem,
 } from './desired-state.js';
 import { createEtcdClient, type EtcdConfig } from './etcd-config.js';
+import { affinityPrefix, IPAM_PREFIX, RESOURCES_PREFIX } from './keys.js';
 import { registerNode, type NodeRegistration } from './registration.js';
 import { DatastoreSyncer, silentLogger, systemClock, type Clock, type ListedKv, type Logger, type SyncStatus } from './syncer.js';
 
@@ -37,6 +38,13 @@ export interface DatastoreOptions {
   clock?: Clock;
   logger?: Logger;
   backoff?: { initialMs: number; maxMs: number };
+  /**
+   * Which IPAM keys to read. 'own-affinities' (default): only
+   * /calico/ipam/v2/host/<this node>/, as confd does (it never reads block
+   * values or other hosts' affinities); 'all': every key under
+   * /calico/ipam/v2/ (blocks and all affinities are cached and validated too).
+   */
+  ipam?: 'own-affinities' | 'all';
   /** Test seam, passed to the syncer (see SyncerOptions.beforeWatch). */
   beforeWatch?: (revision: number) => Promise<void>;
 }
@@ -82,6 +90,10 @@ export class Datastore extends EventEmitter {
   private identityProblem?: DesiredProblem;
   private peerProblems: DesiredProblem[] = [];
   private firstSync?: () => void;
+  /** performance.now() when the batch being applied arrived (for 'diff' listeners measuring our own cost). */
+  batchStartedAt = 0;
+  /** Time spent applying the last batch of etcd changes and emitting its diff (ms). */
+  lastApplyMs = 0;
 
   constructor(opts: DatastoreOptions) {
     super();
@@ -97,6 +109,7 @@ export class Datastore extends EventEmitter {
       clock: this.clock,
       logger: this.log,
       backoff: opts.backoff,
+      prefixes: opts.ipam === 'all' ? [IPAM_PREFIX, RESOURCES_PREFIX] : [affinityPrefix(opts.nodeName), RESOURCES_PREFIX],
       beforeWatch: opts.beforeWatch,
       sink: {
         onList: (listed, rev) => this.onList(listed, rev),
@@ -156,6 +169,16 @@ export class Datastore extends EventEmitter {
 
   /** Apply etcd changes to the cache, recompute touched sections, emit a diff if anything changed. */
   applyChanges(changes: KvChange[], forceAll = false): void {
+    const t0 = performance.now();
+    this.batchStartedAt = t0;
+    try {
+      this.applyChangesNow(changes, forceAll);
+    } finally {
+      this.lastApplyMs = performance.now() - t0;
+    }
+  }
+
+  private applyChangesNow(changes: KvChange[], forceAll: boolean): void {
     const dirty: Dirty = { identity: forceAll, bgp: forceAll, peers: forceAll, blocks: forceAll, pools: forceAll };
     const skippedBefore = this.cache.skipped.size;
     for (const c of changes) {

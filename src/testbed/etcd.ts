@@ -28,6 +28,8 @@ export interface EtcdServerOptions {
   args?: string[];
   /** ms to wait for health. */
   startTimeoutMs?: number;
+  /** Parent of the temp dir (e.g. /dev/shm to keep fsync latency out of a benchmark). */
+  baseDir?: string;
 }
 
 const live = new Set<EtcdServer>();
@@ -108,7 +110,7 @@ export class EtcdServer {
   /** Start a fresh single-member cluster and wait until it is healthy. */
   static async start(opts: EtcdServerOptions = {}): Promise<EtcdServer> {
     installExitHook();
-    const root = mkdtempSync(join(tmpdir(), 'agent-etcd-'));
+    const root = mkdtempSync(join(opts.baseDir ?? tmpdir(), 'agent-etcd-'));
     let server: EtcdServer | undefined;
     try {
       const tls = opts.tls ? makeTlsCertificates(root) : undefined;
