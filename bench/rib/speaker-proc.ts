@@ -42,6 +42,7 @@ const wiring = wireRib(speaker, rib, {
       gc();
       const m = process.memoryUsage();
       console.log(JSON.stringify({ event: 'memory', heapBytes: m.heapUsed - heap0, rssBytes: m.rss - rss0, paths: total, advertised: rib.counters('f0').advertised }));
+      if (process.env.RIB_BENCH_EXIT === '1') process.exit(0); // lets --cpu-prof write its profile
     }, 3000);
   },
 });
