@@ -156,6 +156,26 @@ describe('Datastore against a real etcd', () => {
     expect(ds.status().skipped.map((s) => s.key)).not.toContain(resourceKey('Node', 'b'));
   });
 
+  it("with ipam: 'all' caches and validates every block and affinity", async () => {
+    await client.delete().all();
+    await putAll(client, [
+      node('a', '10.0.0.1/24'),
+      ['/calico/ipam/v2/assignment/ipv4/block/10.8.0.0-26', JSON.stringify({ cidr: '10.8.0.0/26', affinity: 'host:a', allocations: [0, null] })],
+      ['/calico/ipam/v2/assignment/ipv4/block/10.8.0.64-26', JSON.stringify({ cidr: '10.8.9.64/26' })],
+      affinity('b', '10.8.0.128/26'),
+    ]);
+    const { ds } = await started('a', { ipam: 'all' });
+    expect(ds.cache.blocks.get('10.8.0.0/26')).toMatchObject({ affinity: 'host:a', allocated: 1 });
+    expect(ds.cache.affinities.get('b')?.has('10.8.0.128/26')).toBe(true);
+    expect(ds.status().skipped).toEqual([
+      { key: '/calico/ipam/v2/assignment/ipv4/block/10.8.0.64-26', error: '/calico/ipam/v2/assignment/ipv4/block/10.8.0.64-26: cidr: "10.8.9.64/26" does not match the key\'s block 10.8.0.64/26' },
+    ]);
+    // The default reads only this host's affinities, as confd does.
+    const { ds: own } = await started('a');
+    expect(own.cache.blocks.size).toBe(0);
+    expect(own.cache.affinities.has('b')).toBe(false);
+  });
+
   it('registers its node by compare-and-swap without clobbering a concurrent writer', async () => {
     await client.delete().all();
     const key = resourceKey('Node', 'reg');
