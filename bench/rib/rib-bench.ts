@@ -32,7 +32,9 @@ const RUN_LIMIT_MS = 120_000;
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
 
-function birdConfig(): string {
+type Mode = 'reflect' | 'ingest';
+
+function birdConfig(mode: Mode): string {
   const protos = Array.from({ length: peers }, (_, i) => `protocol bgp f${i} from feeder { neighbor ${feederAddress(i)} as ${BENCH_AS}; }`).join('\n');
   return `
 router id 10.0.0.1;
@@ -41,8 +43,7 @@ protocol direct { ipv4; interface "lo"; }
 template bgp feeder {
   local 127.0.0.1 as ${BENCH_AS};
   passive on;
-  rr client;
-  rr cluster id 1.1.1.1;
+${mode === 'reflect' ? 'rr client;\n  rr cluster id 1.1.1.1;' : ''}
   ipv4 { import all; export all; };
 }
 ${protos}
@@ -96,8 +97,8 @@ interface RunResult {
   cpuSeconds?: number;
 }
 
-async function runBird(ns: Netns): Promise<RunResult> {
-  const bird = new Bird(ns, birdConfig(), 'ribbench-bird-');
+async function runBird(ns: Netns, mode: Mode): Promise<RunResult> {
+  const bird = new Bird(ns, birdConfig(mode), 'ribbench-bird-');
   let feeder: ChildProcess | undefined;
   try {
     await bird.start();
@@ -128,11 +129,11 @@ async function runBird(ns: Netns): Promise<RunResult> {
   }
 }
 
-async function runOurs(ns: Netns): Promise<RunResult> {
+async function runOurs(ns: Netns, mode: Mode): Promise<RunResult> {
   let speaker: ChildProcess | undefined;
   let feeder: ChildProcess | undefined;
   try {
-    speaker = ns.spawn('node', ['--expose-gc', join(here, 'speaker-proc.js'), '179', String(peers), String(perPeer)]);
+    speaker = ns.spawn('node', ['--expose-gc', join(here, 'speaker-proc.js'), '179', String(peers), String(perPeer), mode]);
     const s = lines(speaker);
     await s.wait('listening', 30_000);
     feeder = startFeeder(ns);
@@ -157,14 +158,19 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 async function main(): Promise<void> {
   const bed = new Testbed('ribbn');
   Testbed.sweep('ribbn');
-  const results: { bird: RunResult[]; ours: RunResult[] } = { bird: [], ours: [] };
+  const modes: Mode[] = ['reflect', 'ingest'];
+  const results: Record<Mode, { bird: RunResult[]; ours: RunResult[] }> = { reflect: { bird: [], ours: [] }, ingest: { bird: [], ours: [] } };
   try {
     const ns = bed.addNamespace('s');
     for (let r = 0; r < runs; r++) {
-      results.bird.push(await runBird(ns));
-      console.error(`run ${r + 1}: BIRD ${results.bird[r].seconds.toFixed(2)} s`);
-      results.ours.push(await runOurs(ns));
-      console.error(`run ${r + 1}: ours ${results.ours[r].seconds.toFixed(2)} s`);
+      for (const mode of modes) {
+        const b = await runBird(ns, mode);
+        results[mode].bird.push(b);
+        console.error(`run ${r + 1} ${mode}: BIRD ${b.seconds.toFixed(2)} s`);
+        const o = await runOurs(ns, mode);
+        results[mode].ours.push(o);
+        console.error(`run ${r + 1} ${mode}: ours ${o.seconds.toFixed(2)} s`);
+      }
     }
   } finally {
     bed.destroy();
@@ -176,28 +182,42 @@ async function main(): Promise<void> {
     bytesPerPath: median(xs.map((x) => x.bytesPerPath)),
     runs: xs,
   });
-  const bird = summary(results.bird);
-  const ours = summary(results.ours);
+  const scenario = (mode: Mode) => {
+    const bird = summary(results[mode].bird);
+    const ours = summary(results[mode].ours);
+    return {
+      description:
+        mode === 'reflect'
+          ? `${peers} RR clients x ${perPeer} distinct /26 (${total} paths), each path reflected to ${peers - 1} clients`
+          : `${peers} plain iBGP peers x ${perPeer} distinct /26 (${total} paths), nothing re-advertised (ingest + best path only)`,
+      bird,
+      ours,
+      ratio: { seconds: ours.medianSeconds / bird.medianSeconds, bytesPerPath: ours.bytesPerPath / bird.bytesPerPath },
+      targets: { noSlowerThanBird: ours.medianSeconds <= bird.medianSeconds, bytesPerPathAtMost300: ours.bytesPerPath <= 300 },
+    };
+  };
   const out = {
     date: new Date().toISOString(),
-    scenario: `${peers} RR clients x ${perPeer} distinct /26 (${total} paths), each path reflected to ${peers - 1} clients`,
-    measured: 'socket: first feeder connect -> speaker holds every path (BIRD: birdc show route count; ours: Rib counters). Memory: BIRD show memory "Routing tables"; ours: V8 heap delta after GC, 3 s after done',
+    measured:
+      'socket: first feeder connect -> speaker holds every path (BIRD: birdc show route count polled every 20 ms; ours: Rib counters checked after each UPDATE). Memory: BIRD show memory "Routing tables"; ours: V8 heap delta after GC, 3 s after done (includes the sessions\' TX queues)',
     machine: { cores: 2, note: 'shared with other engineers; wall times are noisy' },
-    bird,
-    ours,
-    ratio: { seconds: ours.medianSeconds / bird.medianSeconds, bytesPerPath: ours.bytesPerPath / bird.bytesPerPath },
+    runsPerScenario: runs,
+    reflect: scenario('reflect'),
+    ingest: scenario('ingest'),
     inProcess: { description: 'decoded UPDATE buffers -> Rib -> OutChanges for 10 RR clients (no TCP, no outgoing encoding)', ...ingest },
-    targets: { noSlowerThanBird: ours.medianSeconds <= bird.medianSeconds, bytesPerPathAtMost300: ours.bytesPerPath <= 300 },
   };
   mkdirSync(join(repo, 'bench', 'results'), { recursive: true });
   writeFileSync(join(repo, 'bench', 'results', 'rib.json'), JSON.stringify(out, null, 2) + '\n');
   const row = (name: string, b: number, o: number, unit: string) =>
-    `${name.padEnd(26)} ${b.toFixed(2).padStart(10)} ${o.toFixed(2).padStart(10)} ${(o / b).toFixed(2).padStart(8)}  ${unit}`;
-  console.log(`${'metric'.padEnd(26)} ${'BIRD'.padStart(10)} ${'ours'.padStart(10)} ${'ours/BIRD'.padStart(8)}`);
-  console.log(row('median seconds (socket)', bird.medianSeconds, ours.medianSeconds, 's'));
-  console.log(row('min seconds (socket)', bird.minSeconds, ours.minSeconds, 's'));
-  console.log(row('bytes per path', bird.bytesPerPath, ours.bytesPerPath, 'B'));
-  console.log(`in-process Rib ingest: ${ingest.seconds.toFixed(2)} s wall, ${ingest.cpuSeconds.toFixed(2)} s CPU, ${ingest.bytesPerPath} B/path`);
+    `${name.padEnd(34)} ${b.toFixed(2).padStart(10)} ${o.toFixed(2).padStart(10)} ${(o / b).toFixed(2).padStart(9)}  ${unit}`;
+  console.log(`${'metric'.padEnd(34)} ${'BIRD'.padStart(10)} ${'ours'.padStart(10)} ${'ours/BIRD'.padStart(9)}`);
+  for (const mode of modes) {
+    const sc = out[mode];
+    console.log(row(`${mode}: median seconds`, sc.bird.medianSeconds, sc.ours.medianSeconds, 's'));
+    console.log(row(`${mode}: min seconds`, sc.bird.minSeconds, sc.ours.minSeconds, 's'));
+    console.log(row(`${mode}: bytes per path`, sc.bird.bytesPerPath, sc.ours.bytesPerPath, 'B'));
+  }
+  console.log(`in-process Rib (reflect): ${ingest.seconds.toFixed(2)} s wall, ${ingest.cpuSeconds.toFixed(2)} s CPU, ${ingest.bytesPerPath} B/path`);
 }
 
 await main();

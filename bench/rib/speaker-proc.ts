@@ -3,7 +3,8 @@
  * 127.0.0.1:<port> for `peers` passive iBGP clients (127.0.0.11..), wired as
  * in src/bgp/rib/wiring.ts. Prints one JSON line when the RIB holds every
  * path (checked after each UPDATE, so the instant is exact), then memory.
- * Usage: node --expose-gc speaker-proc.js <port> <peers> <perPeer>
+ * Usage: node --expose-gc speaker-proc.js <port> <peers> <perPeer> [reflect|ingest]
+ * (`ingest`: plain iBGP peers and no cluster id, so nothing is re-advertised.)
  */
 import type { PeerConfig } from '../../src/datastore/desired.js';
 import { Rib } from '../../src/bgp/rib/rib.js';
@@ -11,7 +12,8 @@ import { wireRib } from '../../src/bgp/rib/wiring.js';
 import { Speaker } from '../../src/bgp/session/index.js';
 import { BENCH_AS, feederAddress } from './workload.js';
 
-const [portText, peersText, perPeerText] = process.argv.slice(2);
+const [portText, peersText, perPeerText, modeText] = process.argv.slice(2);
+const reflect = modeText !== 'ingest';
 const port = Number(portText);
 const peers = Number(peersText);
 const expected = peers * Number(perPeerText);
@@ -20,7 +22,7 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 gc();
 const heap0 = process.memoryUsage().heapUsed;
 const rss0 = process.memoryUsage().rss;
-const rib = new Rib({ localAs: BENCH_AS, routerId: '10.0.0.1', clusterId: '1.1.1.1', localAddress: '127.0.0.1' });
+const rib = new Rib({ localAs: BENCH_AS, routerId: '10.0.0.1', ...(reflect ? { clusterId: '1.1.1.1' } : {}), localAddress: '127.0.0.1' });
 const speaker = new Speaker({ asNumber: BENCH_AS, routerId: '10.0.0.1', listenAddress: '127.0.0.1', listenPort: port, fsm: { connectDelayTime: 0 } });
 let accepted = 0;
 let done = false;
@@ -55,7 +57,7 @@ const configs: PeerConfig[] = Array.from({ length: peers }, (_, i) => ({
   asNumber: BENCH_AS,
   passive: true,
   sourceAddress: '127.0.0.1',
-  routeReflectorClient: { clusterId: '1.1.1.1' },
+  ...(reflect ? { routeReflectorClient: { clusterId: '1.1.1.1' } } : {}),
   keepOriginalNextHop: false,
   restartTime: 120,
 }));
