@@ -12,7 +12,8 @@ import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { Speaker } from '../bgp/session/speaker.js';
-import { Rib, type RibPeer } from '../bgp/rib/rib.js';
+import { Rib } from '../bgp/rib/rib.js';
+import { ribPeerFromConfig } from '../bgp/rib/wiring.js';
 import { originatedFromDesired } from '../bgp/rib/calico-policy.js';
 import type { SessionEvent } from '../bgp/route.js';
 import { KernelProgrammer } from '../kernel/programmer.js';
@@ -52,16 +53,6 @@ function speakerKey(state: DesiredState, listenPort: number): string {
   return `${n.asNumber}|${n.routerId}|${n.routeReflectorClusterID ?? ''}|${n.ipv4}|${listenPort}`;
 }
 
-function ribPeer(p: PeerConfig): RibPeer {
-  return {
-    name: p.name,
-    address: p.address,
-    asNumber: p.asNumber,
-    rrClient: p.routeReflectorClient !== undefined,
-    keepOriginalNextHop: p.keepOriginalNextHop,
-    addPathSend: true, // Calico renders `add paths on`
-  };
-}
 
 export class Agent {
   readonly control: ControlServer;
@@ -201,7 +192,7 @@ export class Agent {
     }
     if (this.speaker !== speaker) return;
     const peers = [...state.peers.values()];
-    for (const p of peers) rib.addPeer(ribPeer(p));
+    for (const p of peers) rib.addPeer(ribPeerFromConfig(p));
     if (this.restarting) this.awaitingEndOfRib = new Set(peers.map((p) => p.name));
     speaker.setPeers(peers);
     this.applyLocal(state);
@@ -216,8 +207,8 @@ export class Agent {
       rib.removePeer(p.name);
       this.awaitingEndOfRib.delete(p.name);
     }
-    for (const p of diff.peersAdded) rib.addPeer(ribPeer(p));
-    for (const p of diff.peersChanged) rib.updatePeer(ribPeer(p));
+    for (const p of diff.peersAdded) rib.addPeer(ribPeerFromConfig(p));
+    for (const p of diff.peersChanged) rib.updatePeer(ribPeerFromConfig(p));
     if (diff.peersAdded.length || diff.peersChanged.length || diff.peersRemoved.length) {
       speaker.setPeers([...state.peers.values()]);
       this.checkStaleRelease();
@@ -275,6 +266,7 @@ export class Agent {
         }
         break;
       case 'end-of-rib':
+        if (e.afi !== 1 || e.safi !== 1) break; // the RIB holds IPv4 unicast only
         rib.endOfRib(e.peer);
         this.awaitingEndOfRib.delete(e.peer);
         this.checkStaleRelease();

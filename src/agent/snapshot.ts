@@ -6,9 +6,9 @@
  * unreachable while the daemon is busy".
  */
 import type { PeerType } from '../datastore/desired.js';
+import type { BirdState } from '../bgp/session/peer.js';
 
-/** BIRD's protocol states as calicoctl prints them in STATE. */
-export type BirdState = 'up' | 'start' | 'down';
+export type { BirdState };
 
 export interface PeerCounters {
   messagesIn: number;
