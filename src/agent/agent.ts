@@ -18,7 +18,7 @@ import { originatedFromDesired } from '../bgp/rib/calico-policy.js';
 import type { SessionEvent } from '../bgp/route.js';
 import { KernelProgrammer } from '../kernel/programmer.js';
 import type { KernelBackend } from '../kernel/backend.js';
-import type { DesiredState, DesiredStateDiff, PeerConfig } from '../datastore/desired.js';
+import type { DesiredState, DesiredStateDiff } from '../datastore/desired.js';
 import { ControlServer } from './control.js';
 import type { AgentConfig } from './config.js';
 import { AgentMetrics } from './metrics.js';
