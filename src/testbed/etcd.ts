@@ -97,6 +97,7 @@ export class EtcdServer {
   private proc?: ChildProcess;
   private log?: WriteStream;
   private destroyed = false;
+  private watchdog?: ChildProcess;
 
   private constructor(
     readonly root: string,
@@ -177,7 +178,23 @@ export class EtcdServer {
     proc.stdout?.pipe(this.log, { end: false });
     proc.stderr?.pipe(this.log, { end: false });
     this.proc = proc;
+    writeFileSync(join(this.root, 'etcd.pid'), String(proc.pid));
+    this.startWatchdog();
     await this.waitHealthy(this.opts.startTimeoutMs ?? 15_000);
+  }
+
+  /**
+   * A test runner may kill its worker without running 'exit' hooks; this
+   * detached shell outlives us by at most a second and then kills our etcd
+   * (pid from <root>/etcd.pid) and removes the temp dir.
+   */
+  private startWatchdog(): void {
+    if (this.watchdog) return;
+    const pidFile = join(this.root, 'etcd.pid');
+    const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ` + `p=$(cat '${pidFile}' 2>/dev/null) && kill -9 "$p" 2>/dev/null; rm -rf '${this.root}'`;
+    const w = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+    w.unref();
+    this.watchdog = w;
   }
 
   /** Poll `etcdctl endpoint health` until it answers. */
@@ -282,6 +299,13 @@ export class EtcdServer {
       }
     }
     this.log?.end();
+    if (this.watchdog?.pid) {
+      try {
+        process.kill(this.watchdog.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
     rmSync(this.root, { recursive: true, force: true });
     this.destroyed = true;
     live.delete(this);
