@@ -69,8 +69,9 @@ export async function labUp(opts: UpOptions, write: (l: string) => void = (l) =>
   const leftovers = labNamespaces(opts.prefix);
   if (existing || leftovers.length > 0) {
     throw new LabError(
-      `leftovers of an earlier lab that is no longer running were found (${leftovers.length} namespace(s) ${opts.prefix}*` +
-        `${existing ? `, ${opts.dir}` : ''}).\nRun \`npm run lab -- down\` to remove them, then try again.`,
+      `namespaces ${leftovers.join(' ') || '(none)'}${existing ? ` and state ${opts.dir}` : ''} exist but no lab of this checkout is running: ` +
+        'leftovers of a crashed lab, or a lab started from another checkout with the same prefix.\n' +
+        `Run \`npm run lab -- down\` to remove them (or use --prefix and --state-dir to run a second lab beside it).`,
     );
   }
 
@@ -160,13 +161,16 @@ export async function labUp(opts: UpOptions, write: (l: string) => void = (l) =>
     },
   );
 
+  const speakersMs = performance.now() - tSpeakers;
   state.status = 'up';
   writeState(opts.dir, state);
   write('');
   showNodes(state, opts.dir, opts.repo, write);
   const totalMs = performance.now() - t0;
-  write(`Converged: every node routes every block, ${secs(convergence.ms)} after the speakers were started ` +
-    `(${secs(performance.now() - tSpeakers)} including their start-up); ${secs(totalMs)} in all.`);
+  write(
+    `Converged: every node routes every block ${secs(speakersMs)} after BIRD and the agents were started ` +
+      `(${secs(convergence.ms)} after the last agent answered on its control socket); ${secs(totalMs)} in all, set-up included.`,
+  );
   write('Next: `npm run lab -- change` moves a block to another node; `npm run lab -- down` removes the lab.');
   return { state, convergence, totalMs };
 }
