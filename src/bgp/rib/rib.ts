@@ -163,26 +163,34 @@ export class Rib {
 
   /**
    * Change a peer's settings. Export changes (rrClient, keepOriginalNextHop)
-   * take effect at once: an up peer gets the difference. A change of AS
-   * changes the session type; the owner resets the session for that.
+   * take effect at once: every up peer gets the difference (a peer turning
+   * into a route-reflector client changes where its own routes go, too).
+   * Nothing is done when nothing that matters to the RIB changed. A change
+   * of AS changes the session type; the owner resets the session for that.
    */
   updatePeer(p: RibPeer): void {
     const st = this.peer(p.name);
-    this.flush();
-    if (!st.up) {
-      st.configure(p, this.me.localAs);
-      st.profile = this.profileOf(st);
+    if (
+      st.address === p.address &&
+      st.asNumber === p.asNumber &&
+      st.rrClient === p.rrClient &&
+      st.keepOriginalNextHop === p.keepOriginalNextHop &&
+      st.addPathSendConfigured === p.addPathSend
+    ) {
       return;
     }
-    // Diff the whole Adj-RIB-Out under the old settings against the new.
-    const before = this.fullExport(st);
+    this.flush();
+    const up = this.upPeers;
+    const before = up.map((to) => this.fullExport(to));
     st.configure(p, this.me.localAs);
     st.profile = this.profileOf(st);
-    this.exportEpoch++; // the source-side rules (client or not) changed too
-    const after = this.fullExport(st);
-    const changes = diffOut(before, after);
-    st.advertised = after.length;
-    if (changes.length > 0) for (const fn of this.outListeners) fn(st.name, changes);
+    this.exportEpoch++; // cached exports of this peer's routes followed the old rules
+    up.forEach((to, i) => {
+      const after = this.fullExport(to);
+      const changes = diffOut(before[i], after);
+      to.advertised = after.length;
+      if (changes.length > 0) for (const fn of this.outListeners) fn(to.name, changes);
+    });
   }
 
   removePeer(name: string): void {

@@ -274,3 +274,27 @@ describe('updates', () => {
     expect(rib.attributeSets()).toBe(0);
   });
 });
+
+describe('updatePeer', () => {
+  it('a peer becoming a route-reflector client: its routes now reach the non-client, and it gets reflected routes', () => {
+    const rib = new Rib({ localAs: AS, routerId: ME, clusterId: '1.1.1.1', localAddress: ME });
+    const rec = new OutRecorder().attach(rib);
+    rib.addPeer(peer('x', '10.0.0.11', AS)); // non-client for now
+    rib.addPeer(peer('n', '10.0.0.21', AS));
+    up(rib, rec, 'x', '10.0.0.11');
+    up(rib, rec, 'n', '10.0.0.21');
+    rib.applyUpdate('x', announce(['172.16.1.0/26'], ibgpAttrs('10.0.0.11')));
+    rib.applyUpdate('n', announce(['172.16.2.0/26'], ibgpAttrs('10.0.0.21')));
+    rib.flush();
+    expect(rec.table('n')).toEqual({}); // non-client to non-client: nothing
+    expect(rec.table('x')).toEqual({});
+    const batches = rec.batches.length;
+    rib.updatePeer(peer('x', '10.0.0.11', AS)); // unchanged: no work, no output
+    expect(rec.batches.length).toBe(batches);
+    rib.updatePeer(peer('x', '10.0.0.11', AS, { rrClient: true }));
+    expect(Object.keys(rec.table('n'))).toEqual(['172.16.1.0/26']);
+    expect(Object.keys(rec.table('x'))).toEqual(['172.16.2.0/26']);
+    expect(rib.counters('n').advertised).toBe(1);
+    expect(rib.counters('x').advertised).toBe(1);
+  });
+});
