@@ -116,3 +116,60 @@ describe('Loc-RIB does not depend on arrival order', () => {
     );
   });
 });
+
+describe('what listeners saw equals a fresh export, through sessions going down and up', () => {
+  it('holds with ADD-PATH peers, graceful and hard downs, End-of-RIB and local routes', () => {
+    const eventArb = fc.oneof(
+      { weight: 6, arbitrary: msgArb.map((m) => ({ kind: 'msg' as const, m })) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('down' as const), peer: fc.integer({ min: 0, max: 3 }), graceful: fc.boolean() }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('up' as const), peer: fc.integer({ min: 0, max: 3 }) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('eor' as const), peer: fc.integer({ min: 0, max: 3 }) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('local' as const), prefixes: fc.subarray(PREFIXES) }) },
+      { weight: 1, arbitrary: fc.constant({ kind: 'flush' as const }) },
+    );
+    fc.assert(
+      fc.property(fc.array(eventArb, { maxLength: 40 }), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), (events, addPath) => {
+        const rib = new Rib({ localAs: AS, routerId: '10.0.0.1', clusterId: '1.1.1.1', localAddress: '10.0.0.1', schedule: () => () => undefined });
+        const rec = new OutRecorder().attach(rib);
+        const isUp = PEERS.map(() => true);
+        PEERS.forEach((p, i) => rib.addPeer(peer(p.name, p.address, p.as, { rrClient: p.rr, addPathSend: addPath[i] })));
+        const bringUp = (i: number) =>
+          rec.reset(PEERS[i].name, rib.peerUp(PEERS[i].name, { remoteRouterId: PEERS[i].address, addPathSend: addPath[i], addPathReceive: false }));
+        PEERS.forEach((_, i) => bringUp(i));
+        for (const e of events) {
+          if (e.kind === 'msg') {
+            if (isUp[e.m.peer]) rib.applyUpdate(PEERS[e.m.peer].name, toUpdate(e.m));
+          } else if (e.kind === 'down') {
+            if (!isUp[e.peer]) continue;
+            rib.peerDown(PEERS[e.peer].name, { graceful: e.graceful, restartTime: 120 });
+            isUp[e.peer] = false;
+            rec.tables.delete(PEERS[e.peer].name);
+          } else if (e.kind === 'up') {
+            if (isUp[e.peer]) continue;
+            bringUp(e.peer);
+            isUp[e.peer] = true;
+          } else if (e.kind === 'eor') {
+            if (isUp[e.peer]) rib.endOfRib(PEERS[e.peer].name);
+          } else if (e.kind === 'local') {
+            rib.setLocalRoutes(new Map(e.prefixes.map((p) => [parsePrefix(p), {}])));
+          } else rib.flush();
+        }
+        rib.flush();
+        PEERS.forEach((p, i) => {
+          if (!isUp[i]) return;
+          const fresh = new OutRecorder();
+          fresh.reset(p.name, [...rib.advertised(p.name)]);
+          expect(rec.table(p.name)).toEqual(fresh.table(p.name));
+          expect(rib.counters(p.name).advertised).toBe(Object.keys(fresh.table(p.name)).length);
+          // received counts what the Adj-RIB-In iterator yields
+          expect(rib.counters(p.name).received).toBe([...rib.received(p.name)].length);
+        });
+        // Loc-RIB paths equal the accepted Adj-RIB-In paths over all peers plus our own.
+        const accepted = PEERS.reduce((n, p) => n + rib.counters(p.name).accepted, 0);
+        const local = PREFIXES.filter((p) => rib.lookup(parsePrefix(p)).paths.some((x) => x.peer === null)).length;
+        expect(rib.paths()).toBe(accepted + local);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
