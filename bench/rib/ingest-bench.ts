@@ -32,17 +32,22 @@ function gc(): void {
   }
 }
 
-export function runIngest(peers: number, perPeer: number, flushEvery = 16): IngestResult {
+export function runIngest(peers: number, perPeer: number, flushEvery = 16, reflect = true): IngestResult {
   const buffers = Array.from({ length: peers }, (_, i) => feederUpdates(i, perPeer));
   gc();
-  const heap0 = process.memoryUsage().heapUsed;
-  const rib = new Rib({ localAs: BENCH_AS, routerId: '10.0.0.1', clusterId: '1.1.1.1', localAddress: '127.0.0.1' });
+  // Typed-array backing stores live outside the V8 heap: count them too.
+  const mem = (): number => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const heap0 = mem();
+  const rib = new Rib({ localAs: BENCH_AS, routerId: '10.0.0.1', ...(reflect ? { clusterId: '1.1.1.1' } : {}), localAddress: '127.0.0.1' });
   let outChanges = 0;
   rib.onAdjRibOut((_peer, changes) => {
     outChanges += changes.length;
   });
   for (let i = 0; i < peers; i++) {
-    rib.addPeer({ name: `f${i}`, address: feederAddress(i), asNumber: BENCH_AS, rrClient: true, keepOriginalNextHop: false, addPathSend: false });
+    rib.addPeer({ name: `f${i}`, address: feederAddress(i), asNumber: BENCH_AS, rrClient: reflect, keepOriginalNextHop: false, addPathSend: false });
     rib.peerUp(`f${i}`, { remoteRouterId: feederRouterId(i), addPathSend: false, addPathReceive: false });
   }
   const t0 = process.hrtime.bigint();
@@ -69,7 +74,7 @@ export function runIngest(peers: number, perPeer: number, flushEvery = 16): Inge
   for (let i = 0; i < peers; i++) paths += rib.counters(`f${i}`).accepted;
   buffers.length = 0;
   gc();
-  const heapBytes = process.memoryUsage().heapUsed - heap0;
+  const heapBytes = mem() - heap0;
   const result: IngestResult = {
     peers,
     perPeer,
@@ -90,5 +95,6 @@ export function runIngest(peers: number, perPeer: number, flushEvery = 16): Inge
 if (process.argv[1]?.endsWith('ingest-bench.js')) {
   const peers = Number(process.argv[2] ?? 10);
   const perPeer = Number(process.argv[3] ?? 100_000);
-  console.log(JSON.stringify(runIngest(peers, perPeer)));
+  const reflect = process.argv[4] !== 'ingest';
+  console.log(JSON.stringify({ mode: reflect ? 'reflect' : 'ingest', ...runIngest(peers, perPeer, 16, reflect) }));
 }

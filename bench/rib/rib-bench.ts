@@ -176,6 +176,7 @@ async function main(): Promise<void> {
     bed.destroy();
   }
   const ingest = runIngest(peers, perPeer);
+  const ingestOnly = runIngest(peers, perPeer, 16, false);
   const summary = (xs: RunResult[]) => ({
     minSeconds: Math.min(...xs.map((x) => x.seconds)),
     medianSeconds: median(xs.map((x) => x.seconds)),
@@ -199,12 +200,15 @@ async function main(): Promise<void> {
   const out = {
     date: new Date().toISOString(),
     measured:
-      'socket: first feeder connect -> speaker holds every path (BIRD: birdc show route count polled every 20 ms; ours: Rib counters checked after each UPDATE). Memory: BIRD show memory "Routing tables"; ours: V8 heap delta after GC, 3 s after done (includes the sessions\' TX queues)',
+      'socket: first feeder connect -> speaker holds every path (BIRD: birdc show route count polled every 20 ms; ours: Rib counters checked after each UPDATE). Memory: BIRD show memory "Routing tables"; ours: V8 heap + ArrayBuffer delta after GC, 3 s after done (includes the sessions\' TX queues)',
     machine: { cores: 2, note: 'shared with other engineers; wall times are noisy' },
     runsPerScenario: runs,
     reflect: scenario('reflect'),
     ingest: scenario('ingest'),
-    inProcess: { description: 'decoded UPDATE buffers -> Rib -> OutChanges for 10 RR clients (no TCP, no outgoing encoding)', ...ingest },
+    inProcess: {
+      reflect: { description: 'decoded UPDATE buffers -> Rib -> OutChanges for 10 RR clients (no TCP, no outgoing encoding)', ...ingest },
+      ingest: { description: 'decoded UPDATE buffers -> Rib, plain iBGP peers, nothing exported', ...ingestOnly },
+    },
   };
   mkdirSync(join(repo, 'bench', 'results'), { recursive: true });
   writeFileSync(join(repo, 'bench', 'results', 'rib.json'), JSON.stringify(out, null, 2) + '\n');
@@ -218,6 +222,7 @@ async function main(): Promise<void> {
     console.log(row(`${mode}: bytes per path`, sc.bird.bytesPerPath, sc.ours.bytesPerPath, 'B'));
   }
   console.log(`in-process Rib (reflect): ${ingest.seconds.toFixed(2)} s wall, ${ingest.cpuSeconds.toFixed(2)} s CPU, ${ingest.bytesPerPath} B/path`);
+  console.log(`in-process Rib (ingest):  ${ingestOnly.seconds.toFixed(2)} s wall, ${ingestOnly.cpuSeconds.toFixed(2)} s CPU, ${ingestOnly.bytesPerPath} B/path`);
 }
 
 await main();

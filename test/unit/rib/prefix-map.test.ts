@@ -4,19 +4,21 @@ import { PrefixMap } from '../../../src/bgp/rib/prefix-map.js';
 
 // Keys like real prefix keys (address * 64 + length, up to 2^38), drawn from a small pool so that
 // sets, overwrites and deletes of the same key happen often.
+// A few shared value objects, as in a RIB where many prefixes point at one Path.
+const VALUES = Array.from({ length: 6 }, (_, i) => ({ v: i }));
 const keyArb = fc.integer({ min: 0, max: 40 }).map((i) => (0xc0a80000 + i * 64) * 64 + 26 + (i % 3));
 const opArb = fc.oneof(
-  fc.record({ op: fc.constant('set' as const), key: keyArb, value: fc.integer() }),
+  fc.record({ op: fc.constant('set' as const), key: keyArb, value: fc.integer({ min: 0, max: 5 }).map((i) => VALUES[i]) }),
   fc.record({ op: fc.constant('delete' as const), key: keyArb }),
-  fc.record({ op: fc.constant('add' as const), key: keyArb, value: fc.integer() }),
+  fc.record({ op: fc.constant('add' as const), key: keyArb, value: fc.integer({ min: 0, max: 5 }).map((i) => VALUES[i]) }),
 );
 
 describe('PrefixMap', () => {
   it('behaves like a Map under random set/delete/addIfAbsent (with growth and tombstones)', () => {
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 400 }), (ops) => {
-        const m = new PrefixMap<number>();
-        const model = new Map<number, number>();
+        const m = new PrefixMap<{ v: number }>();
+        const model = new Map<number, { v: number }>();
         for (const o of ops) {
           if (o.op === 'set') {
             m.set(o.key, o.value);
@@ -32,7 +34,7 @@ describe('PrefixMap', () => {
           expect(m.get(o.key)).toBe(model.get(o.key));
         }
         expect(new Map([...m])).toEqual(model);
-        const visited = new Map<number, number>();
+        const visited = new Map<number, { v: number }>();
         m.forEach((v, k) => visited.set(k, v));
         expect(visited).toEqual(model);
       }),
@@ -41,10 +43,11 @@ describe('PrefixMap', () => {
   });
 
   it('holds many keys and forgets cleared ones', () => {
-    const m = new PrefixMap<string>();
-    for (let i = 0; i < 50_000; i++) m.set((0x0a000000 + i * 64) * 64 + 26, `v${i}`);
+    const m = new PrefixMap<{ v: string }>();
+    const vals = Array.from({ length: 50_000 }, (_, i) => ({ v: `v${i}` }));
+    for (let i = 0; i < 50_000; i++) m.set((0x0a000000 + i * 64) * 64 + 26, vals[i]);
     expect(m.size).toBe(50_000);
-    expect(m.get((0x0a000000 + 49_999 * 64) * 64 + 26)).toBe('v49999');
+    expect(m.get((0x0a000000 + 49_999 * 64) * 64 + 26)?.v).toBe('v49999');
     expect(m.get(0x0a000000 * 64 + 25)).toBeUndefined();
     m.clear(true);
     expect(m.size).toBe(0);
