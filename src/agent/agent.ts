@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { Speaker } from '../bgp/session/speaker.js';
 import { Rib } from '../bgp/rib/rib.js';
 import { ribPeerFromConfig } from '../bgp/rib/wiring.js';
-import { originatedFromDesired } from '../bgp/rib/calico-policy.js';
+import { learnedExportFilter, originatedFromDesired } from '../bgp/rib/calico-policy.js';
 import type { SessionEvent } from '../bgp/route.js';
 import { KernelProgrammer } from '../kernel/programmer.js';
 import type { KernelBackend } from '../kernel/backend.js';
@@ -223,6 +223,7 @@ export class Agent {
       for (const problem of originated.problems ?? []) this.log.warn({ problem }, 'export policy');
       this.rib?.setLocalRoutes(originated.routes);
     }
+    if (poolsChanged) this.rib?.setExportFilter(learnedExportFilter(state.pools.values()));
     const kernel = this.kernel;
     if (!kernel) return;
     if (!diff || diff.node) kernel.setNode(state.node);

@@ -142,3 +142,24 @@ export function originatedRoutes(
 export function originatedFromDesired(state: DesiredState): OriginatedRoutes {
   return originatedRoutes(state.blocks.values(), state.pools.values(), state.bgp.prefixAdvertisements);
 }
+
+/**
+ * Which learned prefixes calico-node's BIRD passes on to its peers: those
+ * inside an IP pool whose export is not disabled (confd's
+ * `calico_export_to_bgp_peers`: `if (net ~ <pool cidr>) then accept;` per
+ * pool, `reject` for `disableBGPExport` pools, then `reject;`). Our own
+ * blocks are decided by `decideBlock`, not here.
+ */
+export function learnedExportFilter(pools: Iterable<Pool>): (key: PrefixKey) => boolean {
+  const list = [...pools];
+  const memo = new Map<PrefixKey, boolean>();
+  return (key) => {
+    let ok = memo.get(key);
+    if (ok === undefined) {
+      const pool = poolOf(key, list);
+      ok = pool !== undefined && !pool.disableBGPExport;
+      if (memo.size < 100_000) memo.set(key, ok);
+    }
+    return ok;
+  };
+}

@@ -113,6 +113,8 @@ export class Rib {
   private readonly requestFlush?: (flush: () => void) => void;
   private flushRequested = false;
   private readonly outListeners: ((peer: string, changes: OutChange[]) => void)[] = [];
+  /** Which learned prefixes may be passed on to peers (our own routes are always offered). */
+  private exportAllowed: (key: PrefixKey) => boolean = () => true;
   private readonly bestListeners: ((changes: BestPathChange[]) => void)[] = [];
 
   constructor(opts: RibOptions) {
@@ -185,6 +187,25 @@ export class Rib {
     st.configure(p, this.me.localAs);
     st.profile = this.profileOf(st);
     this.exportEpoch++; // cached exports of this peer's routes followed the old rules
+    up.forEach((to, i) => {
+      const after = this.fullExport(to);
+      const changes = diffOut(before[i], after);
+      to.advertised = after.length;
+      if (changes.length > 0) for (const fn of this.outListeners) fn(to.name, changes);
+    });
+  }
+
+  /**
+   * Export filter for learned routes. calico-node's BIRD exports to its peers
+   * only prefixes inside its IP pools (confd's `calico_export_to_bgp_peers`:
+   * `if (net ~ <pool>) then accept; reject;`), so a default route learned from
+   * a ToR does not leak into the mesh. Every up peer gets the difference.
+   */
+  setExportFilter(allowed: (key: PrefixKey) => boolean): void {
+    this.flush();
+    const up = this.upPeers;
+    const before = up.map((to) => this.fullExport(to));
+    this.exportAllowed = allowed;
     up.forEach((to, i) => {
       const after = this.fullExport(to);
       const changes = diffOut(before[i], after);
@@ -516,19 +537,21 @@ export class Rib {
 
   /** Append `to`'s Adj-RIB-Out for one Loc-RIB entry. */
   private exportEntry(to: PeerState, key: PrefixKey, e: Entry, out: OutChange[]): void {
+    // Learned routes pass the export filter; our own are always offered.
+    const learnedOk = this.exportAllowed(key);
     if (e instanceof Path) {
-      const x = this.exportOf(e, to);
+      const x = e.src.local || learnedOk ? this.exportOf(e, to) : null;
       if (x !== null) out.push({ key, pathId: to.addPathSend ? e.outId : 0, attrs: x });
       return;
     }
     if (!to.addPathSend) {
-      const x = this.exportOf(e[0], to);
+      const x = e[0].src.local || learnedOk ? this.exportOf(e[0], to) : null;
       if (x !== null) out.push({ key, pathId: 0, attrs: x });
       return;
     }
     // RFC 7911 with Calico's `add paths on`: every path the rules allow, each under its own id.
     for (const p of e) {
-      const x = this.exportOf(p, to);
+      const x = p.src.local || learnedOk ? this.exportOf(p, to) : null;
       if (x !== null) out.push({ key, pathId: p.outId, attrs: x });
     }
   }
