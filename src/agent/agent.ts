@@ -69,6 +69,7 @@ export class Agent {
   /** Peers that must send End-of-RIB before stale kernel routes from before a restart go. */
   private awaitingEndOfRib = new Set<string>();
   private restarting = false;
+  private rebuilding?: Promise<void>;
   private maxLoopLagMs = 0;
   private lagTimer?: NodeJS.Timeout;
   /** When a datastore diff touching local blocks arrived, for the datastore-to-kernel histogram. */
@@ -140,24 +141,54 @@ export class Agent {
   private applyDesired(diff: DesiredStateDiff, state: DesiredState): void {
     if (this.stopping) return;
     this.state = state;
-    const listenPort = this.config.listenPort ?? state.bgp.listenPort;
-    const key = speakerKey(state, listenPort);
-    if (key !== this.speakerIdentity) {
-      void this.rebuildSpeaker(state, listenPort, key);
-      return; // rebuildSpeaker applies the whole state once the listener is up
+    // A rebuild in progress applies the newest state when it is done.
+    if (this.rebuilding) return;
+    try {
+      const listenPort = this.config.listenPort ?? state.bgp.listenPort;
+      if (speakerKey(state, listenPort) !== this.speakerIdentity) {
+        this.rebuilding = this.rebuildUntilCurrent().finally(() => (this.rebuilding = undefined));
+        return;
+      }
+      this.applyPeers(diff, state);
+      this.applyLocal(state, diff);
+    } catch (err) {
+      // One bad change must not stop the agent: log it; the next diff or scan reconciles.
+      this.log.error({ err }, 'applying a datastore change failed');
     }
-    this.applyPeers(diff, state);
-    this.applyLocal(state, diff);
   }
 
-  private async rebuildSpeaker(state: DesiredState, listenPort: number, key: string): Promise<void> {
+  /** Rebuild the speaker and RIB until they match the newest desired identity. */
+  private async rebuildUntilCurrent(): Promise<void> {
+    for (;;) {
+      const state = this.state!;
+      const listenPort = this.config.listenPort ?? state.bgp.listenPort;
+      const key = speakerKey(state, listenPort);
+      if (key === this.speakerIdentity || this.stopping) return;
+      try {
+        await this.rebuildSpeaker(listenPort, key);
+      } catch (err) {
+        this.log.error({ err }, 'starting the BGP speaker failed');
+        return;
+      }
+    }
+  }
+
+  private async rebuildSpeaker(listenPort: number, key: string): Promise<void> {
     const old = this.speaker;
+    const oldRib = this.rib;
     this.speakerIdentity = key;
     if (old) {
       this.log.warn('node identity changed (AS, router id, cluster id, address or port): restarting every session');
       this.speaker = undefined;
+      this.rib = undefined;
       await old.stop({ graceful: false, message: 'node identity changed' });
+      // The new RIB starts empty: what the old one learned leaves the kernel (our own blocks stay).
+      if (oldRib) {
+        const learned = [...oldRib.prefixes()].filter((k) => oldRib.lookup(k).best?.peer != null);
+        this.kernel?.applyBestPaths(learned.map((k) => ({ key: k, nextHop: null })));
+      }
     }
+    let state = this.state!;
     const n = state.node;
     const rib = new Rib({
       localAs: n.asNumber,
@@ -191,6 +222,7 @@ export class Agent {
       this.log.error({ err: (err as Error).message, port: listenPort }, 'cannot listen for BGP; only active sessions will work');
     }
     if (this.speaker !== speaker) return;
+    state = this.state!; // diffs that arrived while the listener was starting
     const peers = [...state.peers.values()];
     for (const p of peers) rib.addPeer(ribPeerFromConfig(p));
     if (this.restarting) this.awaitingEndOfRib = new Set(peers.map((p) => p.name));

@@ -1,0 +1,123 @@
+/**
+ * The agent's wiring with a fake datastore (no etcd, no kernel): desired-state
+ * diffs reach the speaker, a changed identity rebuilds it without losing
+ * diffs that arrive meanwhile, and status answers over the control socket.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Agent, type DatastorePort } from '../../../src/agent/agent.js';
+import type { AgentConfig } from '../../../src/agent/config.js';
+import { controlRequest } from '../../../src/agent/control.js';
+import { silentLogger } from '../../../src/agent/logger.js';
+import type { StatusSnapshot } from '../../../src/agent/snapshot.js';
+import { diffDesired } from '../../../src/datastore/desired-state.js';
+import type { DesiredState, DesiredStateDiff, PeerConfig } from '../../../src/datastore/desired.js';
+
+class FakeDatastore implements DatastorePort {
+  private fn?: (diff: DesiredStateDiff, state: DesiredState) => void;
+  private last?: DesiredState;
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  onDiff(fn: (diff: DesiredStateDiff, state: DesiredState) => void): void {
+    this.fn = fn;
+  }
+  status() {
+    return { connected: true, since: 0, synced: this.last !== undefined, revision: 1, skipped: [] };
+  }
+  emit(next: DesiredState): void {
+    const diff = diffDesired(this.last, next);
+    this.last = next;
+    this.fn?.(diff, next);
+  }
+}
+
+const meshPeer = (address: string): PeerConfig => ({
+  name: `Mesh_${address.replace(/\./g, '_')}`,
+  type: 'node-to-node mesh',
+  address,
+  port: 1, // nothing listens on port 1 of these addresses: sessions stay down, which is fine here
+  asNumber: 64512,
+  passive: true,
+  keepOriginalNextHop: false,
+  restartTime: 120,
+});
+
+function desired(asNumber: number, peers: PeerConfig[]): DesiredState {
+  return {
+    node: { name: 'node-a', ipv4: '127.0.0.1', ipv4PrefixLen: 8, asNumber, routerId: '127.0.0.1' },
+    bgp: { nodeToNodeMeshEnabled: true, listenPort: 179, prefixAdvertisements: [] },
+    peers: new Map(peers.map((p) => [`${p.address}:${p.port}`, p])),
+    blocks: new Map(),
+    pools: new Map(),
+  };
+}
+
+const dirs: string[] = [];
+const agents: Agent[] = [];
+afterEach(async () => {
+  for (const a of agents.splice(0)) await a.stop({ graceful: false });
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function startAgent(ds: FakeDatastore): Promise<{ agent: Agent; socket: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-unit-'));
+  dirs.push(dir);
+  const socket = join(dir, 'agent.ctl');
+  const config: AgentConfig = {
+    nodeName: 'node-a', etcd: { endpoints: ['http://127.0.0.1:1'] }, controlSocket: socket, logLevel: 'info',
+    metricsHost: '127.0.0.1', programRoutes: false, listenPort: 0, readyGracePeriod: 0, restartHoldTime: 0,
+    registerNode: false, peerPasswords: {},
+  };
+  const agent = new Agent(config, { logger: silentLogger, datastore: ds });
+  agents.push(agent);
+  await agent.start();
+  return { agent, socket };
+}
+
+async function until(what: string, test: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('agent wiring', () => {
+  it('turns desired peers into sessions and follows adds and removals', async () => {
+    const ds = new FakeDatastore();
+    const { agent, socket } = await startAgent(ds);
+    ds.emit(desired(64512, [meshPeer('127.0.0.2'), meshPeer('127.0.0.3')]));
+    await until('two peers', () => agent.snapshot().peers.length === 2);
+    ds.emit(desired(64512, [meshPeer('127.0.0.3')]));
+    expect(agent.snapshot().peers.map((p) => p.address)).toEqual(['127.0.0.3']);
+    const snap = (await controlRequest(socket, { cmd: 'status' })) as StatusSnapshot;
+    expect(snap.node).toMatchObject({ name: 'node-a', asNumber: 64512, routerId: '127.0.0.1' });
+    expect(snap.peers[0]).toMatchObject({ address: '127.0.0.3', type: 'node-to-node mesh', passive: true });
+    expect(snap.kernel).toMatchObject({ enabled: false });
+  });
+
+  it('rebuilds the speaker when the AS changes, keeping diffs that arrive during the rebuild', async () => {
+    const ds = new FakeDatastore();
+    const { agent } = await startAgent(ds);
+    ds.emit(desired(64512, [meshPeer('127.0.0.2')]));
+    await until('first speaker', () => agent.snapshot().peers.length === 1);
+    ds.emit(desired(65001, [meshPeer('127.0.0.2')]));
+    // While the new speaker starts, a peer is added: it must not be lost.
+    ds.emit(desired(65001, [meshPeer('127.0.0.2'), meshPeer('127.0.0.4')]));
+    await until('rebuilt speaker with both peers', () => agent.snapshot().node.asNumber === 65001 && agent.snapshot().peers.length === 2);
+    expect(agent.snapshot().peers.map((p) => p.address).sort()).toEqual(['127.0.0.2', '127.0.0.4']);
+  });
+
+  it('answers readiness with the reasons, and log-level rejects a bad level', async () => {
+    const ds = new FakeDatastore();
+    const { socket } = await startAgent(ds);
+    const before = (await controlRequest(socket, { cmd: 'ready' })) as { name: string; ok: boolean }[];
+    expect(before.find((c) => c.name === 'datastore')?.ok).toBe(false);
+    ds.emit(desired(64512, []));
+    const after = (await controlRequest(socket, { cmd: 'ready' })) as { name: string; ok: boolean }[];
+    expect(after.every((c) => c.ok)).toBe(true);
+    await expect(controlRequest(socket, { cmd: 'log-level', level: 'loud' })).rejects.toThrow(/"loud" is not a log level/);
+  });
+});
