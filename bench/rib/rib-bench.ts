@@ -14,6 +14,8 @@
  *
  * Writes bench/results/rib.json and prints a table with ours/BIRD.
  * Usage (root): node --expose-gc dist/bench/rib/rib-bench.js [runs=2] [peers=10] [perPeer=100000]
+ * For quick looks while tuning: RIB_BENCH_MODES=reflect (or ingest), RIB_BENCH_SIDES=ours (or bird),
+ * RIB_BENCH_PROF=<dir> (speaker runs under --cpu-prof); any of these skips writing the results file.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
@@ -29,6 +31,10 @@ const peers = Number(process.argv[3] ?? 10);
 const perPeer = Number(process.argv[4] ?? 100_000);
 const total = peers * perPeer;
 const RUN_LIMIT_MS = 120_000;
+const onlyModes = process.env.RIB_BENCH_MODES?.split(',');
+const sides = process.env.RIB_BENCH_SIDES?.split(',') ?? ['bird', 'ours'];
+const profDir = process.env.RIB_BENCH_PROF;
+const partial = onlyModes !== undefined || process.env.RIB_BENCH_SIDES !== undefined || profDir !== undefined;
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
 
@@ -133,7 +139,10 @@ async function runOurs(ns: Netns, mode: Mode): Promise<RunResult> {
   let speaker: ChildProcess | undefined;
   let feeder: ChildProcess | undefined;
   try {
-    speaker = ns.spawn('node', ['--expose-gc', join(here, 'speaker-proc.js'), '179', String(peers), String(perPeer), mode]);
+    const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+    speaker = ns.spawn('node', ['--expose-gc', ...prof, join(here, 'speaker-proc.js'), '179', String(peers), String(perPeer), mode], {
+      env: { ...process.env, ...(profDir ? { RIB_BENCH_EXIT: '1' } : {}) },
+    });
     const s = lines(speaker);
     await s.wait('listening', 30_000);
     feeder = startFeeder(ns);
@@ -149,6 +158,8 @@ async function runOurs(ns: Netns, mode: Mode): Promise<RunResult> {
     };
   } finally {
     await stop(feeder);
+    // Under --cpu-prof the speaker exits by itself after 'memory' and must be let write its profile.
+    if (profDir && speaker && speaker.exitCode === null) await new Promise((r) => setTimeout(r, 3000));
     await stop(speaker);
   }
 }
@@ -158,23 +169,28 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 async function main(): Promise<void> {
   const bed = new Testbed('ribbn');
   Testbed.sweep('ribbn');
-  const modes: Mode[] = ['reflect', 'ingest'];
+  const modes = (['reflect', 'ingest'] as Mode[]).filter((m) => onlyModes === undefined || onlyModes.includes(m));
   const results: Record<Mode, { bird: RunResult[]; ours: RunResult[] }> = { reflect: { bird: [], ours: [] }, ingest: { bird: [], ours: [] } };
   try {
     const ns = bed.addNamespace('s');
     for (let r = 0; r < runs; r++) {
       for (const mode of modes) {
-        const b = await runBird(ns, mode);
-        results[mode].bird.push(b);
-        console.error(`run ${r + 1} ${mode}: BIRD ${b.seconds.toFixed(2)} s`);
-        const o = await runOurs(ns, mode);
-        results[mode].ours.push(o);
-        console.error(`run ${r + 1} ${mode}: ours ${o.seconds.toFixed(2)} s`);
+        if (sides.includes('bird')) {
+          const b = await runBird(ns, mode);
+          results[mode].bird.push(b);
+          console.error(`run ${r + 1} ${mode}: BIRD ${b.seconds.toFixed(2)} s`);
+        }
+        if (sides.includes('ours')) {
+          const o = await runOurs(ns, mode);
+          results[mode].ours.push(o);
+          console.error(`run ${r + 1} ${mode}: ours ${o.seconds.toFixed(2)} s cpu ${o.cpuSeconds?.toFixed(2)} s ${o.bytesPerPath} B/path`);
+        }
       }
     }
   } finally {
     bed.destroy();
   }
+  if (partial) return;
   const ingest = runIngest(peers, perPeer);
   const ingestOnly = runIngest(peers, perPeer, 16, false);
   const summary = (xs: RunResult[]) => ({
