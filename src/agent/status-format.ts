@@ -111,7 +111,6 @@ export function problems(snap: StatusSnapshot, opts: FormatOptions = {}): string
     out.push(`peer ${p.address} (${p.name}) is ${p.bgpState}: ${explainPeer(p)}`);
   }
   if (snap.kernel.tunnelMissing) out.push(`kernel: ${snap.kernel.tunnelMissing}`);
-  if (!snap.kernel.enabled && snap.kernel.note) out.push(`kernel: routes not programmed: ${snap.kernel.note}`);
   for (const f of snap.kernel.failed) {
     out.push(`route not programmed: ${f.route}: ${f.error} (${f.attempts} attempts since ${when(f.since)})`);
   }
@@ -140,6 +139,11 @@ export function explainPeer(p: PeerSnapshot): string {
   return 'connecting';
 }
 
+/** Deliberate modes worth a line, that are not faults (a pure speaker, routes left to Felix). */
+export function notes(snap: StatusSnapshot): string[] {
+  return snap.kernel.note ? [`kernel: ${snap.kernel.note}`] : [];
+}
+
 /** The full `agent status` text: calicoctl's part, then the explanations. */
 export function formatStatus(snap: StatusSnapshot, opts: FormatOptions = {}): string {
   let out = formatCalicoStatus(snap, opts);
@@ -147,6 +151,11 @@ export function formatStatus(snap: StatusSnapshot, opts: FormatOptions = {}): st
   if (list.length) {
     out += 'Problems\n';
     for (const line of list) out += `- ${line}\n`;
+  }
+  const info = notes(snap);
+  if (info.length) {
+    out += 'Notes\n';
+    for (const line of info) out += `- ${line}\n`;
   }
   return out;
 }

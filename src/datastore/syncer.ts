@@ -88,6 +88,18 @@ export function prefixEnd(prefix: string): string {
   return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
 
+/**
+ * gRPC's wording for an unreachable etcd is "14 UNAVAILABLE: No connection
+ * established. Last error: Error: connect ECONNREFUSED 127.0.0.1:2379.
+ * Resolution note: "; an operator wants the cause, not the transport's prose.
+ */
+export function etcdErrorWords(message: string): string {
+  const last = /Last error: (?:Error: )?(.*?)\.?(?: Resolution note:.*)?$/.exec(message);
+  if (/^14 UNAVAILABLE/.test(message)) return `etcd unreachable: ${last ? last[1] : message.replace(/^14 UNAVAILABLE: /, '')}`;
+  if (/^4 DEADLINE_EXCEEDED/.test(message)) return 'etcd did not answer in time (deadline exceeded)';
+  return message;
+}
+
 export function isCompactionError(err: unknown): boolean {
   return /compacted/i.test(String((err as Error)?.message ?? err));
 }
@@ -189,7 +201,7 @@ export class DatastoreSyncer {
         }
       } catch (err) {
         if (this.stopped) return;
-        const msg = (err as Error).message ?? String(err);
+        const msg = etcdErrorWords((err as Error).message ?? String(err));
         if (isCompactionError(err)) {
           this.st.lastError = msg; // compacted between list pages: just list again
           continue;

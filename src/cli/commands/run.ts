@@ -103,7 +103,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       log.info({ signal, graceful: args.gracefulStop }, 'stopping');
       agent.stop({ graceful: args.gracefulStop }).then(
         () => {
-          log.info('stopped; kernel routes left in place');
+          log.info(config.programRoutes ? 'stopped; kernel routes left in place' : 'stopped');
           log.flush();
           setTimeout(() => process.exit(0), 50).unref();
         },

@@ -1,7 +1,7 @@
 /** `agent status`: calicoctl node status for this agent, plus the reasons behind every problem. */
 import type { CommandModule } from 'yargs';
 import type { StatusSnapshot } from '../../agent/snapshot.js';
-import { formatStatus, peerInfo, problems } from '../../agent/status-format.js';
+import { formatStatus, notes, peerInfo, problems } from '../../agent/status-format.js';
 import { ask, withControlSocket, type ControlArgs } from './common.js';
 
 export const statusCommand: CommandModule<object, ControlArgs & { json: boolean }> = {
@@ -28,6 +28,7 @@ export const statusCommand: CommandModule<object, ControlArgs & { json: boolean 
           counters: p.counters,
         })),
         problems: problems(snap),
+        notes: notes(snap),
       };
       process.stdout.write(JSON.stringify(out, null, 2) + '\n');
       return;

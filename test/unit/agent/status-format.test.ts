@@ -121,3 +121,11 @@ describe('helpers', () => {
     expect(renderTable(['AB', 'C'], [['x', 'long']]).split('\n')[1]).toBe('| AB |  C   |');
   });
 });
+
+describe('notes', () => {
+  it('lists deliberate modes apart from problems', () => {
+    const snap = snapshot([peer({})], { kernel: { enabled: false, note: 'started with --no-program-routes (pure BGP speaker)', routes: 0, failed: [] } });
+    expect(problems(snap)).toEqual([]);
+    expect(formatStatus(snap, { utc: true })).toContain('Notes\n- kernel: started with --no-program-routes (pure BGP speaker)\n');
+  });
+});

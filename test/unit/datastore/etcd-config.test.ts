@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { etcdConfigFromEnv } from '../../../src/datastore/etcd-config.js';
+import { etcdErrorWords } from '../../../src/datastore/syncer.js';
 
 describe('etcdConfigFromEnv (calico-node environment)', () => {
   it('defaults to http://127.0.0.1:2379', () => {
@@ -16,5 +17,15 @@ describe('etcdConfigFromEnv (calico-node environment)', () => {
     expect(() => etcdConfigFromEnv({ ETCD_ENDPOINTS: '10.0.0.1:2379' })).toThrow(/ETCD_ENDPOINTS: "10.0.0.1:2379" is not http\(s\):\/\/host:port/);
     expect(() => etcdConfigFromEnv({ ETCD_CERT_FILE: '/c' })).toThrow(/ETCD_CERT_FILE and ETCD_KEY_FILE/);
     expect(() => etcdConfigFromEnv({ ETCD_USERNAME: 'u' })).toThrow(/ETCD_USERNAME and ETCD_PASSWORD/);
+  });
+});
+
+describe('etcd errors in an operator\'s words', () => {
+  it('reduces gRPC transport prose to the cause', () => {
+    expect(etcdErrorWords('14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ')).toBe(
+      'etcd unreachable: connect ECONNREFUSED 127.0.0.1:1',
+    );
+    expect(etcdErrorWords('4 DEADLINE_EXCEEDED: Deadline exceeded after 5.001s')).toBe('etcd did not answer in time (deadline exceeded)');
+    expect(etcdErrorWords('etcdserver: mvcc: required revision has been compacted')).toBe('etcdserver: mvcc: required revision has been compacted');
   });
 });
