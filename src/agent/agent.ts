@@ -17,6 +17,7 @@ import { ribPeerFromConfig } from '../bgp/rib/wiring.js';
 import { learnedExportFilter, originatedFromDesired } from '../bgp/rib/calico-policy.js';
 import type { SessionEvent } from '../bgp/route.js';
 import { KernelProgrammer } from '../kernel/programmer.js';
+import { ensureTunnel, ipCommand, type IpRunner } from '../kernel/tunnel.js';
 import type { KernelBackend } from '../kernel/backend.js';
 import type { DesiredState, DesiredStateDiff } from '../datastore/desired.js';
 import { ControlServer } from './control.js';
@@ -43,6 +44,8 @@ export interface AgentDeps {
   /** Opens the kernel backend; not called when config.programRoutes is false. */
   kernelBackend?: () => Promise<KernelBackend>;
   now?: () => number;
+  /** Runs `ip` for --manage-tunnel (tests inject a fake). */
+  ipRunner?: IpRunner;
   /** Speaker overrides (tests: short timers). */
   speakerOptions?: Partial<ConstructorParameters<typeof Speaker>[0]>;
 }
@@ -258,7 +261,10 @@ export class Agent {
     if (poolsChanged) this.rib?.setExportFilter(learnedExportFilter(state.pools.values()));
     const kernel = this.kernel;
     if (!kernel) return;
-    if (!diff || diff.node) kernel.setNode(state.node);
+    if (!diff || diff.node) {
+      kernel.setNode(state.node);
+      if (this.config.manageTunnel) void this.manageTunnel(state);
+    }
     if (!diff || diff.bgp) kernel.setProgramClusterRoutes(state.bgp);
     if (poolsChanged) kernel.setPools(state.pools.values());
     if (blocksChanged) {
@@ -268,6 +274,20 @@ export class Agent {
       void kernel.idle().then(() => {
         if (this.pendingBlockChangeAt === at) this.metrics.datastoreToKernel.observe((this.now() - at) / 1000);
       });
+    }
+  }
+
+  private tunnelError?: string;
+
+  private async manageTunnel(state: DesiredState): Promise<void> {
+    const run: IpRunner = this.deps.ipRunner ?? ipCommand;
+    try {
+      const r = await ensureTunnel(run, { device: 'tunl0', address: state.node.ipv4IPIPTunnelAddr, mtu: this.config.tunnelMtu });
+      this.tunnelError = undefined;
+      if (r.changed.length) this.log.info({ changed: r.changed }, 'tunl0 configured');
+    } catch (err) {
+      this.tunnelError = `cannot configure tunl0: ${(err as Error).message}`;
+      this.log.error({ err: (err as Error).message }, 'tunl0 not configured');
     }
   }
 
@@ -408,6 +428,7 @@ export class Agent {
       routes: k.programmed,
       failed: k.failed.map((f) => ({ route: f.route, error: f.error, since: f.since, attempts: f.attempts })),
       tunnelMissing: k.tunnelMissing,
+      tunnelError: this.tunnelError,
       lastScan: k.lastScan?.at,
     };
   }

@@ -34,6 +34,9 @@ export interface AgentConfig {
   restartHoldTime: number;
   /** Register (create/update) this node's Node resource at start. */
   registerNode: boolean;
+  /** `--manage-tunnel`: set tunl0's address (ipv4IPIPTunnelAddr) and MTU, as Felix would. */
+  manageTunnel: boolean;
+  tunnelMtu: number;
   /**
    * TCP MD5 passwords from the agent's own configuration: etcd-mode Calico
    * keeps them in Kubernetes secrets, which this agent cannot read.
@@ -62,6 +65,8 @@ export interface ConfigFlags {
   readyGracePeriod?: string | number;
   restartHoldTime?: string | number;
   registerNode?: boolean;
+  manageTunnel?: boolean;
+  tunnelMtu?: string | number;
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -216,6 +221,9 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     readyGracePeriod: integer('--ready-grace-period', pick(flags.readyGracePeriod, 'AGENT_READY_GRACE_PERIOD') ?? '30', 0, 86400),
     restartHoldTime: integer('--restart-hold-time', pick(flags.restartHoldTime, 'AGENT_RESTART_HOLD_TIME') ?? '120', 0, 3600),
     registerNode: flags.registerNode ?? env.AGENT_REGISTER_NODE !== 'false',
+    manageTunnel: flags.manageTunnel ?? env.AGENT_MANAGE_TUNNEL === 'true',
+    // Calico's IPIP MTU: 1440 by default (1480 on hosts without extra encapsulation).
+    tunnelMtu: integer('--tunnel-mtu', pick(flags.tunnelMtu, 'AGENT_TUNNEL_MTU') ?? '1440', 576, 9000),
     meshPassword: pick(undefined, 'AGENT_MESH_PASSWORD'),
     peerPasswords,
   };

@@ -73,6 +73,8 @@ export interface KernelSnapshot {
   routes: number;
   failed: KernelFailure[];
   tunnelMissing?: string;
+  /** --manage-tunnel could not set tunl0 up. */
+  tunnelError?: string;
   lastScan?: number;
 }
 

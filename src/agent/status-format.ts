@@ -111,6 +111,7 @@ export function problems(snap: StatusSnapshot, opts: FormatOptions = {}): string
     out.push(`peer ${p.address} (${p.name}) is ${p.bgpState}: ${explainPeer(p)}`);
   }
   if (snap.kernel.tunnelMissing) out.push(`kernel: ${snap.kernel.tunnelMissing}`);
+  if (snap.kernel.tunnelError) out.push(`tunnel: ${snap.kernel.tunnelError}`);
   for (const f of snap.kernel.failed) {
     out.push(`route not programmed: ${f.route}: ${f.error} (${f.attempts} attempts since ${when(f.since)})`);
   }

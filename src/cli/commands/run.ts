@@ -37,6 +37,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('register-node', { type: 'boolean', describe: 'Create/update this node\'s Node resource at start (default true)' })
       .option('ready-grace-period', { type: 'string', describe: 'Seconds after start before unestablished peers fail readiness (default 30)' })
       .option('restart-hold-time', { type: 'string', describe: 'Seconds to keep routes found at start while peers resend theirs (default 120)' })
+      .option('manage-tunnel', { type: 'boolean', describe: 'Set tunl0\'s address (Node ipv4IPIPTunnelAddr) and MTU, bring it up (AGENT_MANAGE_TUNNEL)' })
+      .option('tunnel-mtu', { type: 'string', describe: 'MTU for tunl0 with --manage-tunnel (default 1440)' })
       .option('graceful-stop', { type: 'boolean', default: true, describe: 'On SIGTERM, stop with graceful restart (peers keep our routes)' })
       .option('kernel-backend', { choices: ['netlink', 'ip-batch'], default: 'netlink', describe: 'How routes are written' }) as unknown as Argv<RunArgs>,
   handler: async (args) => {

@@ -67,6 +67,11 @@ spec: { bgp: { ipv4Address: 10.98.0.${x.slice(2)}/24 } }`,
   )
   .join('\n')}
 ---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: { name: node-a, labels: { rack: r1 } }
+spec: { bgp: { ipv4Address: 10.98.0.9/24, ipv4IPIPTunnelAddr: 10.244.9.1 } }
+---
 kind: IPAMBlock
 spec: { cidr: 10.244.9.0/26, affinity: "host:node-a" }
 ---
@@ -160,7 +165,7 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
     agent = a.spawn(process.execPath, [
       CLI, 'run', '--node-name', 'node-a', '--ip', '10.98.0.9/24', '--etcd-endpoints', etcdUrl,
       '--control-socket', socket, '--pid-file', join(tmp, 'agent.pid'), '--metrics-port', String(metricsPort),
-      '--metrics-host', '127.0.0.1', '--ready-grace-period', '0', '--log-level', 'debug',
+      '--metrics-host', '127.0.0.1', '--ready-grace-period', '0', '--log-level', 'debug', '--manage-tunnel',
     ], { env: { ...process.env, AGENT_LOG_FORMAT: 'json' } });
     agent.stdout?.on('data', (d: Buffer) => (agentLog += d.toString()));
     agent.stderr?.on('data', (d: Buffer) => (agentLog += d.toString()));
@@ -204,6 +209,14 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
     });
     const lines = a.ip(['route', 'show']).split('\n').map((l) => l.trim()).filter((l) => l.includes('proto bird'));
     expect(lines.sort()).toEqual(['10.244.3.0/26 via 10.98.0.3 dev tunl0 proto bird onlink', 'blackhole 10.244.9.0/26 proto bird']);
+    // --manage-tunnel: tunl0 carries exactly the Node's ipv4IPIPTunnelAddr, MTU 1440.
+    const tunl0 = a.ip(['-4', '-o', 'addr', 'show', 'dev', 'tunl0']);
+    expect(tunl0).toMatch(/inet 10\.244\.9\.1\/32/);
+    expect(tunl0).not.toMatch(/169\.254\./);
+    expect(a.ip(['link', 'show', 'dev', 'tunl0'])).toMatch(/mtu 1440/);
+    // Registration updated the address but kept the fields it does not own.
+    const node = JSON.parse(a.exec(process.execPath, [CLI, 'datastore', 'get', 'node', 'node-a', '-o', 'json', '--etcd-endpoints', etcdUrl])) as { metadata: { labels?: Record<string, string> } };
+    expect(node.metadata.labels).toEqual({ rack: 'r1' });
     await birds[0].waitFor('show route 10.244.9.0/26', (out) => out.includes('10.244.9.0/26') && out.includes('10.98.0.9'));
     const b = status().find((p) => p.address === '10.98.0.3')!;
     expect(b.prefixes.received).toBe(1);
