@@ -40,9 +40,11 @@ interface SessionState {
   connectedAt: number | null;
   establishedAt: number | null;
   errors: string[];
+  /** ms after time zero of this session's first failure, and whether TCP had connected by then. */
+  firstFailure: { ms: number; code: string; connectedAtMs: number | null } | null;
 }
 
-const sessions: SessionState[] = Array.from({ length: nodes }, () => ({ attempts: 0, connectedAt: null, establishedAt: null, errors: [] }));
+const sessions: SessionState[] = Array.from({ length: nodes }, () => ({ attempts: 0, connectedAt: null, establishedAt: null, errors: [], firstFailure: null }));
 let connected = 0;
 let established = 0;
 let failures = 0;
@@ -151,7 +153,9 @@ function session(i: number): void {
     if (isConnected) connected--;
     if (up) established--;
     failures++;
-    if (st.errors.length < 5) st.errors.push(lastError || (isConnected ? 'closed by peer' : 'connect failed'));
+    const code = lastError || (isConnected ? 'closed by peer' : 'connect failed');
+    if (st.errors.length < 5) st.errors.push(code);
+    st.firstFailure ??= { ms: Date.now() - t0, code, connectedAtMs: isConnected ? st.connectedAt : null };
     setTimeout(() => session(i), retryMs);
   });
 }
@@ -183,9 +187,33 @@ function report(event: string): void {
         retriedSessions: retried,
         maxAttempts: Math.max(...sessions.map((s) => s.attempts)),
         errors: errorCounts,
+        // When sessions first failed, and when (if ever) their TCP handshake had completed before that.
+        failures: summariseFailures(),
       }),
     );
   }
+}
+
+function summariseFailures(): Record<string, { sessions: number; firstMs: number; lastMs: number; connectedBeforeFailure: number; connectedAtMedianMs: number | null }> {
+  const out: Record<string, { sessions: number; firstMs: number; lastMs: number; connectedBeforeFailure: number; connectedAtMedianMs: number | null }> = {};
+  const connectedAt: Record<string, number[]> = {};
+  for (const s of sessions) {
+    const f = s.firstFailure;
+    if (!f) continue;
+    const e = (out[f.code] ??= { sessions: 0, firstMs: Infinity, lastMs: 0, connectedBeforeFailure: 0, connectedAtMedianMs: null });
+    e.sessions++;
+    e.firstMs = Math.min(e.firstMs, f.ms);
+    e.lastMs = Math.max(e.lastMs, f.ms);
+    if (f.connectedAtMs !== null) {
+      e.connectedBeforeFailure++;
+      (connectedAt[f.code] ??= []).push(f.connectedAtMs);
+    }
+  }
+  for (const [code, xs] of Object.entries(connectedAt)) {
+    xs.sort((a, b) => a - b);
+    out[code].connectedAtMedianMs = xs[Math.floor(xs.length / 2)];
+  }
+  return out;
 }
 
 t0 = Date.now();

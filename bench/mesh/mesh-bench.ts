@@ -26,6 +26,8 @@
  * the whole invocation by --max-total seconds; children are killed and the
  * namespaces deleted on exit, on SIGINT/SIGTERM and on failure.
  *
+ * MESH_PROFILE_DIR=<dir> runs our speaker under `node --cpu-prof` (profile written there).
+ *
  * Usage (root): node dist/bench/mesh/mesh-bench.js [--nodes 800[,200]] [--runs 3]
  *   [--limit 300] [--max-total 1800] [--retry 5000] [--nofile 4096] [--sides bird,ours]
  */
@@ -146,7 +148,9 @@ function birdConfig(nodes: number): string {
     const a = nodeAddress(i);
     return `protocol bgp ${meshSessionName(a)} from mesh { neighbor ${a} as ${MESH_AS}; }`;
   });
+  // Warnings go to stderr (kept per run): BIRD says there why it refused or closed a connection.
   return `router id ${SUT_ADDRESS};
+log stderr { warning, error, fatal };
 protocol device {}
 template bgp mesh {
   local ${SUT_ADDRESS} as ${MESH_AS};
@@ -244,9 +248,30 @@ function procCpuSeconds(pid: number | undefined): number | null {
   }
 }
 
-async function stopChild(proc: ChildProcess | undefined): Promise<void> {
+function warningKinds(log: string): Record<string, { count: number; example: string }> {
+  const out: Record<string, { count: number; example: string }> = {};
+  for (const line of log.split('\n')) {
+    if (!line.trim()) continue;
+    const kind = line
+      .replace(/^\S+ \S+ /, '') // date and time
+      .replace(/Mesh_[0-9_]+/g, 'Mesh_X')
+      .replace(/\d+\.\d+\.\d+\.\d+/g, 'A')
+      .replace(/\d+/g, 'N');
+    const e = (out[kind] ??= { count: 0, example: line });
+    e.count++;
+  }
+  return out;
+}
+
+async function stopChild(proc: ChildProcess | undefined, gently = false): Promise<void> {
   if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
   const exited = new Promise((r) => proc.once('exit', r));
+  if (gently) {
+    // Let a profiled speaker write its profile, then make sure it is gone.
+    proc.kill('SIGTERM');
+    await Promise.race([exited, sleep(10_000)]);
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+  }
   proc.kill('SIGKILL');
   await Promise.race([exited, sleep(3000)]);
 }
@@ -271,6 +296,10 @@ interface RunResult {
   speakerEventLoopDelayMaxMs?: number | null;
   speakerOpenFds: number | null;
   feederOpenFds: number | null;
+  /** Why sessions failed before Established (feeder's view): per error, sessions, first/last ms, how many had connected first. */
+  feederFailures?: Json;
+  /** BIRD: its warnings, counted by kind (addresses and numbers blanked), with one example each. */
+  birdWarnings?: Record<string, { count: number; example: string }>;
   /** BIRD: how long the last `birdc show route count` took to answer (ms). */
   birdcLatencyMs?: number;
   sutTcp: Record<string, number>;
@@ -298,7 +327,8 @@ async function runOnce(side: Side, lab: { sut: LimitedNetns; peers: LimitedNetns
       await bird.start({ timeoutMs: 60_000 });
       speakerPid = bird.pid;
     } else {
-      speaker = sut.spawn('node', [join(here, 'speaker-proc.js'), String(nodes), '179']);
+      const profile = process.env.MESH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MESH_PROFILE_DIR}`] : [];
+      speaker = sut.spawn('node', [...profile, join(here, 'speaker-proc.js'), String(nodes), '179']);
       speakerOut = lines(speaker);
       await waitFor('speaker listening', 60_000, () => speakerOut!.find('listening'));
       speakerPid = speaker.pid;
@@ -352,7 +382,12 @@ async function runOnce(side: Side, lab: { sut: LimitedNetns; peers: LimitedNetns
       prefixesSeconds: prefixesAt !== null ? (prefixesAt - t0) / 1000 : null,
       ...(allUp && prefixesAt !== null ? {} : { partial: { established: (lastProgress?.established as number) ?? 0, prefixes } }),
       ...(summary
-        ? { establishedPercentilesMs: summary.establishedMs as Json, feederRetriedSessions: summary.retriedSessions as number, feederErrors: summary.errors as Json }
+        ? {
+            establishedPercentilesMs: summary.establishedMs as Json,
+            feederRetriedSessions: summary.retriedSessions as number,
+            feederErrors: summary.errors as Json,
+            feederFailures: summary.failures as Json,
+          }
         : {}),
       listenBacklog: backlog,
       speakerCpuSeconds: speakerCpu ?? (procCpuSeconds(speakerPid) ?? 0) - (cpuStart ?? 0),
@@ -362,13 +397,14 @@ async function runOnce(side: Side, lab: { sut: LimitedNetns; peers: LimitedNetns
       speakerOpenFds: fdCount(speakerPid),
       feederOpenFds: fdCount(feeder.proc.pid),
       ...(birdcLatencyMs !== undefined ? { birdcLatencyMs } : {}),
+      ...(bird ? { birdWarnings: warningKinds(bird.log) } : {}),
       sutTcp: statDiff(sut0, nstat(sut)),
       peersTcp: statDiff(peers0, nstat(peers)),
     };
     return result;
   } finally {
     await stopChild(feeder?.proc);
-    await stopChild(speaker);
+    await stopChild(speaker, process.env.MESH_PROFILE_DIR !== undefined);
     if (bird) {
       await bird.cleanup();
       birds.delete(bird);

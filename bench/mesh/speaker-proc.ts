@@ -79,6 +79,8 @@ const configs: PeerConfig[] = Array.from({ length: nodes }, (_, i) => {
 });
 wiring.setPeers(configs);
 emit('listening', { port: boundPort, peers: nodes, cpuSeconds: cpuSeconds() });
+// SIGTERM ends the process normally, so `node --cpu-prof` writes its profile (MESH_PROFILE_DIR in the runner).
+process.on('SIGTERM', () => process.exit(0));
 setInterval(() => {
   emit('progress', { established, prefixes: rib.size(), cpuSeconds: cpuSeconds(), elDelayMaxMs: Math.round(elDelay.max / 1e6) });
 }, 500);
