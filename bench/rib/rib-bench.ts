@@ -85,6 +85,14 @@ function lines(proc: ChildProcess): { events: Record<string, unknown>[]; wait: (
   return { events, wait };
 }
 
+/** When each feeder session had written all its UPDATEs, in s after the first connect (diagnostic). */
+function sentTimes(events: Record<string, unknown>[], first: number): string {
+  return events
+    .filter((e) => e.event === 'sent')
+    .map((e) => (((e.t as number) - first) / 1000).toFixed(2))
+    .join(' ');
+}
+
 async function stop(proc: ChildProcess | undefined): Promise<void> {
   if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
   const exited = new Promise((r) => proc.once('exit', r));
@@ -124,6 +132,7 @@ async function runBird(ns: Netns, mode: Mode): Promise<RunResult> {
       if (Date.now() > end) throw new Error(`BIRD did not reach ${total} paths: ${out.trim()}`);
       await new Promise((r) => setTimeout(r, 20));
     }
+    console.error(`  BIRD: feeder sessions sent at ${sentTimes(f.events, first)}`);
     const mem = bird.birdc('show memory');
     const mm = /Routing tables:\s+([\d.]+)\s+([kMG]?B)/.exec(mem);
     const unit: Record<string, number> = { B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 };
@@ -149,6 +158,7 @@ async function runOurs(ns: Netns, mode: Mode): Promise<RunResult> {
     const f = lines(feeder);
     const first = (await f.wait('first-connect', 30_000)).t as number;
     const done = await s.wait('done', RUN_LIMIT_MS);
+    console.error(`  ours: feeder sessions sent at ${sentTimes(f.events, first)}`);
     const mem = await s.wait('memory', 30_000);
     return {
       seconds: ((done.t as number) - first) / 1000,
