@@ -30,15 +30,6 @@ export interface RibWiring {
   detach(): void;
 }
 
-/**
- * ADD-PATH directions from the session's capability words
- * ("add-path rx", "add-path tx", "add-path rx/tx").
- */
-function addPathOf(capabilities: string[]): { addPathSend: boolean; addPathReceive: boolean } {
-  const w = capabilities.find((c) => c.startsWith('add-path ')) ?? '';
-  return { addPathSend: /tx/.test(w), addPathReceive: /rx/.test(w) };
-}
-
 export function wireRib(speaker: Speaker, rib: Rib, opts: { onEvent?: (e: SessionEvent) => void } = {}): RibWiring {
   let flushScheduled = false;
   const scheduleFlush = (): void => {
@@ -55,10 +46,12 @@ export function wireRib(speaker: Speaker, rib: Rib, opts: { onEvent?: (e: Sessio
     if (!known.has(e.peer)) return;
     switch (e.type) {
       case 'established': {
-        const st = speaker.status().find((s) => s.name === e.peer);
+        // O(1) per session (a status() walk per session made a mesh bring-up O(N^2)).
+        const info = speaker.peer(e.peer)?.negotiatedInfo();
         const full = rib.peerUp(e.peer, {
-          remoteRouterId: st?.remoteRouterId ?? '0.0.0.0',
-          ...addPathOf(st?.capabilities ?? []),
+          remoteRouterId: info?.remoteRouterId ?? '0.0.0.0',
+          addPathSend: info?.addPathSend ?? false,
+          addPathReceive: info?.addPathReceive ?? false,
         });
         speaker.enqueue(e.peer, full);
         speaker.sendEndOfRib(e.peer); // RFC 4724 §2: after the initial table
