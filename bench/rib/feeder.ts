@@ -2,12 +2,15 @@
  * Feeder process for the RIB benchmark: opens `peers` iBGP sessions to the
  * speaker under test at once (source 127.0.0.11.., as route-reflector
  * clients), and on each session blasts its pre-encoded UPDATEs and End-of-RIB
- * as soon as it is Established. It then reads and discards what the speaker
- * reflects back, so the speaker's output never stalls on a full socket.
+ * as soon as it is Established. It then reads what the speaker reflects
+ * back, counting the announced prefixes (a walk over the NLRI field, no
+ * decoding), so the speaker's output never stalls on a full socket.
  *
- * Prints JSON lines: {"event":"first-connect","t":<epoch ms>} and
- * {"event":"sent","peer":i,"t":...}. Runs until killed.
- * Usage: node feeder.js <target> <port> <peers> <perPeer>
+ * Prints JSON lines: {"event":"first-connect","t":<epoch ms>},
+ * {"event":"sent","peer":i,"t":...}, and {"event":"reflected","t":...} once
+ * every session has been announced `reflectEach` prefixes (0 = never).
+ * Runs until killed.
+ * Usage: node feeder.js <target> <port> <peers> <perPeer> [reflectEach]
  */
 import net from 'node:net';
 import { DEFAULT_CONTEXT, encodeMessage } from '../../src/bgp/codec/index.js';
@@ -17,6 +20,29 @@ const [target, portText, peersText, perPeerText] = process.argv.slice(2);
 const port = Number(portText);
 const peers = Number(peersText);
 const perPeer = Number(perPeerText);
+const reflectEach = Number(process.argv[6] ?? 0);
+const announced = new Array<number>(peers).fill(0);
+let reflectedSessions = 0;
+
+/** Announced NLRI in one UPDATE (IPv4, no ADD-PATH: what both speakers send these feeders). */
+function nlriCount(m: Buffer): number {
+  const withdrawnLength = m.readUInt16BE(19);
+  const attrLength = m.readUInt16BE(21 + withdrawnLength);
+  let p = 23 + withdrawnLength + attrLength;
+  let n = 0;
+  while (p < m.length) {
+    p += 1 + ((m[p] + 7) >> 3);
+    n++;
+  }
+  return n;
+}
+
+function countReflected(i: number, m: Buffer): void {
+  if (m[18] !== 2 || reflectEach <= 0 || announced[i] >= reflectEach) return;
+  announced[i] += nlriCount(m);
+  if (announced[i] < reflectEach) return;
+  if (++reflectedSessions === peers) console.log(JSON.stringify({ event: 'reflected', t: Date.now() }));
+}
 
 const updates = Array.from({ length: peers }, (_, i) => feederUpdates(i, perPeer));
 const keepalive = encodeMessage({ type: 'KEEPALIVE' }, DEFAULT_CONTEXT);
@@ -38,7 +64,7 @@ function session(i: number): void {
     DEFAULT_CONTEXT,
   );
   const sock = net.connect({ host: target, port, localAddress: feederAddress(i) });
-  let buf = Buffer.alloc(0);
+  let buf: Buffer = Buffer.alloc(0);
   let established = false;
   let gotOpen = false;
   sock.on('connect', () => {
@@ -50,13 +76,17 @@ function session(i: number): void {
     sock.write(open);
   });
   sock.on('data', (d: Buffer) => {
-    if (established) return; // discard what is reflected to us
-    buf = Buffer.concat([buf, d]);
+    buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
     while (buf.length >= 19) {
       const len = buf.readUInt16BE(16);
       if (buf.length < len) break;
       const type = buf[18];
+      const m = buf.subarray(0, len);
       buf = buf.subarray(len);
+      if (established) {
+        countReflected(i, m);
+        continue;
+      }
       if (type === 1) {
         gotOpen = true;
         sock.write(keepalive);
@@ -65,7 +95,7 @@ function session(i: number): void {
         for (const m of updates[i]) sock.write(m);
         console.log(JSON.stringify({ event: 'sent', peer: i, t: Date.now() }));
         setInterval(() => sock.write(keepalive), 30_000).unref();
-        return;
+        continue;
       } else if (type === 3) {
         console.log(JSON.stringify({ event: 'notification', peer: i, code: buf[19] }));
       }

@@ -100,12 +100,15 @@ async function stop(proc: ChildProcess | undefined): Promise<void> {
   await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
 }
 
-function startFeeder(ns: Netns): ChildProcess {
-  return ns.spawn('node', [join(here, 'feeder.js'), '127.0.0.1', '179', String(peers), String(perPeer)]);
+function startFeeder(ns: Netns, mode: Mode): ChildProcess {
+  const reflectEach = mode === 'reflect' ? (peers - 1) * perPeer : 0;
+  return ns.spawn('node', [join(here, 'feeder.js'), '127.0.0.1', '179', String(peers), String(perPeer), String(reflectEach)]);
 }
 
 interface RunResult {
   seconds: number;
+  /** reflect: until every client had been sent the other clients' paths (the feeder counts them). */
+  reflectedSeconds?: number;
   bytesPerPath: number;
   memoryBytes: number;
   cpuSeconds?: number;
@@ -116,7 +119,7 @@ async function runBird(ns: Netns, mode: Mode): Promise<RunResult> {
   let feeder: ChildProcess | undefined;
   try {
     await bird.start();
-    feeder = startFeeder(ns);
+    feeder = startFeeder(ns, mode);
     const f = lines(feeder);
     const first = (await f.wait('first-connect', 30_000)).t as number;
     const end = Date.now() + RUN_LIMIT_MS;
@@ -133,11 +136,12 @@ async function runBird(ns: Netns, mode: Mode): Promise<RunResult> {
       await new Promise((r) => setTimeout(r, 20));
     }
     console.error(`  BIRD: feeder sessions sent at ${sentTimes(f.events, first)}`);
+    const reflected = mode === 'reflect' ? (((await f.wait('reflected', RUN_LIMIT_MS)).t as number) - first) / 1000 : undefined;
     const mem = bird.birdc('show memory');
     const mm = /Routing tables:\s+([\d.]+)\s+([kMG]?B)/.exec(mem);
     const unit: Record<string, number> = { B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 };
     const memoryBytes = mm ? Number(mm[1]) * unit[mm[2]] : NaN;
-    return { seconds: (doneAt - first) / 1000, memoryBytes, bytesPerPath: Math.round(memoryBytes / total) };
+    return { seconds: (doneAt - first) / 1000, ...(reflected !== undefined ? { reflectedSeconds: reflected } : {}), memoryBytes, bytesPerPath: Math.round(memoryBytes / total) };
   } finally {
     await stop(feeder);
     await bird.cleanup();
@@ -154,14 +158,16 @@ async function runOurs(ns: Netns, mode: Mode): Promise<RunResult> {
     });
     const s = lines(speaker);
     await s.wait('listening', 30_000);
-    feeder = startFeeder(ns);
+    feeder = startFeeder(ns, mode);
     const f = lines(feeder);
     const first = (await f.wait('first-connect', 30_000)).t as number;
     const done = await s.wait('done', RUN_LIMIT_MS);
     console.error(`  ours: feeder sessions sent at ${sentTimes(f.events, first)}`);
+    const reflected = mode === 'reflect' ? (((await f.wait('reflected', RUN_LIMIT_MS)).t as number) - first) / 1000 : undefined;
     const mem = await s.wait('memory', 30_000);
     return {
       seconds: ((done.t as number) - first) / 1000,
+      ...(reflected !== undefined ? { reflectedSeconds: reflected } : {}),
       cpuSeconds: done.cpuSeconds as number,
       memoryBytes: mem.heapBytes as number,
       bytesPerPath: Math.round((mem.heapBytes as number) / total),
@@ -188,12 +194,14 @@ async function main(): Promise<void> {
         if (sides.includes('bird')) {
           const b = await runBird(ns, mode);
           results[mode].bird.push(b);
-          console.error(`run ${r + 1} ${mode}: BIRD ${b.seconds.toFixed(2)} s`);
+          console.error(`run ${r + 1} ${mode}: BIRD ${b.seconds.toFixed(2)} s${b.reflectedSeconds ? `, reflected ${b.reflectedSeconds.toFixed(2)} s` : ''} ${b.bytesPerPath} B/path`);
         }
         if (sides.includes('ours')) {
           const o = await runOurs(ns, mode);
           results[mode].ours.push(o);
-          console.error(`run ${r + 1} ${mode}: ours ${o.seconds.toFixed(2)} s cpu ${o.cpuSeconds?.toFixed(2)} s ${o.bytesPerPath} B/path`);
+          console.error(
+            `run ${r + 1} ${mode}: ours ${o.seconds.toFixed(2)} s${o.reflectedSeconds ? `, reflected ${o.reflectedSeconds.toFixed(2)} s` : ''} cpu ${o.cpuSeconds?.toFixed(2)} s ${o.bytesPerPath} B/path`,
+          );
         }
       }
     }
@@ -203,12 +211,16 @@ async function main(): Promise<void> {
   if (partial) return;
   const ingest = runIngest(peers, perPeer);
   const ingestOnly = runIngest(peers, perPeer, 16, false);
-  const summary = (xs: RunResult[]) => ({
-    minSeconds: Math.min(...xs.map((x) => x.seconds)),
-    medianSeconds: median(xs.map((x) => x.seconds)),
-    bytesPerPath: median(xs.map((x) => x.bytesPerPath)),
-    runs: xs,
-  });
+  const summary = (xs: RunResult[]) => {
+    const reflected = xs.map((x) => x.reflectedSeconds).filter((x): x is number => x !== undefined);
+    return {
+      minSeconds: Math.min(...xs.map((x) => x.seconds)),
+      medianSeconds: median(xs.map((x) => x.seconds)),
+      ...(reflected.length > 0 ? { reflectedMinSeconds: Math.min(...reflected), reflectedMedianSeconds: median(reflected) } : {}),
+      bytesPerPath: median(xs.map((x) => x.bytesPerPath)),
+      runs: xs,
+    };
+  };
   const scenario = (mode: Mode) => {
     const bird = summary(results[mode].bird);
     const ours = summary(results[mode].ours);
@@ -219,14 +231,18 @@ async function main(): Promise<void> {
           : `${peers} plain iBGP peers x ${perPeer} distinct /26 (${total} paths), nothing re-advertised (ingest + best path only)`,
       bird,
       ours,
-      ratio: { seconds: ours.medianSeconds / bird.medianSeconds, bytesPerPath: ours.bytesPerPath / bird.bytesPerPath },
+      ratio: {
+        seconds: ours.medianSeconds / bird.medianSeconds,
+        ...(ours.reflectedMedianSeconds && bird.reflectedMedianSeconds ? { reflectedSeconds: ours.reflectedMedianSeconds / bird.reflectedMedianSeconds } : {}),
+        bytesPerPath: ours.bytesPerPath / bird.bytesPerPath,
+      },
       targets: { noSlowerThanBird: ours.medianSeconds <= bird.medianSeconds, bytesPerPathAtMost300: ours.bytesPerPath <= 300 },
     };
   };
   const out = {
     date: new Date().toISOString(),
     measured:
-      'socket: first feeder connect -> speaker holds every path (BIRD: birdc show route count polled every 20 ms; ours: Rib counters checked after each UPDATE). Memory: BIRD show memory "Routing tables"; ours: V8 heap + ArrayBuffer delta after GC, 3 s after done (includes the sessions\' TX queues)',
+      'socket: first feeder connect -> speaker holds every path (BIRD: birdc show route count polled every 20 ms; ours: Rib counters checked after each UPDATE); reflect also: -> every client has been announced the other clients\' paths (feeder counts announced NLRI). Memory: BIRD show memory "Routing tables"; ours: V8 heap + ArrayBuffer delta after GC, 3 s after done (includes the sessions\' TX queues)',
     machine: { cores: 2, note: 'shared with other engineers; wall times are noisy' },
     runsPerScenario: runs,
     reflect: scenario('reflect'),
@@ -245,6 +261,10 @@ async function main(): Promise<void> {
     const sc = out[mode];
     console.log(row(`${mode}: median seconds`, sc.bird.medianSeconds, sc.ours.medianSeconds, 's'));
     console.log(row(`${mode}: min seconds`, sc.bird.minSeconds, sc.ours.minSeconds, 's'));
+    if (sc.bird.reflectedMedianSeconds && sc.ours.reflectedMedianSeconds) {
+      console.log(row(`${mode}: reflected, median s`, sc.bird.reflectedMedianSeconds, sc.ours.reflectedMedianSeconds, 's'));
+      console.log(row(`${mode}: reflected, min s`, sc.bird.reflectedMinSeconds!, sc.ours.reflectedMinSeconds!, 's'));
+    }
     console.log(row(`${mode}: bytes per path`, sc.bird.bytesPerPath, sc.ours.bytesPerPath, 'B'));
   }
   console.log(`in-process Rib (reflect): ${ingest.seconds.toFixed(2)} s wall, ${ingest.cpuSeconds.toFixed(2)} s CPU, ${ingest.bytesPerPath} B/path`);
