@@ -558,6 +558,26 @@ export class Rib {
 
   private fullExport(to: PeerState): OutChange[] {
     const out: OutChange[] = [];
+    if (to.ibgp && this.me.clusterId === undefined) {
+      // Without reflection an iBGP peer can only be sent our own routes and
+      // eBGP-learned ones (RFC 4271 §9.2): walk those sources' tables, not the
+      // whole Loc-RIB, so each session of a mesh coming up costs O(own routes).
+      const seen = new Set<PrefixKey>();
+      const visit = (table: PrefixMap<Path | Path[]> | null): void =>
+        table?.forEach((_, key) => {
+          if (seen.has(key)) return;
+          seen.add(key);
+          const e = this.loc.get(key);
+          if (e !== undefined) this.exportEntry(to, key, e, out);
+        });
+      visit(this.local.adjIn);
+      for (const st of this.peers.values()) {
+        if (st.ibgp) continue;
+        visit(st.adjIn);
+        visit(st.stale);
+      }
+      return out;
+    }
     this.loc.forEach((e, key) => this.exportEntry(to, key, e, out));
     return out;
   }

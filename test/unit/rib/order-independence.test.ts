@@ -128,8 +128,10 @@ describe('what listeners saw equals a fresh export, through sessions going down 
       { weight: 1, arbitrary: fc.constant({ kind: 'flush' as const }) },
     );
     fc.assert(
-      fc.property(fc.array(eventArb, { maxLength: 40 }), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), (events, addPath) => {
-        const rib = new Rib({ localAs: AS, routerId: '10.0.0.1', clusterId: '1.1.1.1', localAddress: '10.0.0.1', schedule: () => () => undefined });
+      fc.property(fc.array(eventArb, { maxLength: 40 }), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), fc.boolean(), (events, addPath, reflector) => {
+        // With and without reflection: a plain mesh node sends iBGP peers only its own and eBGP-learned routes.
+        const clusterId = reflector ? '1.1.1.1' : undefined;
+        const rib = new Rib({ localAs: AS, routerId: '10.0.0.1', clusterId, localAddress: '10.0.0.1', schedule: () => () => undefined });
         const rec = new OutRecorder().attach(rib);
         const isUp = PEERS.map(() => true);
         PEERS.forEach((p, i) => rib.addPeer(peer(p.name, p.address, p.as, { rrClient: p.rr, addPathSend: addPath[i] })));

@@ -168,6 +168,19 @@ describe('eBGP', () => {
     expect(rec.table('tor')).toEqual({});
   });
 
+  it('an iBGP peer coming up gets our own routes and the eBGP-learned ones, stale ones of a restarting eBGP peer included', () => {
+    const { rib, rec } = setup();
+    rib.setLocalRoutes(new Map([[parsePrefix('192.168.1.0/26'), {}]]));
+    rib.applyUpdate('tor', announce(['0.0.0.0/0'], { origin: 0, asPath: [{ type: 2, asns: [65000] }], nextHop: '10.0.0.254' }));
+    rib.applyUpdate('b', announce(['192.168.2.0/26'], ibgpAttrs('10.0.0.2')));
+    rib.flush();
+    rib.peerDown('tor', { graceful: true, restartTime: 120 }); // RFC 4724: its route stays, stale
+    rib.addPeer(peer('c', '10.0.0.3', AS));
+    up(rib, rec, 'c', '10.0.0.3');
+    // Not b's route: iBGP-learned routes are not passed to iBGP peers without reflection.
+    expect(Object.keys(rec.table('c')).sort()).toEqual(['0.0.0.0/0', '192.168.1.0/26']);
+  });
+
   it('rejects a path holding our own AS', () => {
     const { rib } = setup();
     rib.applyUpdate('tor', announce(['10.1.0.0/16'], { origin: 0, asPath: [{ type: 2, asns: [65000, AS] }], nextHop: '10.0.0.254' }));
