@@ -232,7 +232,11 @@ export class Peer {
     this.pendingTimer = this.clock.setTimer(OPEN_HOLD_TIME * 1000, () => this.dropPending());
   }
 
-  /** Queue Adj-RIB-Out changes; ignored unless Established (the RIB re-sends the table on 'established'). */
+  /**
+   * Queue Adj-RIB-Out changes; ignored unless Established (the RIB re-sends the table on 'established').
+   * At most one change per (prefix, path id) per call, as the RIB gives them; the array is kept until
+   * sent, not copied, so it must not be changed afterwards (see TxQueue).
+   */
   enqueue(changes: readonly OutChange[]): void {
     if (this.fsm.state !== 'Established') return;
     this.primary?.tx?.enqueue(changes);
