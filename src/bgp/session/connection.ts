@@ -120,6 +120,10 @@ export class Connection {
     this.detached = true;
     this.tx?.close();
     this.socket.removeAllListeners('data');
+    this.backlog = [];
+    this.next = 0;
+    // Paused mid-table: read on (into nothing) so the peer's FIN is seen and the socket closes promptly.
+    if (this.paused) this.socket.resume();
     this.socket.on('error', () => {});
     if (!this.connected || this.socket.destroyed) {
       this.socket.destroy();

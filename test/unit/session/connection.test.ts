@@ -132,4 +132,18 @@ describe('Connection', () => {
     sock.emit('data', Buffer.concat(fullUpdates(5)));
     expect(seen).toHaveLength(5);
   });
+
+  it('close() while paused mid-backlog drops the rest and reads on, so the FIN is seen', () => {
+    const sock = new PausableSocket() as PausableSocket & { end(): void };
+    sock.end = () => undefined;
+    const { seen, handlers } = recorder();
+    const conn = new Connection(sock as unknown as net.Socket, 'in', handlers, systemClock);
+    sock.emit('data', Buffer.concat(fullUpdates(5)));
+    const handled = seen.length;
+    expect(sock.paused).toBe(true);
+    conn.close();
+    expect(sock.paused).toBe(false);
+    sock.emit('close');
+    expect(seen).toHaveLength(handled); // neither the rest of the backlog nor a 'closed' report
+  });
 });
