@@ -5,7 +5,9 @@
  * per address.
  *
  * The backlog is sized for a mesh (DESIGN.md: BIRD's backlog of 8 turns a
- * 1000-node connect storm into minutes): at least 1024, or the peer count.
+ * 1000-node connect storm into minutes): 4096 by default, as many as the
+ * kernel allows (it clamps to net.core.somaxconn, 4096 on current kernels),
+ * since peers are configured after the listener opens.
  */
 import net from 'node:net';
 import { systemClock, type Clock } from '../fsm/clock.js';
@@ -64,7 +66,7 @@ export class Listener {
   }
 
   /** Bind and listen; resolves with the bound port (useful with port 0). */
-  listen(backlog = 1024): Promise<number> {
+  listen(backlog = 4096): Promise<number> {
     const server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
     this.server = server;
     return new Promise((resolve, reject) => {
