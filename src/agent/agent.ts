@@ -124,18 +124,27 @@ export class Agent {
       () => this.log.info('datastore synced'),
       (err: Error) => this.log.error({ err }, 'datastore failed to start'),
     );
-    if (this.config.registerNode && this.config.ipv4 && this.deps.datastore.registerNode) {
-      const { address, prefixLen } = this.config.ipv4;
-      this.deps.datastore
-        .registerNode({
-          name: this.config.nodeName,
-          ipv4Cidr: `${address}/${prefixLen ?? 32}`,
-          asNumber: this.config.asNumber,
-        })
-        .then(
-          () => this.log.info({ node: this.config.nodeName }, 'node registered'),
-          (err: Error) => this.log.warn({ err: err.message }, 'node registration failed; will rely on the existing Node resource'),
-        );
+    if (this.config.registerNode && this.config.ipv4) void this.registerNode();
+  }
+
+  /**
+   * Create or update our Node resource, as calico-node does at start. With
+   * etcd unreachable it is retried with back-off (1 s doubling to 30 s) until
+   * it lands, while the rest of the agent runs on the last known state.
+   */
+  private async registerNode(): Promise<void> {
+    const register = this.deps.datastore.registerNode;
+    const ipv4 = this.config.ipv4;
+    if (!register || !ipv4) return;
+    for (let delay = 1000; !this.stopping; delay = Math.min(delay * 2, 30_000)) {
+      try {
+        await register({ name: this.config.nodeName, ipv4Cidr: `${ipv4.address}/${ipv4.prefixLen ?? 32}`, asNumber: this.config.asNumber });
+        this.log.info({ node: this.config.nodeName }, 'node registered');
+        return;
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'node registration failed; retrying');
+        await new Promise((r) => setTimeout(r, delay).unref());
+      }
     }
   }
 

@@ -16,6 +16,7 @@ import { diffDesired } from '../../../src/datastore/desired-state.js';
 import type { DesiredState, DesiredStateDiff, PeerConfig } from '../../../src/datastore/desired.js';
 
 class FakeDatastore implements DatastorePort {
+  registerNode?: DatastorePort['registerNode'];
   private fn?: (diff: DesiredStateDiff, state: DesiredState) => void;
   private last?: DesiredState;
   async start(): Promise<void> {}
@@ -61,14 +62,14 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function startAgent(ds: FakeDatastore): Promise<{ agent: Agent; socket: string }> {
+async function startAgent(ds: FakeDatastore, over: Partial<AgentConfig> = {}): Promise<{ agent: Agent; socket: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'agent-unit-'));
   dirs.push(dir);
   const socket = join(dir, 'agent.ctl');
   const config: AgentConfig = {
     nodeName: 'node-a', etcd: { endpoints: ['http://127.0.0.1:1'] }, controlSocket: socket, logLevel: 'info',
     metricsHost: '127.0.0.1', programRoutes: false, listenPort: 0, readyGracePeriod: 0, restartHoldTime: 0,
-    registerNode: false, peerPasswords: {},
+    registerNode: false, peerPasswords: {}, manageTunnel: false, tunnelMtu: 1440, ...over,
   };
   const agent = new Agent(config, { logger: silentLogger, datastore: ds });
   agents.push(agent);
@@ -76,8 +77,8 @@ async function startAgent(ds: FakeDatastore): Promise<{ agent: Agent; socket: st
   return { agent, socket };
 }
 
-async function until(what: string, test: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
+async function until(what: string, test: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (!test()) {
     if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
     await new Promise((r) => setTimeout(r, 10));
@@ -85,6 +86,20 @@ async function until(what: string, test: () => boolean): Promise<void> {
 }
 
 describe('agent wiring', () => {
+  it('retries node registration while etcd is unreachable, then registers once', async () => {
+    const ds = new FakeDatastore();
+    const calls: unknown[] = [];
+    ds.registerNode = async (n) => {
+      calls.push(n);
+      if (calls.length < 3) throw new Error('etcd unreachable: connect ECONNREFUSED');
+    };
+    await startAgent(ds, { registerNode: true, ipv4: { address: '10.0.1.2', prefixLen: 24 }, asNumber: 64513 });
+    await until('third attempt', () => calls.length === 3, 8000);
+    expect(calls[2]).toEqual({ name: 'node-a', ipv4Cidr: '10.0.1.2/24', asNumber: 64513 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(calls).toHaveLength(3);
+  }, 15_000);
+
   it('turns desired peers into sessions and follows adds and removals', async () => {
     const ds = new FakeDatastore();
     const { agent, socket } = await startAgent(ds);
