@@ -300,6 +300,41 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
     expect(agentLog).toMatch(/"restarting":true|adopted":2/);
   }, 90_000);
 
+  it('killed (SIGKILL) in the middle of a change, a restarted agent finishes it and loses nothing', async () => {
+    const birdRoutes = () => a.ip(['route', 'show']).split('\n').map((l) => l.trim()).filter((l) => l.includes('proto bird')).sort();
+    const before = birdRoutes();
+    // A new block for this node, then the agent is killed at once: mid-update.
+    a.exec(process.execPath, [CLI, 'datastore', 'apply', '-f', '-', '--etcd-endpoints', etcdUrl], {
+      input: 'kind: IPAMBlock\nspec: { cidr: 10.244.9.64/26, affinity: "host:node-a" }\n---\nkind: BlockAffinity\nspec: { node: node-a, cidr: 10.244.9.64/26, state: confirmed }\n',
+    });
+    const exited = new Promise((r) => agent!.once('exit', r));
+    agent!.kill('SIGKILL');
+    await exited;
+    // Whatever had been programmed is still there: nothing is removed by a crash.
+    for (const r of before) expect(birdRoutes()).toContain(r);
+
+    const monitor = a.spawn('ip', ['monitor', 'route']);
+    let changes = '';
+    monitor.stdout?.on('data', (d: Buffer) => (changes += d.toString()));
+    agentLog = '';
+    agent = a.spawn(process.execPath, [
+      CLI, 'run', '--node-name', 'node-a', '--ip', '10.98.0.9/24', '--etcd-endpoints', etcdUrl,
+      '--control-socket', socket, '--ready-grace-period', '0',
+    ], { env: { ...process.env, AGENT_LOG_FORMAT: 'json' } });
+    agent.stdout?.on('data', (d: Buffer) => (agentLog += d.toString()));
+    agent.stderr?.on('data', (d: Buffer) => (agentLog += d.toString()));
+    try {
+      await until('the new block blackholed and advertised', () =>
+        birdRoutes().includes('blackhole 10.244.9.64/26 proto bird') && birds[0].birdc('show route 10.244.9.64/26').includes('10.98.0.9'),
+      60_000);
+      await until('sessions back', () => status().every((p) => p.bgpState === 'Established'), 60_000);
+    } finally {
+      monitor.kill();
+    }
+    expect(birdRoutes()).toEqual([...before, 'blackhole 10.244.9.64/26 proto bird'].sort());
+    expect(changes.split('\n').filter((l) => /^Deleted/.test(l) && /proto bird/.test(l))).toEqual([]);
+  }, 150_000);
+
   it('refuses a second agent on the same control socket', () => {
     const second = a.exec(process.execPath, [CLI, 'run', '--node-name', 'node-a', '--ip', '10.98.0.9/24', '--etcd-endpoints', etcdUrl, '--control-socket', socket], { allowFail: true });
     expect(second).toBe('');
