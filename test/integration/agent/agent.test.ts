@@ -134,15 +134,9 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
     }
   }
 
-  beforeAll(async () => {
-    Testbed.sweep(PREFIX);
-    const e = bed.addHost('etcd', { address: '10.98.0.100/24' });
-    a = bed.addHost('a', { address: '10.98.0.9/24' });
-    const b = bed.addHost('b', { address: '10.98.0.3/24' });
-    const c = bed.addHost('c', { address: '10.98.0.4/24' });
-    bed.addHost('d', { address: '10.98.0.5/24' });
-
-    etcdUrl = 'http://10.98.0.100:2379';
+  /** etcd in its own namespace on the bridge; restartable on the same data dir (outage tests). */
+  async function startEtcd(): Promise<void> {
+    const e = bed.hosts.get('etcd')!;
     etcd = e.spawn('etcd', [
       '--name', 'it', '--data-dir', join(tmp, 'etcd'),
       '--listen-client-urls', `${etcdUrl},http://127.0.0.1:2379`, '--advertise-client-urls', etcdUrl,
@@ -153,6 +147,18 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
       e.exec('etcdctl', ['--endpoints', 'http://127.0.0.1:2379', '--dial-timeout', '1s', 'endpoint', 'health']);
       return true;
     });
+  }
+
+  beforeAll(async () => {
+    Testbed.sweep(PREFIX);
+    bed.addHost('etcd', { address: '10.98.0.100/24' });
+    a = bed.addHost('a', { address: '10.98.0.9/24' });
+    const b = bed.addHost('b', { address: '10.98.0.3/24' });
+    const c = bed.addHost('c', { address: '10.98.0.4/24' });
+    bed.addHost('d', { address: '10.98.0.5/24' });
+
+    etcdUrl = 'http://10.98.0.100:2379';
+    await startEtcd();
     // `agent datastore apply` from node-a's namespace, as an operator would.
     a.exec(process.execPath, [CLI, 'datastore', 'apply', '-f', '-', '--etcd-endpoints', etcdUrl], { input: resources });
 
@@ -334,6 +340,23 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
     expect(birdRoutes()).toEqual([...before, 'blackhole 10.244.9.64/26 proto bird'].sort());
     expect(changes.split('\n').filter((l) => /^Deleted/.test(l) && /proto bird/.test(l))).toEqual([]);
   }, 150_000);
+
+  it('rides out an etcd outage: says since when, keeps sessions and routes, reconnects', async () => {
+    const routesBefore = a.routes().filter((l) => l.includes('proto bird')).sort();
+    const exited = new Promise((r) => etcd!.once('exit', r));
+    etcd!.kill('SIGKILL');
+    await exited;
+    const text = await until('disconnected status', () => {
+      const t = cli(['status', '--control-socket', socket]).out;
+      return /- datastore disconnected since \d\d:\d\d:\d\d: etcd unreachable/.test(t) ? t : undefined;
+    });
+    expect(text).toContain('(sessions and routes are kept as last known)');
+    expect(status().every((p) => p.bgpState === 'Established')).toBe(true);
+    expect(a.routes().filter((l) => l.includes('proto bird')).sort()).toEqual(routesBefore);
+    await startEtcd();
+    await until('reconnected', () => !/datastore disconnected/.test(cli(['status', '--control-socket', socket]).out), 60_000);
+    expect(a.routes().filter((l) => l.includes('proto bird')).sort()).toEqual(routesBefore);
+  }, 120_000);
 
   it('refuses a second agent on the same control socket', () => {
     const second = a.exec(process.execPath, [CLI, 'run', '--node-name', 'node-a', '--ip', '10.98.0.9/24', '--etcd-endpoints', etcdUrl, '--control-socket', socket], { allowFail: true });
