@@ -4,8 +4,11 @@
  *
  * Why not `Map<number, V>`: prefix keys exceed the small-integer range, so a
  * JS Map boxes every key as a heap number the garbage collector must trace,
- * and its entries cost ~40 bytes. Here a slot is 12 bytes: the key unboxed in
- * a Float64Array and a 32-bit value id in an Int32Array. Values are few
+ * and its entries cost ~40 bytes. Here a slot is 8 bytes: the prefix address
+ * in a Uint32Array, and its length (6 bits) with a value id (26 bits) in an
+ * Int32Array. (It was 12, the key as a double: on this VM first touching
+ * fresh memory costs ~3 ms/MB, and growing the tables of a 1M-path RIB was
+ * the largest single cost of ingest.) Values are few
  * distinct objects in a RIB (Path objects are shared by every prefix of an
  * UPDATE), so they sit once in a small registry, reference counted by the
  * slots that hold them; typed arrays also grow several times faster than JS
@@ -14,14 +17,19 @@
  * Linear probing; deletions leave tombstones, swept when the table is rebuilt.
  * Iteration order is table order (not insertion order).
  */
-const EMPTY = -1;
-const DELETED = -2;
+/** Slot word: value id * 64 + prefix length. Id 0 is never a value, so these two mark free slots. */
+const EMPTY = 0;
+const DELETED = 63;
 const MIN_CAPACITY = 16;
+/** Value ids live in 26 bits of the slot word. */
+const MAX_ID = (1 << 25) - 1;
 
 export class PrefixMap<V extends object> {
-  private keys: Float64Array;
-  private ids: Int32Array;
+  private addrs: Uint32Array;
+  private words: Int32Array;
   private mask: number;
+  /** 32 - log2(capacity): a slot is the hash's top bits (see `rebuild`). */
+  private shift: number;
   private count = 0;
   private used = 0; // live + tombstones
 
@@ -36,22 +44,21 @@ export class PrefixMap<V extends object> {
   constructor(capacity = MIN_CAPACITY) {
     let cap = MIN_CAPACITY;
     while (cap < capacity * 2) cap *= 2;
-    this.keys = new Float64Array(cap).fill(EMPTY);
-    this.ids = new Int32Array(cap);
+    this.addrs = new Uint32Array(cap);
+    this.words = new Int32Array(cap);
     this.mask = cap - 1;
+    this.shift = 32 - Math.log2(cap);
   }
 
   get size(): number {
     return this.count;
   }
 
-  private static hash(key: number): number {
-    const lo = key >>> 0; // ToUint32: the low 32 bits of an integer below 2^53
-    const hi = (key / 4294967296) >>> 0;
-    let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
+  private static hash(addr: number, len: number): number {
+    let h = Math.imul(addr ^ Math.imul(len, 0x9e3779b1), 0x85ebca6b);
     h ^= h >>> 13;
     h = Math.imul(h, 0xc2b2ae35);
-    return h ^ (h >>> 16);
+    return (h ^ (h >>> 16)) >>> 0;
   }
 
   /** The registry id for `value`, one more reference taken. */
@@ -63,6 +70,7 @@ export class PrefixMap<V extends object> {
       if (known !== undefined) id = known;
       else {
         id = this.free.length > 0 ? this.free.pop()! : this.reg.length;
+        if (id > MAX_ID) throw new Error('PrefixMap: too many distinct values');
         if (id === this.reg.length) this.reg.push(value);
         else this.reg[id] = value;
         if (id >= this.refs.length) {
@@ -91,20 +99,29 @@ export class PrefixMap<V extends object> {
     }
   }
 
-  get(key: number): V | undefined {
-    const keys = this.keys;
+  /** The slot holding `key`, or -1. */
+  private find(key: number): number {
+    const addr = (key / 64) >>> 0;
+    const len = key - addr * 64;
+    const addrs = this.addrs;
+    const words = this.words;
     const mask = this.mask;
-    let i = PrefixMap.hash(key) & mask;
+    let i = PrefixMap.hash(addr, len) >>> this.shift;
     for (;;) {
-      const k = keys[i];
-      if (k === key) return this.reg[this.ids[i]];
-      if (k === EMPTY) return undefined;
+      const w = words[i];
+      if (w === EMPTY) return -1;
+      if (addrs[i] === addr && (w & 63) === len && w !== DELETED) return i;
       i = (i + 1) & mask;
     }
   }
 
+  get(key: number): V | undefined {
+    const i = this.find(key);
+    return i < 0 ? undefined : this.reg[this.words[i] >>> 6];
+  }
+
   has(key: number): boolean {
-    return this.get(key) !== undefined;
+    return this.find(key) >= 0;
   }
 
   set(key: number, value: V): void {
@@ -117,62 +134,94 @@ export class PrefixMap<V extends object> {
   }
 
   private put(key: number, value: V, overwrite: boolean): boolean {
-    const keys = this.keys;
+    const addr = (key / 64) >>> 0;
+    const len = key - addr * 64;
+    const addrs = this.addrs;
+    const words = this.words;
     const mask = this.mask;
-    let i = PrefixMap.hash(key) & mask;
+    let i = PrefixMap.hash(addr, len) >>> this.shift;
     let tomb = -1;
     for (;;) {
-      const k = keys[i];
-      if (k === key) {
+      const w = words[i];
+      if (w === EMPTY) break;
+      if (w === DELETED) {
+        if (tomb < 0) tomb = i;
+      } else if (addrs[i] === addr && (w & 63) === len) {
         if (!overwrite) return false;
-        const old = this.ids[i];
+        const old = w >>> 6;
         if (this.reg[old] !== value) {
-          this.ids[i] = this.retain(value);
+          words[i] = this.retain(value) * 64 + len;
           this.release(old);
         }
         return true;
       }
-      if (k === EMPTY) break;
-      if (k === DELETED && tomb < 0) tomb = i;
       i = (i + 1) & mask;
     }
     if (tomb >= 0) i = tomb;
     else this.used++;
-    keys[i] = key;
-    this.ids[i] = this.retain(value);
+    addrs[i] = addr;
+    words[i] = this.retain(value) * 64 + len;
     this.count++;
-    if (this.used * 4 >= keys.length * 3) this.rebuild(this.count * 2 >= keys.length / 2 ? keys.length * 2 : keys.length);
+    if (this.used * 4 >= words.length * 3) this.rebuild(this.count * 2 >= words.length / 2 ? words.length * 2 : words.length);
     return true;
   }
 
   delete(key: number): boolean {
-    const keys = this.keys;
-    const mask = this.mask;
-    let i = PrefixMap.hash(key) & mask;
-    for (;;) {
-      const k = keys[i];
-      if (k === key) {
-        keys[i] = DELETED;
-        this.release(this.ids[i]);
-        this.ids[i] = 0;
-        this.count--;
-        return true;
-      }
-      if (k === EMPTY) return false;
-      i = (i + 1) & mask;
+    const i = this.find(key);
+    if (i < 0) return false;
+    this.release(this.words[i] >>> 6);
+    this.words[i] = DELETED;
+    this.count--;
+    return true;
+  }
+
+  /**
+   * The values of `keys` (each present, no duplicates) into `out`, then remove
+   * everything. Costs in proportion to `keys`, not to the capacity: a table
+   * refilled every event-loop turn keeps the capacity of its largest turn, and
+   * clearing all of it each turn cost more than the turn's work.
+   */
+  takeAll(keys: readonly number[], out: V[]): void {
+    if (keys.length * 4 >= this.words.length || this.used !== this.count) {
+      for (let j = 0; j < keys.length; j++) out[j] = this.get(keys[j])!;
+      this.clear(true);
+      return;
     }
+    // Find every slot first: clearing one could cut another key's probe run.
+    const slots = new Int32Array(keys.length);
+    for (let j = 0; j < keys.length; j++) {
+      const i = this.find(keys[j]);
+      slots[j] = i;
+      out[j] = i < 0 ? (undefined as unknown as V) : this.reg[this.words[i] >>> 6]!;
+    }
+    let cleared = 0;
+    for (let j = 0; j < slots.length; j++) {
+      if (slots[j] < 0) continue;
+      this.words[slots[j]] = EMPTY;
+      cleared++;
+    }
+    if (cleared !== this.count) {
+      // Some key was not in `keys`: clear the rest the slow way.
+      this.clear(true);
+      return;
+    }
+    this.resetValues();
   }
 
   /** Remove everything; keeps the capacity when `keepCapacity` (a table refilled every turn). */
   clear(keepCapacity = false): void {
     if (keepCapacity) {
-      this.keys.fill(EMPTY);
-      this.ids.fill(0);
+      this.words.fill(EMPTY);
     } else {
-      this.keys = new Float64Array(MIN_CAPACITY).fill(EMPTY);
-      this.ids = new Int32Array(MIN_CAPACITY);
+      this.addrs = new Uint32Array(MIN_CAPACITY);
+      this.words = new Int32Array(MIN_CAPACITY);
       this.mask = MIN_CAPACITY - 1;
+      this.shift = 32 - Math.log2(MIN_CAPACITY);
     }
+    this.resetValues();
+  }
+
+  private resetValues(): void {
     this.reg = [undefined];
     this.refs = new Int32Array(16);
     this.free = [];
@@ -184,20 +233,25 @@ export class PrefixMap<V extends object> {
   }
 
   private rebuild(capacity: number): void {
-    const oldKeys = this.keys;
-    const oldIds = this.ids;
-    const keys = (this.keys = new Float64Array(capacity).fill(EMPTY));
-    const ids = (this.ids = new Int32Array(capacity));
+    const oldAddrs = this.addrs;
+    const oldWords = this.words;
+    const addrs = (this.addrs = new Uint32Array(capacity));
+    const words = (this.words = new Int32Array(capacity));
     const mask = (this.mask = capacity - 1);
+    const shift = (this.shift = 32 - Math.log2(capacity));
     // Keys are unique and the new table has no tombstones: probe to the first empty slot.
+    // A slot is the hash's top bits, so the old table is (up to probe runs) in hash
+    // order and doubling sends old slot j to about 2j: the copy streams through
+    // memory instead of missing the cache once per key.
     let n = 0;
-    for (let j = 0; j < oldKeys.length; j++) {
-      const k = oldKeys[j];
-      if (k < 0) continue;
-      let i = PrefixMap.hash(k) & mask;
-      while (keys[i] !== EMPTY) i = (i + 1) & mask;
-      keys[i] = k;
-      ids[i] = oldIds[j];
+    for (let j = 0; j < oldWords.length; j++) {
+      const w = oldWords[j];
+      if (w === EMPTY || w === DELETED) continue;
+      const a = oldAddrs[j];
+      let i = PrefixMap.hash(a, w & 63) >>> shift;
+      while (words[i] !== EMPTY) i = (i + 1) & mask;
+      addrs[i] = a;
+      words[i] = w;
       n++;
     }
     this.count = n;
@@ -206,10 +260,13 @@ export class PrefixMap<V extends object> {
 
   /** Visit every entry; the callback must not add or delete. */
   forEach(fn: (value: V, key: number) => void): void {
-    const keys = this.keys;
-    const ids = this.ids;
+    const addrs = this.addrs;
+    const words = this.words;
     const reg = this.reg;
-    for (let i = 0; i < keys.length; i++) if (keys[i] >= 0) fn(reg[ids[i]]!, keys[i]);
+    for (let i = 0; i < words.length; i++) {
+      const w = words[i];
+      if (w !== EMPTY && w !== DELETED) fn(reg[w >>> 6]!, addrs[i] * 64 + (w & 63));
+    }
   }
 
   keyList(): number[] {
@@ -219,8 +276,11 @@ export class PrefixMap<V extends object> {
   }
 
   *[Symbol.iterator](): Generator<[number, V]> {
-    const keys = this.keys;
-    const ids = this.ids;
-    for (let i = 0; i < keys.length; i++) if (keys[i] >= 0) yield [keys[i], this.reg[ids[i]]!];
+    const addrs = this.addrs;
+    const words = this.words;
+    for (let i = 0; i < words.length; i++) {
+      const w = words[i];
+      if (w !== EMPTY && w !== DELETED) yield [addrs[i] * 64 + (w & 63), this.reg[w >>> 6]!];
+    }
   }
 }

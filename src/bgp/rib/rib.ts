@@ -353,8 +353,7 @@ export class Rib {
     const dirtyKeys = this.dirtyKeys;
     this.dirtyKeys = [];
     const snaps: Entry[] = new Array(dirtyKeys.length);
-    for (let i = 0; i < dirtyKeys.length; i++) snaps[i] = this.dirty.get(dirtyKeys[i])!;
-    this.dirty.clear(true);
+    this.dirty.takeAll(dirtyKeys, snaps);
     const peers = this.upPeers;
     const outs: OutChange[][] = peers.map(() => []);
     const best: BestPathChange[] | null = this.bestListeners.length > 0 ? [] : null;
@@ -362,6 +361,12 @@ export class Rib {
     let memoNew: Path | undefined | null = null;
     const oldEx: (InternedAttrs | null)[] = new Array(peers.length).fill(null);
     const newEx: (InternedAttrs | null)[] = new Array(peers.length).fill(null);
+    // No peer's export differs between memoOld and memoNew (e.g. plain iBGP: an
+    // iBGP-learned path goes to no iBGP peer), so the per-peer loop has nothing
+    // to do unless an ADD-PATH peer needs its own diff.
+    let anyAddPath = false;
+    for (const to of peers) if (to.addPathSend) anyAddPath = true;
+    let exportsEqual = true;
     for (let d = 0; d < dirtyKeys.length; d++) {
       const key = dirtyKeys[d];
       const snap = snaps[d];
@@ -379,14 +384,23 @@ export class Rib {
         });
       }
       // Consecutive prefixes mostly share their Path objects: export each once per flush run.
-      if (oldBest !== memoOld) {
-        memoOld = oldBest;
-        for (let i = 0; i < peers.length; i++) oldEx[i] = oldBest === undefined ? null : this.exportOf(oldBest, peers[i]);
+      if (oldBest !== memoOld || newBest !== memoNew) {
+        if (oldBest !== memoOld) {
+          memoOld = oldBest;
+          for (let i = 0; i < peers.length; i++) oldEx[i] = oldBest === undefined ? null : this.exportOf(oldBest, peers[i]);
+        }
+        if (newBest !== memoNew) {
+          memoNew = newBest;
+          for (let i = 0; i < peers.length; i++) newEx[i] = newBest === undefined ? null : this.exportOf(newBest, peers[i]);
+        }
+        exportsEqual = true;
+        for (let i = 0; i < peers.length; i++) {
+          const a = oldEx[i];
+          const b = newEx[i];
+          if (!(a === b || (a !== null && b !== null && a.internKey === b.internKey))) exportsEqual = false;
+        }
       }
-      if (newBest !== memoNew) {
-        memoNew = newBest;
-        for (let i = 0; i < peers.length; i++) newEx[i] = newBest === undefined ? null : this.exportOf(newBest, peers[i]);
-      }
+      if (exportsEqual && !anyAddPath) continue;
       // One OutChange object per distinct export for this prefix, shared by the peers that get it.
       let lastSet: InternedAttrs | null | undefined;
       let lastChange: OutChange | undefined;

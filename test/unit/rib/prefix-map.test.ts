@@ -53,4 +53,28 @@ describe('PrefixMap', () => {
     expect(m.size).toBe(0);
     expect(m.get(0x0a000000 * 64 + 26)).toBeUndefined();
   });
+
+  it('takeAll returns the values of its keys and empties the table, in a large table or a small one', () => {
+    const batchArb = fc.uniqueArray(keyArb, { maxLength: 41 });
+    fc.assert(
+      fc.property(fc.array(batchArb, { minLength: 1, maxLength: 6 }), fc.boolean(), (batches, grown) => {
+        const m = new PrefixMap<{ v: number }>();
+        if (grown) {
+          // A table that once held many keys (capacity kept), so takeAll clears slot by slot.
+          for (let i = 0; i < 1000; i++) m.addIfAbsent(i * 4096 + 26, VALUES[0]);
+          m.clear(true);
+        }
+        for (const batch of batches) {
+          batch.forEach((k, i) => expect(m.addIfAbsent(k, VALUES[i % 6])).toBe(true));
+          const out: { v: number }[] = [];
+          m.takeAll(batch, out);
+          expect(out).toEqual(batch.map((_, i) => VALUES[i % 6]));
+          expect(m.size).toBe(0);
+          for (const k of batch) expect(m.get(k)).toBeUndefined();
+          expect([...m]).toEqual([]);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
