@@ -124,9 +124,9 @@ describe('Connection', () => {
   });
 
   it('without pause/resume (a plain stream) every message of a chunk is handled at once', () => {
-    const sock = new PausableSocket() as PausableSocket & { pause?: unknown; resume?: unknown };
-    sock.pause = undefined;
-    sock.resume = undefined;
+    const sock = new PausableSocket();
+    // A plain stream has neither method: shadow the prototype's with undefined.
+    Object.assign(sock, { pause: undefined, resume: undefined });
     const { seen, handlers } = recorder();
     new Connection(sock as unknown as net.Socket, 'in', handlers, systemClock);
     sock.emit('data', Buffer.concat(fullUpdates(5)));
