@@ -11,6 +11,7 @@ import { formatPrefix, parsePrefix } from '../../../src/bgp/prefix.js';
 import type { PeerConfig } from '../../../src/datastore/desired.js';
 import { Bird } from '../../../src/testbed/bird.js';
 import { canUseNetns, ip, sh, Testbed, type Netns } from '../../../src/testbed/netns.js';
+import { until } from '../../helpers/wait.js';
 
 const PREFIX = 'ss';
 const OURS = '172.31.213.1';
@@ -78,15 +79,6 @@ function ourPeer(passive: boolean): PeerConfig {
   };
 }
 
-async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -8,6 +8,7 @@ import type { PeerConfig } from '../../../src/datastore/desired.js';
 import { Speaker } from '../../../src/bgp/session/index.js';
 import type { SessionEvent } from '../../../src/bgp/route.js';
 import { formatPrefix, parsePrefix } from '../../../src/bgp/prefix.js';
+import { until } from '../../helpers/wait.js';
 
 function peerConfig(name: string, address: string, port: number, source: string, passive: boolean): PeerConfig {
   return {
@@ -23,15 +24,6 @@ function peerConfig(name: string, address: string, port: number, source: string,
   };
 }
 
-async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const speakers: Speaker[] = [];
 afterEach(async () => {
