@@ -27,7 +27,8 @@ import {
 import { createEtcdClient, type EtcdConfig } from './etcd-config.js';
 import { affinityPrefix, IPAM_PREFIX, RESOURCES_PREFIX } from './keys.js';
 import { registerNode, type NodeRegistration } from './registration.js';
-import { DatastoreSyncer, silentLogger, systemClock, type Clock, type ListedKv, type Logger, type SyncStatus } from './syncer.js';
+import { DatastoreSyncer, silentLogger, type ListedKv, type Logger, type SyncStatus } from './syncer.js';
+import { systemClock, type Clock } from '../clock.js';
 
 export interface DatastoreOptions {
   /** An etcd3 client (the Datastore does not close it) or a config to build one from. */

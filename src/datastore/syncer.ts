@@ -18,18 +18,7 @@
 import type { Etcd3, Watcher } from 'etcd3';
 import { IPAM_PREFIX, RESOURCES_PREFIX } from './keys.js';
 import type { KvChange } from './cache.js';
-
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+import { systemClock, type Clock } from '../clock.js';
 
 /** pino-compatible subset. */
 export interface Logger {
@@ -158,12 +147,12 @@ export class DatastoreSyncer {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const h = this.clock.setTimeout(() => {
+      const h = this.clock.setTimer(ms, () => {
         this.wake = undefined;
         resolve();
-      }, ms);
+      });
       this.wake = () => {
-        this.clock.clearTimeout(h);
+        h.cancel();
         this.wake = undefined;
         resolve();
       };

@@ -27,6 +27,7 @@ import type { KernelBackend, RouteOp, RouteOpError } from './backend.js';
 import { blockIsOurs, blockPrefix, blockRoute, RouteContext, type ClusterRoutesPolicy } from './desired-routes.js';
 import { formatRoute, routeSatisfies, type KernelRoute } from './route.js';
 import { realScheduler, type Scheduler } from './scheduler.js';
+import type { TimerHandle } from '../clock.js';
 
 export interface ProgrammerLogger {
   info(obj: object, msg?: string): void;
@@ -150,7 +151,7 @@ export class KernelProgrammer {
   /** Routes found at start that are not desired yet: kept while holding. */
   private readonly adopted = new Set<PrefixKey>();
   private holdUntil = 0;
-  private holdTimer: unknown;
+  private holdTimer: TimerHandle | undefined;
   private tunnelIndex: number | null | undefined;
 
   private dirty = new Set<PrefixKey>();
@@ -160,8 +161,8 @@ export class KernelProgrammer {
   private running: Promise<void> | null = null;
   private started = false;
   private stopped = false;
-  private scanTimer: unknown;
-  private retryTimer: unknown;
+  private scanTimer: TimerHandle | undefined;
+  private retryTimer: TimerHandle | undefined;
   private retryAt = Infinity;
   private lastScan?: KernelStatus['lastScan'];
   private lastError?: string;
@@ -265,7 +266,7 @@ export class KernelProgrammer {
   async stop(): Promise<void> {
     this.stopped = true;
     this.started = false;
-    for (const t of [this.scanTimer, this.retryTimer, this.holdTimer]) if (t !== undefined) this.sched.clearTimeout(t);
+    for (const t of [this.scanTimer, this.retryTimer, this.holdTimer]) t?.cancel();
     this.scanTimer = this.retryTimer = this.holdTimer = undefined;
     if (this.running) await this.running.catch(() => undefined);
   }
@@ -273,19 +274,19 @@ export class KernelProgrammer {
   /** Keep adopted routes that are not desired until `untilMs` (graceful restart). */
   holdStale(untilMs: number): void {
     this.holdUntil = untilMs;
-    if (this.holdTimer !== undefined) this.sched.clearTimeout(this.holdTimer);
+    this.holdTimer?.cancel();
     const delay = untilMs - this.sched.now();
-    this.holdTimer = this.sched.setTimeout(() => {
+    this.holdTimer = this.sched.setTimer(Math.max(0, delay), () => {
       this.holdTimer = undefined;
       this.log?.info({ stale: this.adopted.size }, 'kernel: stale-route hold timed out');
       this.releaseStale();
-    }, Math.max(0, delay));
+    });
   }
 
   /** End of the hold (every peer sent End-of-RIB): stale routes that are still not desired go. */
   releaseStale(): void {
     this.holdUntil = 0;
-    if (this.holdTimer !== undefined) this.sched.clearTimeout(this.holdTimer);
+    this.holdTimer?.cancel();
     this.holdTimer = undefined;
     for (const prefix of this.adopted) this.dirty.add(prefix);
     this.adopted.clear();
@@ -432,11 +433,11 @@ export class KernelProgrammer {
 
   private armScan(): void {
     if (this.stopped || this.scanIntervalMs <= 0) return;
-    this.scanTimer = this.sched.setTimeout(() => {
+    this.scanTimer = this.sched.setTimer(this.scanIntervalMs, () => {
       this.scanTimer = undefined;
       this.scanWanted = true;
       void this.runLoop().then(() => this.armScan());
-    }, this.scanIntervalMs);
+    });
   }
 
   private async scan(): Promise<void> {
@@ -615,15 +616,15 @@ export class KernelProgrammer {
     for (const f of this.failed.values()) if (f.retryAt < earliest) earliest = f.retryAt;
     if (earliest === Infinity || this.stopped) return;
     if (this.retryTimer !== undefined && this.retryAt <= earliest) return;
-    if (this.retryTimer !== undefined) this.sched.clearTimeout(this.retryTimer);
+    this.retryTimer?.cancel();
     this.retryAt = earliest;
-    this.retryTimer = this.sched.setTimeout(() => {
+    this.retryTimer = this.sched.setTimer(Math.max(0, earliest - this.sched.now()), () => {
       this.retryTimer = undefined;
       this.retryAt = Infinity;
       const now = this.sched.now();
       for (const [prefix, f] of this.failed) if (f.retryAt <= now) this.dirty.add(prefix);
       if (this.dirty.size) void this.runLoop().then(() => this.armRetry());
       else this.armRetry();
-    }, Math.max(0, earliest - this.sched.now()));
+    });
   }
 }

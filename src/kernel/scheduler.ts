@@ -1,69 +1,34 @@
 /**
- * Time for the route programmer, injected so unit tests drive scans, retry
- * backoff and stale-route timeouts without waiting.
+ * Time for the route programmer: the agent's `Clock` (src/clock.ts) plus
+ * `defer`, which coalesces one event-loop turn's changes into one batch.
+ * Injected so unit tests drive scans, retry back-off and stale-route
+ * timeouts without waiting.
  */
-export interface Scheduler {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  /** Run `fn` after the current event-loop turn (coalesces a turn's changes into one batch). */
+import { FakeClock, type Clock } from '../clock.js';
+
+export interface Scheduler extends Clock {
+  /** Run `fn` after the current event-loop turn. */
   defer(fn: () => void): void;
 }
 
 export const realScheduler: Scheduler = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => {
+  setTimer(ms, fn) {
+    // Unref'd: a pending scan or retry never keeps a finished process alive.
     const t = setTimeout(fn, ms);
     t.unref?.();
-    return t;
+    return { cancel: () => clearTimeout(t) };
   },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
   defer: (fn) => void setImmediate(fn),
 };
 
-/** Manual clock for tests: `advance(ms)` fires due timers in order. `defer` still uses setImmediate. */
-export class ManualScheduler implements Scheduler {
-  private time: number;
-  private seq = 0;
-  private readonly timers = new Map<number, { at: number; fn: () => void }>();
-
+/** The fake clock for tests; `defer` still uses setImmediate (turns are real). */
+export class ManualScheduler extends FakeClock implements Scheduler {
   constructor(start = 1_000_000) {
-    this.time = start;
-  }
-
-  now(): number {
-    return this.time;
-  }
-
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.seq;
-    this.timers.set(id, { at: this.time + Math.max(0, ms), fn });
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
+    super(start);
   }
 
   defer(fn: () => void): void {
     setImmediate(fn);
-  }
-
-  /** Move time forward, firing every timer that falls due (timers set while firing included). */
-  advance(ms: number): void {
-    const end = this.time + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const entry of this.timers) if (entry[1].at <= end && (!next || entry[1].at < next[1].at)) next = entry;
-      if (!next) break;
-      this.timers.delete(next[0]);
-      this.time = Math.max(this.time, next[1].at);
-      next[1].fn();
-    }
-    this.time = end;
-  }
-
-  pending(): number {
-    return this.timers.size;
   }
 }

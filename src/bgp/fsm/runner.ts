@@ -7,7 +7,7 @@
  * a send failing) are queued and processed after the current transition, so
  * transitions never interleave.
  */
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../../clock.js';
 import { initialFsm, transition } from './transition.js';
 import type { FsmAction, FsmConfig, FsmData, FsmEvent, FsmStateName, TimerName } from './types.js';
 

@@ -19,7 +19,7 @@
 import type { Socket } from 'node:net';
 import { BgpError, decodeMessage, Framer, type Negotiated } from '../codec/index.js';
 import { DEFAULT_CONTEXT, type BgpMessage, type OpenMessage } from '../codec/types.js';
-import type { Clock, TimerHandle } from '../fsm/clock.js';
+import type { Clock, TimerHandle } from '../../clock.js';
 import type { TxQueue } from './tx-queue.js';
 
 export type Direction = 'out' | 'in';

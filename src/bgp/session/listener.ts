@@ -10,7 +10,7 @@
  * since peers are configured after the listener opens.
  */
 import net from 'node:net';
-import { systemClock, type Clock } from '../fsm/clock.js';
+import { systemClock, type Clock } from '../../clock.js';
 import type { Logger } from './peer.js';
 
 export interface ListenerOptions {

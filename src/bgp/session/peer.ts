@@ -17,7 +17,7 @@ import net from 'node:net';
 import { encodeMessage, endOfRib, isEndOfRib, negotiate, BgpError, encodeAttributes, packUpdates, notificationName } from '../codec/index.js';
 import type { BgpMessage, Capability, OpenMessage, UpdateMessage } from '../codec/types.js';
 import { DEFAULT_CONTEXT, familyKey } from '../codec/types.js';
-import { systemClock, type Clock, type TimerHandle } from '../fsm/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../../clock.js';
 import { FsmRunner } from '../fsm/runner.js';
 import {
   BIRD_DEFAULTS,

@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import type { PeerConfig } from '../../datastore/desired.js';
-import { systemClock, type Clock } from '../fsm/clock.js';
+import { systemClock, type Clock } from '../../clock.js';
 import type { FsmConfig } from '../fsm/types.js';
 import type { OutChange, SessionEvent } from '../route.js';
 import { Listener } from './listener.js';

@@ -261,7 +261,7 @@ describe('KernelProgrammer with the memory backend', () => {
     clock.advance(10_000);
     expect(backend.dumps).toBe(dumps);
     expect(backend.show()).toEqual(['192.168.1.0/26 via 20.20.2.4 dev tunl0 proto bird onlink']);
-    expect(clock.pending()).toBe(0);
+    expect(clock.pending).toBe(0);
   });
 
   it('pending block affinities do not blackhole; confirming one replaces the learned route', async () => {

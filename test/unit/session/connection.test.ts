@@ -4,7 +4,7 @@ import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONTEXT, encodeAttributes, encodeMessage, packUpdates, type BgpError, type BgpMessage } from '../../../src/bgp/codec/index.js';
 import { parsePrefix } from '../../../src/bgp/prefix.js';
-import { systemClock } from '../../../src/bgp/fsm/clock.js';
+import { systemClock } from '../../../src/clock.js';
 import { Connection, TURN_BYTES, type ConnectionHandlers } from '../../../src/bgp/session/connection.js';
 
 /** A socket stand-in with pause/resume, as net.Socket has. */

@@ -4,7 +4,7 @@
  * signalling, MD5 refusal, keepalives while UPDATEs wait.
  */
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../../src/bgp/fsm/clock.js';
+import { FakeClock } from '../../../src/clock.js';
 import type { SessionEvent } from '../../../src/bgp/route.js';
 import { parsePrefix } from '../../../src/bgp/prefix.js';
 import { Peer, type LocalSpeaker } from '../../../src/bgp/session/peer.js';

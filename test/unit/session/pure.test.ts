@@ -1,6 +1,6 @@
 /** Pure session rules: collision winner, graceful-down decision, listener filtering. */
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../../src/bgp/fsm/clock.js';
+import { FakeClock } from '../../../src/clock.js';
 import { collisionWinner, resolveCollision } from '../../../src/bgp/session/collision.js';
 import { isGracefulDown } from '../../../src/bgp/session/graceful.js';
 import { Listener } from '../../../src/bgp/session/listener.js';

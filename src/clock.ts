@@ -1,6 +1,8 @@
 /**
- * Injected time: the FSM's timers and the session's timestamps go through a
- * `Clock`, so unit tests advance a fake one instead of waiting.
+ * Injected time, one interface for the whole agent: the FSM's timers, the
+ * sessions' timestamps, the kernel programmer's scans and retries and the
+ * datastore's back-off go through a `Clock`, so unit tests advance a fake
+ * one instead of waiting.
  */
 export interface TimerHandle {
   cancel(): void;
