@@ -116,6 +116,19 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
     }
   };
   const status = (): JsonPeer[] => JSON.parse(cli(['status', '--json', '--control-socket', socket]).out).peers as JsonPeer[];
+  /** This node's proto bird routes as `ip route` prints them, sorted. */
+  const birdRoutes = (): string[] => a.routes().filter((l) => l.includes('proto bird')).sort();
+  /** Start `agent run` for node-a in its namespace (flags beyond the common ones in `extra`), capturing its log. */
+  const spawnAgent = (extra: string[]): ChildProcess => {
+    agentLog = '';
+    const proc = a.spawn(process.execPath, [
+      CLI, 'run', '--node-name', 'node-a', '--ip', '10.98.0.9/24', '--etcd-endpoints', etcdUrl,
+      '--control-socket', socket, '--ready-grace-period', '0', ...extra,
+    ], { env: { ...process.env, AGENT_LOG_FORMAT: 'json' } });
+    proc.stdout?.on('data', (d: Buffer) => (agentLog += d.toString()));
+    proc.stderr?.on('data', (d: Buffer) => (agentLog += d.toString()));
+    return proc;
+  };
 
   async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 40_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
@@ -168,13 +181,10 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
     await birdB.start();
     await birdC.start();
 
-    agent = a.spawn(process.execPath, [
-      CLI, 'run', '--node-name', 'node-a', '--ip', '10.98.0.9/24', '--etcd-endpoints', etcdUrl,
-      '--control-socket', socket, '--pid-file', join(tmp, 'agent.pid'), '--metrics-port', String(metricsPort),
-      '--metrics-host', '127.0.0.1', '--ready-grace-period', '0', '--log-level', 'debug', '--manage-tunnel',
-    ], { env: { ...process.env, AGENT_LOG_FORMAT: 'json' } });
-    agent.stdout?.on('data', (d: Buffer) => (agentLog += d.toString()));
-    agent.stderr?.on('data', (d: Buffer) => (agentLog += d.toString()));
+    agent = spawnAgent([
+      '--pid-file', join(tmp, 'agent.pid'), '--metrics-port', String(metricsPort), '--metrics-host', '127.0.0.1',
+      '--log-level', 'debug', '--manage-tunnel',
+    ]);
   }, 120_000);
 
   afterAll(async () => {
@@ -213,8 +223,7 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
       const routes = a.routes('bird').join('\n');
       return routes.includes('10.244.3.0/26 via 10.98.0.3 dev tunl0') && routes.includes('blackhole 10.244.9.0/26');
     });
-    const lines = a.ip(['route', 'show']).split('\n').map((l) => l.trim()).filter((l) => l.includes('proto bird'));
-    expect(lines.sort()).toEqual(['10.244.3.0/26 via 10.98.0.3 dev tunl0 proto bird onlink', 'blackhole 10.244.9.0/26 proto bird']);
+    expect(birdRoutes()).toEqual(['10.244.3.0/26 via 10.98.0.3 dev tunl0 proto bird onlink', 'blackhole 10.244.9.0/26 proto bird']);
     // --manage-tunnel: tunl0 carries exactly the Node's ipv4IPIPTunnelAddr, MTU 1440.
     const tunl0 = a.ip(['-4', '-o', 'addr', 'show', 'dev', 'tunl0']);
     expect(tunl0).toMatch(/inet 10\.244\.9\.1\/32/);
@@ -273,11 +282,11 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
   });
 
   it('stops on SIGTERM with graceful restart: kernel routes stay, BIRD keeps ours, a restart adopts them without churn', async () => {
-    const before = a.ip(['route', 'show']).split('\n').map((l) => l.trim()).filter((l) => l.includes('proto bird')).sort();
+    const before = birdRoutes();
     const exited = new Promise<number | null>((r) => agent!.once('exit', (code) => r(code)));
     agent!.kill('SIGTERM');
     expect(await exited).toBe(0);
-    const after = a.ip(['route', 'show']).split('\n').map((l) => l.trim()).filter((l) => l.includes('proto bird')).sort();
+    const after = birdRoutes();
     expect(after).toEqual(before);
     // RFC 4724: BIRD keeps our route, marked stale, while we are away.
     const held = birds[0].birdc('show route 10.244.9.0/26 all');
@@ -286,13 +295,7 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
     const monitor = a.spawn('ip', ['monitor', 'route']);
     let changes = '';
     monitor.stdout?.on('data', (d: Buffer) => (changes += d.toString()));
-    agent = a.spawn(process.execPath, [
-      CLI, 'run', '--node-name', 'node-a', '--ip', '10.98.0.9/24', '--etcd-endpoints', etcdUrl,
-      '--control-socket', socket, '--ready-grace-period', '0', '--log-level', 'info',
-    ], { env: { ...process.env, AGENT_LOG_FORMAT: 'json' } });
-    agentLog = '';
-    agent.stdout?.on('data', (d: Buffer) => (agentLog += d.toString()));
-    agent.stderr?.on('data', (d: Buffer) => (agentLog += d.toString()));
+    agent = spawnAgent(['--log-level', 'info']);
     try {
       await until('sessions back after restart', () => status().every((p) => p.bgpState === 'Established'), 60_000);
       // Past the restart: every peer's End-of-RIB is in, stale routes released.
@@ -301,13 +304,12 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
       monitor.kill();
     }
     expect(changes.split('\n').filter((l) => /proto bird/.test(l) && /^Deleted/.test(l))).toEqual([]);
-    const again = a.ip(['route', 'show']).split('\n').map((l) => l.trim()).filter((l) => l.includes('proto bird')).sort();
+    const again = birdRoutes();
     expect(again).toEqual(before);
     expect(agentLog).toMatch(/"restarting":true|adopted":2/);
   }, 90_000);
 
   it('killed (SIGKILL) in the middle of a change, a restarted agent finishes it and loses nothing', async () => {
-    const birdRoutes = () => a.ip(['route', 'show']).split('\n').map((l) => l.trim()).filter((l) => l.includes('proto bird')).sort();
     const before = birdRoutes();
     // A new block for this node, then the agent is killed at once: mid-update.
     a.exec(process.execPath, [CLI, 'datastore', 'apply', '-f', '-', '--etcd-endpoints', etcdUrl], {
@@ -322,13 +324,7 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
     const monitor = a.spawn('ip', ['monitor', 'route']);
     let changes = '';
     monitor.stdout?.on('data', (d: Buffer) => (changes += d.toString()));
-    agentLog = '';
-    agent = a.spawn(process.execPath, [
-      CLI, 'run', '--node-name', 'node-a', '--ip', '10.98.0.9/24', '--etcd-endpoints', etcdUrl,
-      '--control-socket', socket, '--ready-grace-period', '0',
-    ], { env: { ...process.env, AGENT_LOG_FORMAT: 'json' } });
-    agent.stdout?.on('data', (d: Buffer) => (agentLog += d.toString()));
-    agent.stderr?.on('data', (d: Buffer) => (agentLog += d.toString()));
+    agent = spawnAgent([]);
     try {
       await until('the new block blackholed and advertised', () =>
         birdRoutes().includes('blackhole 10.244.9.64/26 proto bird') && birds[0].birdc('show route 10.244.9.64/26').includes('10.98.0.9'),
@@ -342,7 +338,7 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
   }, 150_000);
 
   it('rides out an etcd outage: says since when, keeps sessions and routes, reconnects', async () => {
-    const routesBefore = a.routes().filter((l) => l.includes('proto bird')).sort();
+    const routesBefore = birdRoutes();
     const exited = new Promise((r) => etcd!.once('exit', r));
     etcd!.kill('SIGKILL');
     await exited;
@@ -352,10 +348,10 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
     });
     expect(text).toContain('(sessions and routes are kept as last known)');
     expect(status().every((p) => p.bgpState === 'Established')).toBe(true);
-    expect(a.routes().filter((l) => l.includes('proto bird')).sort()).toEqual(routesBefore);
+    expect(birdRoutes()).toEqual(routesBefore);
     await startEtcd();
     await until('reconnected', () => !/datastore disconnected/.test(cli(['status', '--control-socket', socket]).out), 60_000);
-    expect(a.routes().filter((l) => l.includes('proto bird')).sort()).toEqual(routesBefore);
+    expect(birdRoutes()).toEqual(routesBefore);
   }, 120_000);
 
   it('refuses a second agent on the same control socket', () => {

@@ -13,6 +13,7 @@ import { controlRequest } from '../../../src/agent/control.js';
 import { silentLogger } from '../../../src/agent/logger.js';
 import type { StatusSnapshot } from '../../../src/agent/snapshot.js';
 import { diffDesired } from '../../../src/datastore/desired-state.js';
+import { until } from '../../helpers/wait.js';
 import type { DesiredState, DesiredStateDiff, PeerConfig } from '../../../src/datastore/desired.js';
 
 class FakeDatastore implements DatastorePort {
@@ -77,13 +78,6 @@ async function startAgent(ds: FakeDatastore, over: Partial<AgentConfig> = {}): P
   return { agent, socket };
 }
 
-async function until(what: string, test: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('agent wiring', () => {
   it('retries node registration while etcd is unreachable, then registers once', async () => {
