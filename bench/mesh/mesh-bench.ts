@@ -39,6 +39,7 @@ import { promisify } from 'node:util';
 import { Bird } from '../../src/testbed/bird.js';
 import { Netns, ip } from '../../src/testbed/netns.js';
 import { MESH_AS, SUBNET_LENGTH, SUT_ADDRESS, meshSessionName, nodeAddress } from './workload.js';
+import { jsonLines } from '../json-lines.js';
 
 const execFileP = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -167,21 +168,7 @@ type Json = Record<string, unknown>;
 
 /** JSON lines from a child's stdout. */
 function lines(proc: ChildProcess): { events: Json[]; find: (ev: string) => Json | undefined; last: (ev: string) => Json | undefined } {
-  const events: Json[] = [];
-  let rest = '';
-  proc.stdout?.on('data', (d: Buffer) => {
-    rest += d.toString();
-    const parts = rest.split('\n');
-    rest = parts.pop() ?? '';
-    for (const p of parts) {
-      try {
-        events.push(JSON.parse(p) as Json);
-      } catch {
-        /* not ours */
-      }
-    }
-  });
-  proc.stderr?.on('data', (d: Buffer) => process.stderr.write(`[${proc.pid}] ${d.toString()}`));
+  const events = jsonLines(proc, `[${proc.pid}] `);
   return {
     events,
     find: (ev) => events.find((e) => e.event === ev),

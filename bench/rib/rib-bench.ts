@@ -25,6 +25,7 @@ import { Bird } from '../../src/testbed/bird.js';
 import { Netns, Testbed } from '../../src/testbed/netns.js';
 import { runIngest } from './ingest-bench.js';
 import { BENCH_AS, feederAddress } from './workload.js';
+import { jsonLines } from '../json-lines.js';
 
 const runs = Number(process.argv[2] ?? 2);
 const peers = Number(process.argv[3] ?? 10);
@@ -58,21 +59,7 @@ ${protos}
 
 /** Collect JSON lines from a child's stdout. */
 function lines(proc: ChildProcess): { events: Record<string, unknown>[]; wait: (ev: string, ms: number) => Promise<Record<string, unknown>> } {
-  const events: Record<string, unknown>[] = [];
-  let rest = '';
-  proc.stdout?.on('data', (d: Buffer) => {
-    rest += d.toString();
-    const parts = rest.split('\n');
-    rest = parts.pop() ?? '';
-    for (const p of parts) {
-      try {
-        events.push(JSON.parse(p));
-      } catch {
-        /* not ours */
-      }
-    }
-  });
-  proc.stderr?.on('data', (d: Buffer) => process.stderr.write(d));
+  const events = jsonLines(proc);
   const wait = async (ev: string, ms: number) => {
     const end = Date.now() + ms;
     for (;;) {
