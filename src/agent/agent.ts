@@ -46,8 +46,6 @@ export interface AgentDeps {
   now?: () => number;
   /** Runs `ip` for --manage-tunnel (tests inject a fake). */
   ipRunner?: IpRunner;
-  /** Speaker overrides (tests: short timers). */
-  speakerOptions?: Partial<ConstructorParameters<typeof Speaker>[0]>;
 }
 
 /** Identity fields whose change means new sessions (new OPEN contents). */
@@ -224,7 +222,6 @@ export class Agent {
       restarting: this.restarting,
       forwardingPreserved: this.restarting,
       hostname: this.config.nodeName,
-      ...this.deps.speakerOptions,
     });
     speaker.on('event', (e) => this.onSessionEvent(e));
     this.speaker = speaker;
