@@ -23,7 +23,7 @@ import type { DesiredState, DesiredStateDiff } from '../datastore/desired.js';
 import { ControlServer } from './control.js';
 import type { AgentConfig } from './config.js';
 import { AgentMetrics } from './metrics.js';
-import { readiness, type Check } from './readiness.js';
+import { kernelLoopCheck, readiness, type Check } from './readiness.js';
 import type { DatastoreSnapshot, KernelSnapshot, PeerSnapshot, StatusSnapshot } from './snapshot.js';
 import { inspectRoutes, type RoutesQuery } from './inspect.js';
 import { VERSION } from '../version.js';
@@ -436,6 +436,8 @@ export class Agent {
       tunnelMissing: k.tunnelMissing,
       tunnelError: this.tunnelError,
       lastScan: k.lastScan?.at,
+      lastLoopAt: k.lastLoopAt,
+      scanIntervalMs: k.scanIntervalMs,
     };
   }
 
@@ -463,10 +465,13 @@ export class Agent {
   private liveness(): Check[] {
     const lag = this.maxLoopLagMs;
     this.maxLoopLagMs = 0;
-    return [
+    const checks: Check[] = [
       { name: 'control', ok: true, detail: `answering (pid ${process.pid})` },
       { name: 'event-loop', ok: lag < 10_000, detail: `longest stall since last probe ${lag} ms` },
     ];
+    const kernel = kernelLoopCheck(this.snapshot());
+    if (kernel) checks.push(kernel);
+    return checks;
   }
 
   private watchEventLoop(): void {

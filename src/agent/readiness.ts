@@ -61,3 +61,29 @@ export function readiness(snap: StatusSnapshot, opts: ReadinessOptions): Check[]
 export function formatChecks(checks: Check[]): string {
   return checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`).join('\n') + '\n';
 }
+
+/**
+ * The kernel programmer's reconcile loop is alive when it ran within three
+ * scan periods (it runs at least once per `scan time`, 2 s as BIRD's kernel
+ * protocol, and after every change). A dead loop learns routes and programs
+ * none of them (issue 15), so liveness and status both say so.
+ */
+export function kernelLoopCheck(snap: StatusSnapshot): Check | undefined {
+  const k = snap.kernel;
+  if (!k.enabled) return undefined;
+  const limitMs = Math.max(3 * (k.scanIntervalMs ?? 2000), 10_000);
+  if (k.lastLoopAt === undefined) {
+    const sinceStart = snap.now - snap.startedAt;
+    return {
+      name: 'kernel',
+      ok: sinceStart < limitMs,
+      detail: `reconcile loop has not run since the agent started ${(sinceStart / 1000).toFixed(1)} s ago`,
+    };
+  }
+  const age = snap.now - k.lastLoopAt;
+  return {
+    name: 'kernel',
+    ok: age < limitMs,
+    detail: `reconcile loop ran ${(age / 1000).toFixed(1)} s ago` + (age < limitMs ? '' : ` (expected every ${(k.scanIntervalMs ?? 2000) / 1000} s): routes are not being programmed`),
+  };
+}

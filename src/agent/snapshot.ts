@@ -76,6 +76,9 @@ export interface KernelSnapshot {
   /** --manage-tunnel could not set tunl0 up. */
   tunnelError?: string;
   lastScan?: number;
+  /** When the reconcile loop last finished (epoch ms); `agent live` fails when it stops. */
+  lastLoopAt?: number;
+  scanIntervalMs?: number;
 }
 
 export interface StatusSnapshot {

@@ -8,6 +8,7 @@
  * time: HH:MM:SS when today, the date otherwise. INFO is the BGP state plus
  * BIRD's last error ("Active Socket: Connection refused").
  */
+import { kernelLoopCheck } from './readiness.js';
 import type { PeerSnapshot, StatusSnapshot } from './snapshot.js';
 
 export interface FormatOptions {
@@ -110,6 +111,8 @@ export function problems(snap: StatusSnapshot, opts: FormatOptions = {}): string
     if (p.bgpState === 'Established') continue;
     out.push(`peer ${p.address} (${p.name}) is ${p.bgpState}: ${explainPeer(p)}`);
   }
+  const loop = kernelLoopCheck(snap);
+  if (loop && !loop.ok) out.push(`kernel: ${loop.detail}`);
   if (snap.kernel.tunnelMissing) out.push(`kernel: ${snap.kernel.tunnelMissing}`);
   if (snap.kernel.tunnelError) out.push(`tunnel: ${snap.kernel.tunnelError}`);
   for (const f of snap.kernel.failed) {

@@ -91,6 +91,10 @@ export interface KernelStatus {
   holdingStaleUntil?: number;
   staleHeld: number;
   lastScan?: { at: number; durationMs: number; kernelRoutes: number; repaired: number; error?: string };
+  /** When the reconcile loop last finished a run (scheduler ms); the scan timer runs it every scanIntervalMs. */
+  lastLoopAt?: number;
+  /** The loop's period: a live loop has run within a few of these. */
+  scanIntervalMs: number;
   lastError?: string;
   counters: KernelCounters;
 }
@@ -159,6 +163,8 @@ export class KernelProgrammer {
   private scanWanted = false;
   private deferred = false;
   private running: Promise<void> | null = null;
+  /** Scheduler time at which the reconcile loop last finished a run (liveness). */
+  private lastLoopAt: number | undefined;
   private started = false;
   private stopped = false;
   private scanTimer: TimerHandle | undefined;
@@ -346,6 +352,7 @@ export class KernelProgrammer {
       foreignConflicts: this.conflicts.size,
       programClusterRoutes: this.ctx.policy,
       staleHeld: holding ? this.adopted.size : 0,
+      scanIntervalMs: this.scanIntervalMs,
       counters: { ...this.counters },
     };
     if (this.tunnelIndex === null) {
@@ -353,6 +360,7 @@ export class KernelProgrammer {
     }
     if (holding) status.holdingStaleUntil = this.holdUntil;
     if (this.lastScan) status.lastScan = { ...this.lastScan };
+    if (this.lastLoopAt !== undefined) status.lastLoopAt = this.lastLoopAt;
     if (this.lastError) status.lastError = this.lastError;
     return status;
   }
@@ -409,26 +417,49 @@ export class KernelProgrammer {
     });
   }
 
+  /**
+   * Single-flight reconcile: at most one loop runs; a request while it runs is
+   * picked up by that loop's next round, or by a rerun when it ends.
+   *
+   * The guard is stored before any of the loop's code runs, and cleared only
+   * by the promise's settlement (always a later microtask). Assigning an
+   * async IIFE's result to the guard instead, as this once did, left it dead:
+   * with nothing to do on its first pass the body finished synchronously, its
+   * `finally` cleared the guard before the assignment set it, and every later
+   * call returned that settled promise, so a node that started without a
+   * block of its own never programmed a route.
+   */
   private runLoop(): Promise<void> {
     if (this.running) return this.running;
-    this.running = (async () => {
-      try {
-        for (let round = 0; round < 100 && !this.stopped; round++) {
-          if (this.scanWanted) {
-            this.scanWanted = false;
-            await this.scan();
-          }
-          if (!this.allDirty && this.dirty.size === 0) break;
-          await this.reconcileOnce();
+    const run = this.rounds().then((ok) => {
+      if (this.running === run) this.running = null;
+      this.lastLoopAt = this.sched.now();
+      // Work that arrived after the last round looked (a caller that saw the
+      // loop as busy) is not left waiting for the next scan. After a failure
+      // the next scan retries instead, so a broken backend is not spun on.
+      if (ok && !this.stopped && (this.scanWanted || this.allDirty || this.dirty.size > 0)) this.schedule();
+    });
+    this.running = run;
+    return run;
+  }
+
+  /** Reconcile rounds until nothing is dirty; false when a round failed (logged, kept in lastError). */
+  private async rounds(): Promise<boolean> {
+    try {
+      for (let round = 0; round < 100 && !this.stopped; round++) {
+        if (this.scanWanted) {
+          this.scanWanted = false;
+          await this.scan();
         }
-      } catch (err) {
-        this.lastError = (err as Error).message;
-        this.log?.error({ err }, 'kernel: reconcile failed; retrying at the next scan');
-      } finally {
-        this.running = null;
+        if (!this.allDirty && this.dirty.size === 0) break;
+        await this.reconcileOnce();
       }
-    })();
-    return this.running;
+      return true;
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      this.log?.error({ err }, 'kernel: reconcile failed; retrying at the next scan');
+      return false;
+    }
   }
 
   private armScan(): void {

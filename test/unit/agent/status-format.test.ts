@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatCalicoStatus, formatSince, formatStatus, problems, renderTable } from '../../../src/agent/status-format.js';
 import type { PeerSnapshot, StatusSnapshot } from '../../../src/agent/snapshot.js';
+import { kernelLoopCheck } from '../../../src/agent/readiness.js';
 
 const NOW = Date.UTC(2026, 10, 23, 23, 45, 0);
 const counters = { messagesIn: 0, messagesOut: 0, updatesIn: 0, updatesOut: 0, received: 0, accepted: 0, advertised: 0 };
@@ -30,7 +31,7 @@ function snapshot(peers: PeerSnapshot[], over: Partial<StatusSnapshot> = {}): St
     node: { name: 'node-a', ipv4: '172.17.8.101' },
     peers,
     datastore: { connected: true, since: NOW - 60_000, synced: true, revision: 42, skipped: [] },
-    kernel: { enabled: true, routes: 3, failed: [] },
+    kernel: { enabled: true, routes: 3, failed: [], lastLoopAt: NOW - 1000, scanIntervalMs: 2000 },
     rib: { prefixes: 3, paths: 3 },
     ...over,
   };
@@ -92,7 +93,7 @@ describe('problems beyond calicoctl', () => {
       ],
       {
         datastore: { connected: false, since: Date.UTC(2026, 10, 23, 23, 40, 0), synced: true, revision: 9, lastError: 'connect ECONNREFUSED 127.0.0.1:2379', skipped: [{ key: '/calico/resources/v3/projectcalico.org/bgppeers/p1', error: 'spec.peerIP: "10.0.0" is not an IP address' }] },
-        kernel: { enabled: true, routes: 2, failed: [{ route: '10.244.1.0/26 via 10.0.2.9 dev tunl0 onlink', error: 'Nexthop has invalid gateway', since: NOW - 1000, attempts: 3 }] },
+        kernel: { enabled: true, routes: 2, lastLoopAt: NOW - 500, failed: [{ route: '10.244.1.0/26 via 10.0.2.9 dev tunl0 onlink', error: 'Nexthop has invalid gateway', since: NOW - 1000, attempts: 3 }] },
       },
     );
     const list = problems(snap, { utc: true });
@@ -127,5 +128,25 @@ describe('notes', () => {
     const snap = snapshot([peer({})], { kernel: { enabled: false, note: 'started with --no-program-routes (pure BGP speaker)', routes: 0, failed: [] } });
     expect(problems(snap)).toEqual([]);
     expect(formatStatus(snap, { utc: true })).toContain('Notes\n- kernel: started with --no-program-routes (pure BGP speaker)\n');
+  });
+});
+
+describe('the kernel reconcile loop in status and liveness (issue 15)', () => {
+  it('a loop that stopped running is a problem and fails liveness, naming how long ago it ran', () => {
+    const snap = snapshot([peer({})], { kernel: { enabled: true, routes: 3, failed: [], lastLoopAt: NOW - 45_000, scanIntervalMs: 2000 } });
+    expect(problems(snap)).toEqual(['kernel: reconcile loop ran 45.0 s ago (expected every 2 s): routes are not being programmed']);
+    expect(kernelLoopCheck(snap)).toMatchObject({ name: 'kernel', ok: false });
+  });
+
+  it('a loop that ran within three scan periods is alive; no check without route programming', () => {
+    expect(kernelLoopCheck(snapshot([peer({})]))).toEqual({ name: 'kernel', ok: true, detail: 'reconcile loop ran 1.0 s ago' });
+    const off = snapshot([peer({})], { kernel: { enabled: false, routes: 0, failed: [] } });
+    expect(kernelLoopCheck(off)).toBeUndefined();
+  });
+
+  it('a loop that never ran fails once the start-up window has passed', () => {
+    const never = snapshot([peer({})], { kernel: { enabled: true, routes: 0, failed: [], scanIntervalMs: 2000 } });
+    expect(kernelLoopCheck(never)).toMatchObject({ ok: false, detail: 'reconcile loop has not run since the agent started 60.0 s ago' });
+    expect(kernelLoopCheck({ ...never, startedAt: NOW - 2000 })).toMatchObject({ ok: true });
   });
 });

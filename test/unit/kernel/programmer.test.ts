@@ -279,4 +279,43 @@ describe('KernelProgrammer with the memory backend', () => {
     await programmer.idle();
     expect(backend.show()).toEqual(['192.168.3.0/26 via 20.20.2.4 dev tunl0 proto bird onlink']);
   });
+
+  it('started with nothing to do (a node without a block), it programs later best paths, blocks and scan repairs', async () => {
+    const { backend, clock, programmer } = setup();
+    current = programmer;
+    await programmer.start();
+    // What the agent hands a fresh node: no blocks at all. This turn has nothing
+    // to reconcile; the loop must still be there for the next one (issue 15).
+    programmer.setLocalBlocks([]);
+    await programmer.idle();
+    expect(programmer.status().lastLoopAt).toBe(clock.now());
+    programmer.applyBestPaths([{ key: P('192.168.1.0/26'), nextHop: '20.20.2.4' }]);
+    await programmer.idle();
+    expect(backend.show()).toEqual(['192.168.1.0/26 via 20.20.2.4 dev tunl0 proto bird onlink']);
+    programmer.setLocalBlocks([{ cidr: '192.168.9.0/26', state: 'confirmed' }]);
+    await programmer.idle();
+    expect(backend.show()).toEqual(['192.168.1.0/26 via 20.20.2.4 dev tunl0 proto bird onlink', 'blackhole 192.168.9.0/26 proto bird']);
+    backend.routes.delete(P('192.168.1.0/26'));
+    clock.advance(2000);
+    await programmer.idle();
+    expect(backend.show()).toEqual(['192.168.1.0/26 via 20.20.2.4 dev tunl0 proto bird onlink', 'blackhole 192.168.9.0/26 proto bird']);
+    expect(programmer.status()).toMatchObject({ lastLoopAt: clock.now(), counters: { repaired: 1 } });
+  });
+
+  it('a request made while a run is finishing is not lost', async () => {
+    const { backend, programmer } = setup();
+    current = programmer;
+    await programmer.start();
+    programmer.applyBestPaths([{ key: P('192.168.1.0/26'), nextHop: '20.20.2.4' }]);
+    // A scan asked for while the run for the change above is in flight: it
+    // joins that run, and the change made right after is still programmed.
+    const scan = programmer.scanNow();
+    programmer.applyBestPaths([{ key: P('192.168.2.0/26'), nextHop: '20.20.2.5' }]);
+    await scan;
+    await programmer.idle();
+    expect(backend.show()).toEqual([
+      '192.168.1.0/26 via 20.20.2.4 dev tunl0 proto bird onlink',
+      '192.168.2.0/26 via 20.20.2.5 dev tunl0 proto bird onlink',
+    ]);
+  });
 });
