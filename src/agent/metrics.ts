@@ -1,79 +1,111 @@
 /**
- * Prometheus metrics (prom-client), drawn from the same snapshot as
- * `agent status` at scrape time, so the numbers agree by construction.
- * Plus one histogram fed live: seconds from a datastore change to the kernel
- * route it produced.
+ * Prometheus metrics, drawn from the same snapshot as `agent status` at
+ * scrape time, so the numbers agree by construction. Plus one histogram fed
+ * live: seconds from a datastore change to the kernel route it produced.
+ *
+ * The text exposition format (version 0.0.4) is written here directly rather
+ * than through prom-client: every value but the histogram is a gauge set from
+ * the snapshot just before rendering, so a client library's registries,
+ * label hashing and aggregation buy nothing, and loading it (with its
+ * dependencies) cost every `agent run` ~2 MB of RSS whether or not
+ * --metrics-port was given (bench/profile-session/idle.sh). The HTTP server
+ * exists only when a port is given.
  */
-import http from 'node:http';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type http from 'node:http';
 import type { StatusSnapshot } from './snapshot.js';
 
+const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** A cumulative histogram with fixed buckets (what prom-client's Histogram.observe kept). */
+export class Histogram {
+  private readonly counts: Float64Array;
+  private sum = 0;
+  private count = 0;
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[],
+  ) {
+    this.counts = new Float64Array(buckets.length);
+  }
+
+  observe(value: number): void {
+    this.sum += value;
+    this.count++;
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]) this.counts[i]++;
+  }
+
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`);
+    for (let i = 0; i < this.buckets.length; i++) out.push(`${this.name}_bucket{le="${this.buckets[i]}"} ${this.counts[i]}`);
+    out.push(`${this.name}_bucket{le="+Inf"} ${this.count}`, `${this.name}_sum ${this.sum}`, `${this.name}_count ${this.count}`);
+  }
+}
+
+type Labels = Record<string, string>;
+
+/** Label values escaped as the exposition format asks: backslash, double quote, newline. */
+function labelText(labels: Labels): string {
+  const parts: string[] = [];
+  for (const k in labels) parts.push(`${k}="${labels[k].replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+}
+
+function family(out: string[], name: string, type: 'gauge' | 'counter', help: string, samples: [Labels, number][]): void {
+  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  for (const [labels, value] of samples) out.push(`${name}${labelText(labels)} ${value}`);
+}
+
 export class AgentMetrics {
-  readonly registry = new Registry();
-  readonly datastoreToKernel: Histogram;
+  readonly datastoreToKernel = new Histogram(
+    'bgp_agent_datastore_to_kernel_seconds',
+    'Time from a datastore change to the kernel route it produced',
+    [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  );
+  readonly contentType = CONTENT_TYPE;
   private server?: http.Server;
 
-  constructor(snapshot: () => StatusSnapshot) {
-    const reg = this.registry;
-    const peerLabels = ['peer', 'name', 'type'] as const;
-    const peerState = new Gauge({ name: 'bgp_agent_peer_established', help: '1 when the BGP session is Established', labelNames: peerLabels, registers: [reg] });
-    const prefixes = new Gauge({ name: 'bgp_agent_peer_prefixes', help: 'Paths held per peer', labelNames: [...peerLabels, 'kind'], registers: [reg] });
-    const messages = new Counter({ name: 'bgp_agent_peer_messages_total', help: 'BGP messages per peer and direction', labelNames: [...peerLabels, 'direction'], registers: [reg] });
-    const kernelRoutes = new Gauge({ name: 'bgp_agent_kernel_routes', help: 'Routes this agent holds in the kernel (proto bird)', registers: [reg] });
-    const kernelErrors = new Gauge({ name: 'bgp_agent_kernel_route_errors', help: 'Routes that failed to program', registers: [reg] });
-    const dsConnected = new Gauge({ name: 'bgp_agent_datastore_connected', help: '1 when etcd is reachable', registers: [reg] });
-    const dsSynced = new Gauge({ name: 'bgp_agent_datastore_synced', help: '1 once the first list is done', registers: [reg] });
-    const dsRevision = new Gauge({ name: 'bgp_agent_datastore_revision', help: 'Last etcd revision seen', registers: [reg] });
-    const dsSkipped = new Gauge({ name: 'bgp_agent_datastore_skipped_resources', help: 'Resources skipped as invalid', registers: [reg] });
-    const ribPrefixes = new Gauge({ name: 'bgp_agent_rib_prefixes', help: 'Prefixes in the Loc-RIB', registers: [reg] });
-    this.datastoreToKernel = new Histogram({
-      name: 'bgp_agent_datastore_to_kernel_seconds',
-      help: 'Time from a datastore change to the kernel route it produced',
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [reg],
-    });
-
-    // Refresh every gauge from one snapshot just before each scrape.
-    const refresh = (): void => {
-      const s = snapshot();
-      peerState.reset();
-      prefixes.reset();
-      messages.reset();
-      for (const p of s.peers) {
-        const l = { peer: p.address, name: p.name, type: p.type };
-        peerState.set(l, p.bgpState === 'Established' ? 1 : 0);
-        prefixes.set({ ...l, kind: 'received' }, p.counters.received);
-        prefixes.set({ ...l, kind: 'accepted' }, p.counters.accepted);
-        prefixes.set({ ...l, kind: 'advertised' }, p.counters.advertised);
-        messages.inc({ ...l, direction: 'in' }, p.counters.messagesIn);
-        messages.inc({ ...l, direction: 'out' }, p.counters.messagesOut);
-      }
-      kernelRoutes.set(s.kernel.routes);
-      kernelErrors.set(s.kernel.failed.length);
-      dsConnected.set(s.datastore.connected ? 1 : 0);
-      dsSynced.set(s.datastore.synced ? 1 : 0);
-      dsRevision.set(s.datastore.revision);
-      dsSkipped.set(s.datastore.skipped.length);
-      ribPrefixes.set(s.rib.prefixes);
-    };
-    this.refresh = refresh;
-  }
-
-  private readonly refresh: () => void;
+  constructor(private readonly snapshot: () => StatusSnapshot) {}
 
   async render(): Promise<string> {
-    this.refresh();
-    return this.registry.metrics();
+    const s = this.snapshot();
+    const established: [Labels, number][] = [];
+    const prefixes: [Labels, number][] = [];
+    const messages: [Labels, number][] = [];
+    for (const p of s.peers) {
+      const l = { peer: p.address, name: p.name, type: p.type };
+      established.push([l, p.bgpState === 'Established' ? 1 : 0]);
+      prefixes.push([{ ...l, kind: 'received' }, p.counters.received]);
+      prefixes.push([{ ...l, kind: 'accepted' }, p.counters.accepted]);
+      prefixes.push([{ ...l, kind: 'advertised' }, p.counters.advertised]);
+      messages.push([{ ...l, direction: 'in' }, p.counters.messagesIn]);
+      messages.push([{ ...l, direction: 'out' }, p.counters.messagesOut]);
+    }
+    const out: string[] = [];
+    family(out, 'bgp_agent_peer_established', 'gauge', '1 when the BGP session is Established', established);
+    family(out, 'bgp_agent_peer_prefixes', 'gauge', 'Paths held per peer', prefixes);
+    family(out, 'bgp_agent_peer_messages_total', 'counter', 'BGP messages per peer and direction', messages);
+    family(out, 'bgp_agent_kernel_routes', 'gauge', 'Routes this agent holds in the kernel (proto bird)', [[{}, s.kernel.routes]]);
+    family(out, 'bgp_agent_kernel_route_errors', 'gauge', 'Routes that failed to program', [[{}, s.kernel.failed.length]]);
+    family(out, 'bgp_agent_datastore_connected', 'gauge', '1 when etcd is reachable', [[{}, s.datastore.connected ? 1 : 0]]);
+    family(out, 'bgp_agent_datastore_synced', 'gauge', '1 once the first list is done', [[{}, s.datastore.synced ? 1 : 0]]);
+    family(out, 'bgp_agent_datastore_revision', 'gauge', 'Last etcd revision seen', [[{}, s.datastore.revision]]);
+    family(out, 'bgp_agent_datastore_skipped_resources', 'gauge', 'Resources skipped as invalid', [[{}, s.datastore.skipped.length]]);
+    family(out, 'bgp_agent_rib_prefixes', 'gauge', 'Prefixes in the Loc-RIB', [[{}, s.rib.prefixes]]);
+    this.datastoreToKernel.render(out);
+    return out.join('\n') + '\n';
   }
 
-  listen(port: number, host: string): Promise<number> {
-    const server = http.createServer((req, res) => {
+  async listen(port: number, host: string): Promise<number> {
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
       if (req.url !== '/metrics') {
         res.writeHead(404).end('try /metrics\n');
         return;
       }
       this.render().then(
-        (body) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(body),
+        (body) => res.writeHead(200, { 'content-type': CONTENT_TYPE }).end(body),
         (err: Error) => res.writeHead(500).end(err.message),
       );
     });

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
  * `agent`: the per-node BGP agent and its operator tools, one yargs entry.
- * Each subcommand lives in its own module under ./commands.
+ * Each subcommand lives in its own module under ./commands, loaded only when
+ * it is the command being run (see commands/index.ts).
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { commands } from './commands/index.js';
+import { commandsFor } from './commands/index.js';
 import { VERSION } from '../version.js';
 
 const cli = yargs(hideBin(process.argv))
@@ -18,6 +19,7 @@ const cli = yargs(hideBin(process.argv))
   .recommendCommands()
   .wrap(Math.min(110, process.stdout.columns ?? 110));
 
-for (const command of commands) cli.command(command);
+const args = hideBin(process.argv);
+for (const command of await commandsFor(args)) cli.command(command);
 
 await cli.parseAsync();

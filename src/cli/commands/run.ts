@@ -9,8 +9,6 @@ import { AgentAlreadyRunningError } from '../../agent/control.js';
 import { ConfigError, loadConfig, type ConfigFlags } from '../../agent/config.js';
 import { createLogger } from '../../agent/logger.js';
 import { Datastore } from '../../datastore/datastore.js';
-import { NetlinkBackend } from '../../kernel/netlink-backend.js';
-import { IpBatchBackend } from '../../kernel/ip-batch-backend.js';
 import type { KernelBackend } from '../../kernel/backend.js';
 import { checkFileLimit } from '../../agent/limits.js';
 
@@ -74,9 +72,13 @@ export const runCommand: CommandModule<object, RunArgs> = {
         status: () => datastore.status(),
         registerNode: async (n) => void (await datastore.registerNode(n)),
       },
+      // Loaded when the agent asks for one (never with --no-program-routes):
+      // the netlink backend brings a native addon and its parser library.
       kernelBackend: async (): Promise<KernelBackend> => {
+        const { IpBatchBackend } = await import('../../kernel/ip-batch-backend.js');
         if (args.kernelBackend === 'ip-batch') return new IpBatchBackend();
         try {
+          const { NetlinkBackend } = await import('../../kernel/netlink-backend.js');
           return await NetlinkBackend.open();
         } catch (err) {
           log.warn({ err: (err as Error).message }, 'netlink unavailable; falling back to ip -batch');

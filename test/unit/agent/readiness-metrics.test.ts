@@ -56,4 +56,22 @@ describe('metrics', () => {
     // A second scrape must not double the counters.
     expect(await m.render()).toMatch(/bgp_agent_peer_messages_total\{peer="10.0.0.2",.*direction="in"\} 10/);
   });
+
+  it('renders the datastore-to-kernel histogram cumulatively and escapes label values', async () => {
+    const p = peer('10.0.0.2', 'Established');
+    const m = new AgentMetrics(() => snap([{ ...p, name: 'a"b\\c' }]));
+    m.datastoreToKernel.observe(0.003);
+    m.datastoreToKernel.observe(0.2);
+    m.datastoreToKernel.observe(9);
+    const text = await m.render();
+    expect(text).toContain('# TYPE bgp_agent_datastore_to_kernel_seconds histogram');
+    expect(text).toContain('bgp_agent_datastore_to_kernel_seconds_bucket{le="0.001"} 0');
+    expect(text).toContain('bgp_agent_datastore_to_kernel_seconds_bucket{le="0.005"} 1');
+    expect(text).toContain('bgp_agent_datastore_to_kernel_seconds_bucket{le="0.25"} 2');
+    expect(text).toContain('bgp_agent_datastore_to_kernel_seconds_bucket{le="+Inf"} 3');
+    expect(text).toContain('bgp_agent_datastore_to_kernel_seconds_count 3');
+    expect(text).toMatch(/bgp_agent_datastore_to_kernel_seconds_sum 9\.20/);
+    expect(text).toContain('name="a\\"b\\\\c"');
+    expect(text.endsWith('\n')).toBe(true);
+  });
 });
