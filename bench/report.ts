@@ -1,0 +1,1 @@
+export function renderAll(_dir: string, _readme: string): void {}
