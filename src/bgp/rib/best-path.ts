@@ -60,25 +60,54 @@ export function comparePaths(a: Path, b: Path): number {
   return 0;
 }
 
+/**
+ * `a` is preferred to `b`: the steps, then (when every step ties, which only
+ * happens between sources sharing a peer address) the source's index, so the
+ * order is total and the best of a set never depends on arrival order.
+ */
+export function better(a: Path, b: Path): boolean {
+  const c = comparePaths(a, b);
+  if (c !== 0) return c < 0;
+  if (a.src.index !== b.src.index) return a.src.index < b.src.index;
+  return a.pathId < b.pathId;
+}
+
+/**
+ * The index of the best of `n` paths given by `at(i)`, independent of their
+ * order; -1 when `n` is 0. `mixed`: the paths may come from more than one
+ * neighbour AS. Within one neighbour AS every step (MED included) compares
+ * numbers lexicographically, so `better` is a total order and a linear scan
+ * finds the best; across ASes MED is not transitive, so the best of each
+ * neighbour AS is taken first (MED counts) and then the best of those (MED
+ * cannot decide across ASes). O(n^2) then, for the few paths of one prefix.
+ */
+export function selectBest(n: number, at: (i: number) => Path, mixed: boolean): number {
+  let best = -1;
+  if (!mixed) {
+    for (let i = 0; i < n; i++) if (best < 0 || better(at(i), at(best))) best = i;
+    return best;
+  }
+  for (let i = 0; i < n; i++) {
+    const p = at(i);
+    const as = p.attrs.neighbourAs;
+    let rep = true;
+    for (let j = 0; j < n && rep; j++) {
+      if (j === i) continue;
+      const q = at(j);
+      if (q.attrs.neighbourAs === as && better(q, p)) rep = false;
+    }
+    if (rep && (best < 0 || better(p, at(best)))) best = i;
+  }
+  return best;
+}
+
 /** The index of the best path of `paths` (non-empty), independent of their order. */
 export function bestIndex(paths: readonly Path[]): number {
   if (paths.length === 1) return 0;
-  if (paths.length === 2) {
-    // Two paths: with one neighbour AS the full order holds; with two, MED ties anyway.
-    return comparePaths(paths[0], paths[1]) <= 0 ? 0 : 1;
-  }
-  // Best per neighbour AS (MED counts), then best of those (MED cannot decide across ASes).
-  const groupBest = new Map<number, number>();
-  for (let i = 0; i < paths.length; i++) {
-    const as = paths[i].attrs.neighbourAs;
-    const j = groupBest.get(as);
-    if (j === undefined || comparePaths(paths[i], paths[j]) < 0) groupBest.set(as, i);
-  }
-  let best = -1;
-  for (const i of groupBest.values()) {
-    if (best < 0 || comparePaths(paths[i], paths[best]) < 0) best = i;
-  }
-  return best;
+  const as = paths[0].attrs.neighbourAs;
+  let mixed = false;
+  for (let i = 1; i < paths.length; i++) if (paths[i].attrs.neighbourAs !== as) mixed = true;
+  return selectBest(paths.length, (i) => paths[i], mixed);
 }
 
 export interface BestPathResult {

@@ -5,11 +5,12 @@
  * RFC 7911 receive is negotiated, or this node for its own blocks) with one
  * attribute set. Nothing in it is per prefix, so every prefix of an UPDATE
  * (and of the next UPDATEs with the same attributes) shares one Path object:
- * the Adj-RIB-In and Loc-RIB hold, per prefix, only a key and a reference
- * (DESIGN.md "Where the speed comes from"). Paths are immutable.
+ * the destination table holds, per prefix and path, only a 32-bit element
+ * naming the Path by its registry id (DESIGN.md "Where the speed comes
+ * from"). Paths are immutable but for that id.
  */
+import type { AttrSet } from '../route.js';
 import type { InternedAttrs } from './attr-set.js';
-import { PrefixMap } from './prefix-map.js';
 import { parseIpv4 } from '../prefix.js';
 
 /** What the RIB needs to know about a peer (from PeerConfig plus the session). */
@@ -45,10 +46,12 @@ export class PeerState {
   routerId = '0.0.0.0';
   routerIdNum = 0;
 
-  /** Adj-RIB-In: prefix key -> path, or paths by path id when ADD-PATH receive put several there. */
-  adjIn = new PrefixMap<Path | Path[]>();
-  /** RFC 4724 stale paths kept across a graceful restart, until refreshed, End-of-RIB or timeout. */
-  stale: PrefixMap<Path | Path[]> | null = null;
+  /**
+   * RFC 4724 stale paths kept across a graceful restart, until refreshed,
+   * End-of-RIB or timeout (the paths themselves sit in the destination
+   * table with their stale bit set).
+   */
+  staleCount = 0;
   cancelStaleTimer: (() => void) | null = null;
   restartTime = 0;
 
@@ -114,7 +117,19 @@ export class PeerState {
   }
 }
 
+/** What a best-path listener is told about a path (shared by every prefix the path is best for). */
+export interface BestInfo {
+  nextHop: string;
+  peer: string | null;
+  attrs: AttrSet;
+}
+
 export class Path {
+  /** Registry id while some destination holds the path (0 when none does); elements are `rid * 2 + stale`. */
+  rid = 0;
+  /** Cached BestInfo (built on the first best-path change that names this path). */
+  bestInfo: BestInfo | null = null;
+
   constructor(
     readonly src: PeerState,
     /** Path id received (RFC 7911), 0 without ADD-PATH. */

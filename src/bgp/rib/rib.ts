@@ -8,12 +8,18 @@
  * per-peer `OutChange`s and best-path changes for the kernel programmer.
  *
  * Cost model (DESIGN.md "Where the speed comes from"):
- * - An UPDATE is interned once; each of its prefixes costs a few Map
- *   operations and one small `Path` object.
- * - Touched prefixes are remembered with their Loc-RIB entry as it was before
- *   the first touch since the last `flush()`; `flush()` compares old and new
- *   for those prefixes only, so several changes in one event-loop turn
- *   collapse into one OutChange per peer (or none).
+ * - An UPDATE is interned once; every prefix of it shares one `Path` per
+ *   source and path id. Each prefix then costs one probe of the destination
+ *   table (`dest-table.ts`: every source's paths for a destination in one
+ *   slot, the best accepted path first) and no allocation.
+ * - Best path is incremental: a new path is compared with the current best
+ *   only; the destination is re-selected over all its paths only when the
+ *   best itself is withdrawn or replaced, or when its paths come from more
+ *   than one neighbour AS (where MED is not transitive, RFC 4271 §9.1.2.2 c).
+ * - Touched prefixes are marked dirty in their slot, with the best path as it
+ *   was before the first touch since the last `flush()`; `flush()` compares
+ *   old and new for those prefixes only, so several changes in one event-loop
+ *   turn collapse into one OutChange per peer (or none).
  * - Adj-RIB-Out is not stored: what a peer holds is a pure function of the
  *   Loc-RIB entry and the peer's export profile (as BIRD does without an
  *   export table). Export results are cached per attribute set, so a prefix
@@ -24,15 +30,12 @@ import type { PathAttributes, UpdateMessage } from '../codec/types.js';
 import type { AttrSet, OutChange } from '../route.js';
 import { parseIpv4, type PrefixKey } from '../prefix.js';
 import { AttrTable, type InternedAttrs } from './attr-set.js';
-import { bestIndex, bestPath } from './best-path.js';
-import { Path, PeerState, type RibPeer } from './path.js';
-import { PrefixMap } from './prefix-map.js';
+import { bestPath, better, selectBest } from './best-path.js';
+import { Ipv4Table, LIST_FLAG, listOffset, listPayload, MAX_ELEMENT, PathLists } from './dest-table.js';
+import { Path, PeerState, type BestInfo, type RibPeer } from './path.js';
 import { exportAttributes, importRejection, type LocalSpeaker } from './propagation.js';
 
 export type { RibPeer } from './path.js';
-
-/** A Loc-RIB entry: one path, or several with the best first. */
-type Entry = Path | Path[];
 
 export interface RibOptions {
   localAs: number;
@@ -89,8 +92,10 @@ export interface PeerCounters {
   advertised: number;
 }
 
-/** Marks "no entry before" in the dirty map (undefined means "not dirty"). */
-const NONE: Path[] = [];
+/** What changed in a destination's path list, for the incremental best-path rules. */
+const ADD = 0;
+const REPLACE = 1;
+const REMOVE = 2;
 
 export class Rib {
   readonly me: LocalSpeaker;
@@ -99,10 +104,23 @@ export class Rib {
   private readonly local: PeerState;
   /** Up peers, in a dense array for the flush loop. */
   private upPeers: PeerState[] = [];
-  private readonly loc = new PrefixMap<Entry>();
-  /** Loc-RIB entries as they were before the first change since the last flush, and the order they were touched in. */
-  private readonly dirty = new PrefixMap<Entry>();
+  /** Up peers with ADD-PATH send: dirty destinations then remember all their old paths, not only the best. */
+  private addPathUp = 0;
+  /** Every source's paths per destination (Adj-RIB-In of each peer and Loc-RIB in one table). */
+  private readonly table = new Ipv4Table();
+  private readonly lists = new PathLists();
+  /** Path registry: id -> Path for the elements of the table, reference counted by them. */
+  private pathById: (Path | undefined)[] = [undefined];
+  private pathRefs = new Int32Array(64);
+  private freeIds: number[] = [];
+  /** Destinations with an accepted path (the Loc-RIB's size). */
+  private prefixCount = 0;
+  /** Dirty destinations since the last flush, in touch order, with their best (and, for ADD-PATH, all accepted paths) before. */
   private dirtyKeys: PrefixKey[] = [];
+  private dirtyOld: (Path | undefined)[] = [];
+  private dirtyOldAll: (Path[] | null)[] = [];
+  /** Our own routes' prefixes (setLocalRoutes diffs against it; iBGP full exports start from it). */
+  private readonly localKeys = new Set<PrefixKey>();
   private pathCount = 0;
   private nextPeerIndex = 1;
   private readonly profiles = new Map<string, number>();
@@ -116,6 +134,14 @@ export class Rib {
   /** Which learned prefixes may be passed on to peers (our own routes are always offered). */
   private exportAllowed: (key: PrefixKey) => boolean = () => true;
   private readonly bestListeners: ((changes: BestPathChange[]) => void)[] = [];
+
+  // The destination being edited: its elements in a scratch array (at most a
+  // few, so copying in and out is cheaper than editing the arena in place
+  // across the single/list shapes), its list block, and its MIXED flag.
+  private E = new Int32Array(16);
+  private curOff = -1;
+  private curMixed = false;
+  private readonly atE = (i: number): Path => this.pathById[this.E[i] >>> 1]!;
 
   constructor(opts: RibOptions) {
     this.me = {
@@ -239,7 +265,7 @@ export class Rib {
     this.setUp(st, true);
     // RFC 4724 §4.2: the peer is back; its stale paths wait for End-of-RIB,
     // bounded by the restart time again.
-    if (st.stale !== null) this.armStaleTimer(st);
+    if (st.staleCount > 0) this.armStaleTimer(st);
     const out = this.fullExport(st);
     st.advertised = out.length;
     return out;
@@ -269,18 +295,15 @@ export class Rib {
       return;
     }
     // Everything held becomes stale; what was stale from an earlier restart stays so.
-    if (st.stale === null) st.stale = st.adjIn;
-    else for (const [k, v] of st.adjIn) mergeInto(st.stale, k, v);
-    st.adjIn = new PrefixMap();
+    this.markStale(st);
     st.restartTime = opts.restartTime;
-    if (st.stale.size === 0) st.stale = null;
-    else this.armStaleTimer(st);
+    if (st.staleCount > 0) this.armStaleTimer(st);
   }
 
   /** End-of-RIB from the peer (RFC 4724 §2): what is still stale was not re-announced. */
   endOfRib(name: string): void {
     const st = this.peer(name);
-    if (st.stale !== null) this.dropStale(st);
+    if (st.staleCount > 0) this.dropStale(st);
   }
 
   // ------------------------------------------------------------------ updates
@@ -321,7 +344,12 @@ export class Rib {
    */
   setLocalRoutes(routes: Map<PrefixKey, LocalRoute>): void {
     const st = this.local;
-    for (const key of st.adjIn.keyList()) if (!routes.has(key)) this.withdrawOne(st, key, 0);
+    for (const key of [...this.localKeys]) {
+      if (!routes.has(key)) {
+        this.withdrawOne(st, key, 0);
+        this.localKeys.delete(key);
+      }
+    }
     for (const [key, r] of routes) {
       const attrs: PathAttributes = {
         origin: 0,
@@ -333,6 +361,7 @@ export class Rib {
       if (r.largeCommunities && r.largeCommunities.length > 0) attrs.largeCommunities = r.largeCommunities.map((t) => [...t] as [number, number, number]);
       const set = this.attrTable.intern(attrs);
       this.announceOne(st, key, 0, set, true);
+      this.localKeys.add(key);
       if (set.refs === 0) {
         this.attrTable.retain(set);
         this.attrTable.release(set);
@@ -351,9 +380,12 @@ export class Rib {
     this.flushRequested = false;
     if (this.dirtyKeys.length === 0) return;
     const dirtyKeys = this.dirtyKeys;
+    const dirtyOld = this.dirtyOld;
+    const dirtyOldAll = this.dirtyOldAll;
     this.dirtyKeys = [];
-    const snaps: Entry[] = new Array(dirtyKeys.length);
-    this.dirty.takeAll(dirtyKeys, snaps);
+    this.dirtyOld = [];
+    this.dirtyOldAll = [];
+    const table = this.table;
     const peers = this.upPeers;
     const outs: OutChange[][] = peers.map(() => []);
     const best: BestPathChange[] | null = this.bestListeners.length > 0 ? [] : null;
@@ -369,19 +401,19 @@ export class Rib {
     let exportsEqual = true;
     for (let d = 0; d < dirtyKeys.length; d++) {
       const key = dirtyKeys[d];
-      const snap = snaps[d];
-      const old = snap === NONE ? undefined : snap;
-      const cur = this.loc.get(key);
-      if (old === cur) continue;
-      const oldBest = old === undefined ? undefined : old instanceof Path ? old : old[0];
-      const newBest = cur === undefined ? undefined : cur instanceof Path ? cur : cur[0];
+      const slot = table.find(key);
+      let pl = 0;
+      if (slot >= 0) {
+        table.clearDirty(slot);
+        pl = table.payload(slot);
+        // A destination emptied since the last flush stayed as a dirty slot (so it was listed once).
+        if (pl === 0) table.remove(slot);
+      }
+      const oldBest = dirtyOld[d];
+      const newBest = this.bestOf(pl);
+      if (oldBest === newBest && !anyAddPath) continue;
       if (best !== null && oldBest !== newBest && !(oldBest && newBest && oldBest.attrs === newBest.attrs && oldBest.src === newBest.src)) {
-        best.push({
-          key,
-          best: newBest
-            ? { nextHop: newBest.src.local ? this.me.localAddress : newBest.attrs.nextHop, peer: newBest.src.local ? null : newBest.src.name, attrs: newBest.attrs }
-            : null,
-        });
+        best.push({ key, best: newBest ? this.bestInfo(newBest) : null });
       }
       // Consecutive prefixes mostly share their Path objects: export each once per flush run.
       if (oldBest !== memoOld || newBest !== memoNew) {
@@ -401,13 +433,19 @@ export class Rib {
         }
       }
       if (exportsEqual && !anyAddPath) continue;
+      let oldAll: Path[] | null = null;
+      let curAll: Path[] | null = null;
+      if (anyAddPath) {
+        oldAll = dirtyOldAll[d] ?? (oldBest ? [oldBest] : []);
+        curAll = this.acceptedPaths(pl);
+      }
       // One OutChange object per distinct export for this prefix, shared by the peers that get it.
       let lastSet: InternedAttrs | null | undefined;
       let lastChange: OutChange | undefined;
       for (let i = 0; i < peers.length; i++) {
         const to = peers[i];
         if (to.addPathSend) {
-          this.diffAddPath(to, key, old, cur, outs[i]);
+          this.diffAddPath(to, key, oldAll!, curAll!, outs[i]);
           continue;
         }
         const a = oldEx[i];
@@ -438,7 +476,7 @@ export class Rib {
 
   /** Prefixes in the Loc-RIB. */
   size(): number {
-    return this.loc.size;
+    return this.prefixCount;
   }
 
   /** Accepted paths in the Loc-RIB (our own included). */
@@ -457,25 +495,45 @@ export class Rib {
 
   /** Prefixes in the Loc-RIB (for `agent routes`). */
   *prefixes(): Generator<PrefixKey> {
-    for (const [key] of this.loc) yield key;
+    const t = this.table;
+    for (let s = 0; s < t.capacity; s++) {
+      if (t.live(s) && this.bestOf(t.payload(s)) !== undefined) yield t.keyAt(s);
+    }
   }
 
   /** Every path for `key` (accepted ones, from the Loc-RIB), the best, and the step that chose it. */
   lookup(key: PrefixKey): LookupResult {
-    const e = this.loc.get(key);
-    const paths = e === undefined ? [] : e instanceof Path ? [e] : e;
+    const slot = this.table.find(key);
+    const n = slot < 0 ? 0 : this.load(slot);
+    const paths: Path[] = [];
+    const stale: boolean[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = this.atE(i);
+      if (!p.accepted) continue;
+      paths.push(p);
+      stale.push((this.E[i] & 1) === 1);
+    }
     const r = bestPath(paths);
-    const views = paths.map((p) => this.view(key, p, p === r.best));
+    const views = paths.map((p, i): PathView => ({ peer: p.src.local ? null : p.src.name, pathId: p.pathId, attrs: p.attrs, best: p === r.best, stale: stale[i] }));
     return { paths: views, best: r.best ? views[paths.indexOf(r.best)] : null, reason: r.reason };
   }
 
   /** The peer's Adj-RIB-In as received (rejected and stale paths included). */
   *received(name: string): Generator<{ key: PrefixKey; pathId: number; attrs: AttrSet; accepted: boolean; stale: boolean }> {
     const st = this.peer(name);
-    for (const [m, stale] of [[st.adjIn, false], [st.stale, true]] as const) {
-      if (m === null) continue;
-      for (const [key, v] of m) {
-        for (const p of v instanceof Path ? [v] : v) yield { key, pathId: p.pathId, attrs: p.attrs, accepted: p.accepted, stale };
+    const t = this.table;
+    const out: { key: PrefixKey; pathId: number; attrs: AttrSet; accepted: boolean; stale: boolean }[] = [];
+    for (let s = 0; s < t.capacity; s++) {
+      if (!t.live(s) || st.received === 0) continue;
+      const n = this.load(s);
+      for (let i = 0; i < n; i++) {
+        const p = this.atE(i);
+        if (p.src === st) out.push({ key: t.keyAt(s), pathId: p.pathId, attrs: p.attrs, accepted: p.accepted, stale: (this.E[i] & 1) === 1 });
+      }
+      // Yield between slots only (the scratch array is shared with edits a consumer might make).
+      if (out.length > 0) {
+        yield* out;
+        out.length = 0;
       }
     }
   }
@@ -485,9 +543,11 @@ export class Rib {
     const st = this.peer(name);
     if (!st.up) return;
     const out: OutChange[] = [];
-    for (const [key, e] of this.loc) {
+    const t = this.table;
+    for (let s = 0; s < t.capacity; s++) {
+      if (!t.live(s)) continue;
       out.length = 0;
-      this.exportEntry(st, key, e, out);
+      this.exportDest(st, t.keyAt(s), t.payload(s), out);
       yield* out;
     }
   }
@@ -513,12 +573,224 @@ export class Rib {
   private setUp(st: PeerState, up: boolean): void {
     st.up = up;
     this.upPeers = [...this.peers.values()].filter((p) => p.up);
+    this.addPathUp = this.upPeers.filter((p) => p.addPathSend).length;
   }
 
-  private view(key: PrefixKey, p: Path, best: boolean): PathView {
-    const s = p.src.stale?.get(key);
-    const stale = s !== undefined && (s === p || (Array.isArray(s) && s.includes(p)));
-    return { peer: p.src.local ? null : p.src.name, pathId: p.pathId, attrs: p.attrs, best, stale };
+  private bestInfo(p: Path): BestInfo {
+    return (p.bestInfo ??= { nextHop: p.src.local ? this.me.localAddress : p.attrs.nextHop, peer: p.src.local ? null : p.src.name, attrs: p.attrs });
+  }
+
+  // --- the path registry: elements are `id * 2 + stale`
+
+  /** The element for `p` (stale bit clear), one more reference taken; a path's first reference holds its attribute set. */
+  private ref(p: Path): number {
+    let id = p.rid;
+    if (id === 0) {
+      id = this.freeIds.length > 0 ? this.freeIds.pop()! : this.pathById.length;
+      if (id * 2 + 1 > MAX_ELEMENT) throw new Error('RIB: too many distinct paths');
+      if (id === this.pathById.length) this.pathById.push(p);
+      else this.pathById[id] = p;
+      if (id >= this.pathRefs.length) {
+        const r = new Int32Array(this.pathRefs.length * 2);
+        r.set(this.pathRefs);
+        this.pathRefs = r;
+      }
+      p.rid = id;
+      this.attrTable.retain(p.attrs);
+    }
+    this.pathRefs[id]++;
+    return id * 2;
+  }
+
+  private unref(e: number): void {
+    const id = e >>> 1;
+    if (--this.pathRefs[id] > 0) return;
+    const p = this.pathById[id]!;
+    p.rid = 0;
+    this.pathById[id] = undefined;
+    this.freeIds.push(id);
+    this.attrTable.release(p.attrs);
+  }
+
+  // --- destination entries
+
+  /** The best accepted path of a destination payload, if any. */
+  private bestOf(pl: number): Path | undefined {
+    if (pl === 0) return undefined;
+    const e = pl < LIST_FLAG ? pl : this.lists.get(listOffset(pl), 0);
+    const p = this.pathById[e >>> 1]!;
+    return p.accepted ? p : undefined;
+  }
+
+  /** Accepted paths of a destination payload, the best first. */
+  private acceptedPaths(pl: number): Path[] {
+    if (pl === 0) return [];
+    if (pl < LIST_FLAG) {
+      const p = this.pathById[pl >>> 1]!;
+      return p.accepted ? [p] : [];
+    }
+    const off = listOffset(pl);
+    const out: Path[] = [];
+    for (let i = 0, n = this.lists.count(off); i < n; i++) {
+      const p = this.pathById[this.lists.get(off, i) >>> 1]!;
+      if (p.accepted) out.push(p);
+    }
+    return out;
+  }
+
+  /** Copy a destination's elements into `E`; returns how many. */
+  private load(slot: number): number {
+    const pl = this.table.payload(slot);
+    if (pl < LIST_FLAG) {
+      this.curOff = -1;
+      this.curMixed = false;
+      if (pl === 0) return 0;
+      this.E[0] = pl;
+      return 1;
+    }
+    const lists = this.lists;
+    const off = listOffset(pl);
+    const n = lists.count(off);
+    if (n + 1 > this.E.length) this.growScratch(n + 1);
+    const a = lists.a;
+    const E = this.E;
+    for (let i = 0; i < n; i++) E[i] = a[off + 1 + i];
+    this.curOff = off;
+    this.curMixed = lists.mixed(off);
+    return n;
+  }
+
+  private growScratch(n: number): void {
+    let len = this.E.length;
+    while (len < n) len *= 2;
+    const E = new Int32Array(len);
+    E.set(this.E);
+    this.E = E;
+  }
+
+  /**
+   * Write `E[0, n)` back to the destination at `slot` (or a new one for `key`
+   * when `slot` < 0). An emptied destination that is dirty stays, empty,
+   * until the flush that lists it.
+   */
+  private store(slot: number, key: PrefixKey, n: number, dirty: boolean): void {
+    const t = this.table;
+    const lists = this.lists;
+    let pl: number;
+    if (n <= 1) {
+      if (this.curOff >= 0) lists.release(this.curOff);
+      pl = n === 0 ? 0 : this.E[0];
+    } else {
+      let off = this.curOff;
+      if (off < 0 || lists.capacityOf(off) < n) {
+        if (off >= 0) lists.release(off);
+        off = lists.alloc(n);
+      }
+      const a = lists.a;
+      const E = this.E;
+      for (let i = 0; i < n; i++) a[off + 1 + i] = E[i];
+      a[off] = (a[off] & ~0xffff) | n;
+      lists.setMixed(off, this.curMixed);
+      pl = listPayload(off);
+    }
+    this.curOff = -1;
+    if (slot < 0) {
+      if (n > 0) t.insert(key, pl, dirty);
+      return;
+    }
+    if (dirty) t.setDirty(slot);
+    if (n === 0 && !t.dirty(slot)) t.remove(slot);
+    else t.setPayload(slot, pl);
+  }
+
+  /**
+   * First change to the Loc-RIB entry of `key` since the last flush:
+   * remember its best (and, for ADD-PATH peers, every accepted path) as it
+   * was. `E[0, n)` holds the destination before the change.
+   */
+  private touch(slot: number, key: PrefixKey, n: number): boolean {
+    if (slot >= 0 && this.table.dirty(slot)) return false;
+    this.dirtyKeys.push(key);
+    const first = n > 0 ? this.atE(0) : undefined;
+    this.dirtyOld.push(first !== undefined && first.accepted ? first : undefined);
+    let all: Path[] | null = null;
+    if (this.addPathUp > 0) {
+      all = [];
+      for (let i = 0; i < n; i++) {
+        const p = this.atE(i);
+        if (p.accepted) all.push(p);
+      }
+    }
+    this.dirtyOldAll.push(all);
+    if (this.requestFlush && !this.flushRequested) {
+      this.flushRequested = true;
+      this.requestFlush(() => this.flush());
+    }
+    return true;
+  }
+
+  /**
+   * Keep the best accepted path first after a change at index `i` of
+   * `E[0, n)` (RFC 4271 §9.1.2). `hadBest`: `E[0]` was the best accepted
+   * path before the change. Only the changed path is compared with the
+   * best, unless the best itself went or was replaced, or the paths span
+   * several neighbour ASes: then every path is looked at.
+   */
+  private reselect(n: number, kind: number, i: number, hadBest: boolean): void {
+    if (n === 0) {
+      this.curMixed = false;
+      return;
+    }
+    if (!hadBest) {
+      // Nothing accepted before: the changed path, if accepted, is the only accepted one.
+      if (kind !== REMOVE && this.atE(i).accepted) this.swap(0, i);
+      this.curMixed = false;
+      return;
+    }
+    // The best went or changed, or MED makes the order non-transitive: look at every path.
+    if (this.curMixed || (i === 0 && kind !== ADD)) {
+      this.fullSelect(n);
+      return;
+    }
+    if (kind === REMOVE) return; // a path that was not the best: the best stays
+    const q = this.atE(i);
+    if (!q.accepted) return;
+    const b = this.atE(0);
+    if (q.attrs.neighbourAs !== b.attrs.neighbourAs) {
+      this.curMixed = true;
+      this.fullSelect(n);
+      return;
+    }
+    if (better(q, b)) this.swap(0, i);
+  }
+
+  private swap(i: number, j: number): void {
+    const E = this.E;
+    const x = E[i];
+    E[i] = E[j];
+    E[j] = x;
+  }
+
+  /** Select over every accepted path of `E[0, n)` and put the best first; recompute MIXED. */
+  private fullSelect(n: number): void {
+    // Accepted paths to the front (order among them kept), so selection sees only those.
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      if (this.atE(i).accepted) {
+        if (i !== m) this.swap(i, m);
+        m++;
+      }
+    }
+    if (m === 0) {
+      this.curMixed = false;
+      return;
+    }
+    const as = this.atE(0).attrs.neighbourAs;
+    let mixed = false;
+    for (let i = 1; i < m; i++) if (this.atE(i).attrs.neighbourAs !== as) mixed = true;
+    this.curMixed = mixed;
+    const b = selectBest(m, this.atE, mixed);
+    if (b > 0) this.swap(0, b);
   }
 
   /** What `to` gets for path `p`: an interned export, or null. Cached per (attrs, source, to's profile). */
@@ -549,59 +821,62 @@ export class Rib {
     return out;
   }
 
-  /** Append `to`'s Adj-RIB-Out for one Loc-RIB entry. */
-  private exportEntry(to: PeerState, key: PrefixKey, e: Entry, out: OutChange[]): void {
+  /** Append `to`'s Adj-RIB-Out for one destination's accepted paths (best first). */
+  private exportPaths(to: PeerState, key: PrefixKey, paths: readonly Path[], out: OutChange[]): void {
+    if (paths.length === 0) return;
     // Learned routes pass the export filter; our own are always offered.
     const learnedOk = this.exportAllowed(key);
-    if (e instanceof Path) {
-      const x = e.src.local || learnedOk ? this.exportOf(e, to) : null;
-      if (x !== null) out.push({ key, pathId: to.addPathSend ? e.outId : 0, attrs: x });
-      return;
-    }
     if (!to.addPathSend) {
-      const x = e[0].src.local || learnedOk ? this.exportOf(e[0], to) : null;
+      const x = paths[0].src.local || learnedOk ? this.exportOf(paths[0], to) : null;
       if (x !== null) out.push({ key, pathId: 0, attrs: x });
       return;
     }
     // RFC 7911 with Calico's `add paths on`: every path the rules allow, each under its own id.
-    for (const p of e) {
+    for (const p of paths) {
       const x = p.src.local || learnedOk ? this.exportOf(p, to) : null;
       if (x !== null) out.push({ key, pathId: p.outId, attrs: x });
     }
   }
 
+  private exportDest(to: PeerState, key: PrefixKey, pl: number, out: OutChange[]): void {
+    if (!to.addPathSend) {
+      const b = this.bestOf(pl);
+      if (b === undefined) return;
+      const x = b.src.local || this.exportAllowed(key) ? this.exportOf(b, to) : null;
+      if (x !== null) out.push({ key, pathId: 0, attrs: x });
+      return;
+    }
+    this.exportPaths(to, key, this.acceptedPaths(pl), out);
+  }
+
   private fullExport(to: PeerState): OutChange[] {
     const out: OutChange[] = [];
+    const t = this.table;
     if (to.ibgp && this.me.clusterId === undefined) {
       // Without reflection an iBGP peer can only be sent our own routes and
-      // eBGP-learned ones (RFC 4271 §9.2): walk those sources' tables, not the
-      // whole Loc-RIB, so each session of a mesh coming up costs O(own routes).
-      const seen = new Set<PrefixKey>();
-      const visit = (table: PrefixMap<Path | Path[]> | null): void =>
-        table?.forEach((_, key) => {
-          if (seen.has(key)) return;
-          seen.add(key);
-          const e = this.loc.get(key);
-          if (e !== undefined) this.exportEntry(to, key, e, out);
-        });
-      visit(this.local.adjIn);
-      for (const st of this.peers.values()) {
-        if (st.ibgp) continue;
-        visit(st.adjIn);
-        visit(st.stale);
+      // eBGP-learned ones (RFC 4271 §9.2). With no eBGP-learned path held,
+      // visit our own prefixes only, so each session of a mesh coming up
+      // costs O(own routes), not O(table).
+      let ebgp = false;
+      for (const st of this.peers.values()) if (!st.ibgp && st.received > 0) ebgp = true;
+      if (!ebgp) {
+        for (const key of this.localKeys) {
+          const s = t.find(key);
+          if (s >= 0) this.exportDest(to, key, t.payload(s), out);
+        }
+        return out;
       }
-      return out;
     }
-    this.loc.forEach((e, key) => this.exportEntry(to, key, e, out));
+    for (let s = 0; s < t.capacity; s++) if (t.live(s)) this.exportDest(to, t.keyAt(s), t.payload(s), out);
     return out;
   }
 
-  /** ADD-PATH send: compare the exported (path id -> attrs) of the old and new entry. */
-  private diffAddPath(to: PeerState, key: PrefixKey, old: Entry | undefined, cur: Entry | undefined, out: OutChange[]): void {
+  /** ADD-PATH send: compare the exported (path id -> attrs) of the old and new paths. */
+  private diffAddPath(to: PeerState, key: PrefixKey, old: readonly Path[], cur: readonly Path[], out: OutChange[]): void {
     const before: OutChange[] = [];
     const after: OutChange[] = [];
-    if (old !== undefined) this.exportEntry(to, key, old, before);
-    if (cur !== undefined) this.exportEntry(to, key, cur, after);
+    this.exportPaths(to, key, old, before);
+    this.exportPaths(to, key, cur, after);
     for (const b of before) {
       if (!after.some((x) => x.pathId === b.pathId)) {
         out.push({ key, pathId: b.pathId, attrs: null });
@@ -612,16 +887,6 @@ export class Rib {
       const b = before.find((y) => y.pathId === x.pathId);
       if (b === undefined) to.advertised++;
       if (b === undefined || !sameSet(b.attrs, x.attrs)) out.push(x);
-    }
-  }
-
-  private markDirty(key: PrefixKey, cur: Entry | undefined): void {
-    if (this.dirty.addIfAbsent(key, cur === undefined ? NONE : cur)) {
-      this.dirtyKeys.push(key);
-      if (this.requestFlush && !this.flushRequested) {
-        this.flushRequested = true;
-        this.requestFlush(() => this.flush());
-      }
     }
   }
 
@@ -637,125 +902,186 @@ export class Rib {
     else for (let i = 0; i < n; i++) this.withdrawOne(st, keys[i], pathIds[i]);
   }
 
-  /** The hot path: one prefix of an UPDATE. */
-  private announceOne(st: PeerState, key: PrefixKey, pathId: number, set: InternedAttrs, accepted: boolean): void {
-    const adj = st.adjIn;
-    const cur = adj.get(key);
-    let old: Path | undefined;
-    if (cur !== undefined) {
-      old = cur instanceof Path ? (cur.pathId === pathId ? cur : undefined) : cur.find((p) => p.pathId === pathId);
-      if (old !== undefined) {
-        if (old.attrs === set) return; // duplicate announcement
-        if (cur instanceof Path) adj.set(key, this.placePath(st, key, pathId, old, set, accepted));
-        else cur[cur.indexOf(old)] = this.placePath(st, key, pathId, old, set, accepted);
-        return;
-      }
+  /** Index in `E[0, n)` of `st`'s path `pathId`, or -1. */
+  private indexOf(n: number, st: PeerState, pathId: number): number {
+    const E = this.E;
+    const reg = this.pathById;
+    for (let i = 0; i < n; i++) {
+      const p = reg[E[i] >>> 1]!;
+      if (p.src === st && p.pathId === pathId) return i;
     }
-    if (st.stale !== null) {
-      // RFC 4724 §4.2: a stale path announced again is fresh again.
-      old = takeFrom(st.stale, key, pathId);
-      if (old !== undefined) {
-        if (st.stale.size === 0) this.stopStale(st);
-        putInto(adj, key, old.attrs === set ? old : this.placePath(st, key, pathId, old, set, accepted));
-        return;
-      }
-    }
-    const path = this.placePath(st, key, pathId, undefined, set, accepted);
-    if (cur === undefined) adj.set(key, path);
-    else putInto(adj, key, path);
+    return -1;
   }
 
-  /**
-   * Make the path for (key, pathId) with `set`, replacing `old` (already out
-   * of, or about to be overwritten in, the Adj-RIB-In by the caller), and
-   * carry the change into the Loc-RIB and the counters.
-   */
-  private placePath(
-    st: PeerState,
-    key: PrefixKey,
-    pathId: number,
-    old: Path | undefined,
-    set: InternedAttrs,
-    accepted: boolean,
-  ): Path {
-    const path = st.pathFor(set, pathId, accepted);
-    this.attrTable.retain(set);
-    if (old === undefined) st.received++;
-    st.accepted += (accepted ? 1 : 0) - (old !== undefined && old.accepted ? 1 : 0);
-    if (old !== undefined && old.accepted) {
-      if (accepted) this.locReplace(key, old, path);
-      else this.locRemove(key, old);
-    } else if (accepted) this.locAdd(key, path);
-    if (old !== undefined) this.attrTable.release(old.attrs);
-    return path;
+  /** The hot path: one prefix of an UPDATE. */
+  private announceOne(st: PeerState, key: PrefixKey, pathId: number, set: InternedAttrs, accepted: boolean): void {
+    const slot = this.table.find(key);
+    if (slot < 0) {
+      // A new destination: no comparison, one insert.
+      const path = st.pathFor(set, pathId, accepted);
+      st.received++;
+      if (accepted) {
+        st.accepted++;
+        this.pathCount++;
+        this.prefixCount++;
+        this.E[0] = 0;
+        this.touch(-1, key, 0);
+      }
+      this.table.insert(key, this.ref(path), accepted);
+      return;
+    }
+    let n = this.load(slot);
+    const i = this.indexOf(n, st, pathId);
+    const E = this.E;
+    const first = n > 0 ? this.atE(0) : undefined;
+    const hadBest = first !== undefined && first.accepted;
+    if (i >= 0) {
+      const old = this.atE(i);
+      if (old.attrs === set) {
+        // Duplicate; a stale path announced again is fresh again (RFC 4724 §4.2).
+        if (E[i] & 1) {
+          E[i] &= ~1;
+          if (this.curOff < 0) this.table.setPayload(slot, E[i]);
+          else this.lists.set(this.curOff, i, E[i]);
+          this.curOff = -1;
+          if (--st.staleCount === 0) this.stopStale(st);
+        }
+        this.curOff = -1;
+        return;
+      }
+      const path = st.pathFor(set, pathId, accepted);
+      const dirty = (old.accepted || accepted) && this.touch(slot, key, n);
+      if (E[i] & 1 && --st.staleCount === 0) this.stopStale(st);
+      st.accepted += (accepted ? 1 : 0) - (old.accepted ? 1 : 0);
+      this.pathCount += (accepted ? 1 : 0) - (old.accepted ? 1 : 0);
+      const e = this.ref(path);
+      this.unref(E[i]);
+      E[i] = e;
+      this.reselect(n, REPLACE, i, hadBest);
+      this.countBest(hadBest, n);
+      this.store(slot, key, n, dirty);
+      return;
+    }
+    {
+      const path = st.pathFor(set, pathId, accepted);
+      const dirty = accepted && this.touch(slot, key, n);
+      st.received++;
+      if (accepted) {
+        st.accepted++;
+        this.pathCount++;
+      }
+      if (n + 1 > E.length) this.growScratch(n + 1);
+      this.E[n] = this.ref(path);
+      n++;
+      this.reselect(n, ADD, n - 1, hadBest);
+      this.countBest(hadBest, n);
+      this.store(slot, key, n, dirty);
+    }
+  }
+
+  /** Keep the Loc-RIB's prefix count after a change of `E[0, n)`. */
+  private countBest(hadBest: boolean, n: number): void {
+    const has = n > 0 && this.atE(0).accepted;
+    if (has !== hadBest) this.prefixCount += has ? 1 : -1;
   }
 
   private withdrawOne(st: PeerState, key: PrefixKey, pathId: number): void {
-    let old = takeFrom(st.adjIn, key, pathId);
-    if (old === undefined && st.stale !== null) {
-      old = takeFrom(st.stale, key, pathId);
-      if (st.stale.size === 0) this.stopStale(st);
+    const slot = this.table.find(key);
+    if (slot < 0) return; // RFC 4271: withdrawing an unknown route is not an error
+    let n = this.load(slot);
+    const i = this.indexOf(n, st, pathId);
+    if (i < 0) {
+      this.curOff = -1;
+      return;
     }
-    if (old === undefined) return; // RFC 4271: withdrawing an unknown route is not an error
-    this.removePath(st, key, old);
+    n = this.removeAt(slot, key, n, i, st);
+    this.store(slot, key, n, false);
   }
 
-  private removePath(st: PeerState, key: PrefixKey, old: Path): void {
+  /** Index in `E[0, n)` of a path of `st` (a stale one when `staleOnly`), or -1. */
+  private indexOfSource(n: number, st: PeerState, staleOnly: boolean): number {
+    for (let i = 0; i < n; i++) if (this.atE(i).src === st && (!staleOnly || (this.E[i] & 1) === 1)) return i;
+    return -1;
+  }
+
+  /** Remove element `i` of the loaded destination (from `st`); returns the new count. Marks dirty as needed. */
+  private removeAt(slot: number, key: PrefixKey, n: number, i: number, st: PeerState): number {
+    const E = this.E;
+    const old = this.atE(i);
+    const first = this.atE(0);
+    const hadBest = first.accepted;
+    if (old.accepted && this.touch(slot, key, n)) this.table.setDirty(slot);
     st.received--;
     if (old.accepted) {
       st.accepted--;
-      this.locRemove(key, old);
+      this.pathCount--;
     }
-    this.attrTable.release(old.attrs);
+    if (E[i] & 1 && --st.staleCount === 0) this.stopStale(st);
+    this.unref(E[i]);
+    n--;
+    E[i] = E[n];
+    // The last element moved into `i`; when `i` was the best, reselect sees REMOVE at 0.
+    this.reselect(n, REMOVE, i, hadBest);
+    this.countBest(hadBest, n);
+    return n;
   }
 
-  private locAdd(key: PrefixKey, path: Path): void {
-    const cur = this.loc.get(key);
-    this.markDirty(key, cur);
-    this.pathCount++;
-    if (cur === undefined) this.loc.set(key, path);
-    else if (cur instanceof Path) this.loc.set(key, bestIndex([cur, path]) === 0 ? [cur, path] : [path, cur]);
-    else this.loc.set(key, bestFirst([...cur, path]));
-  }
-
-  private locReplace(key: PrefixKey, old: Path, path: Path): void {
-    const cur = this.loc.get(key);
-    this.markDirty(key, cur);
-    if (cur === old) this.loc.set(key, path);
-    else if (Array.isArray(cur)) this.loc.set(key, bestFirst(cur.map((p) => (p === old ? path : p))));
-  }
-
-  private locRemove(key: PrefixKey, old: Path): void {
-    const cur = this.loc.get(key);
-    this.markDirty(key, cur);
-    this.pathCount--;
-    if (cur === old) this.loc.delete(key);
-    else if (Array.isArray(cur)) {
-      const rest = cur.filter((p) => p !== old);
-      this.loc.set(key, rest.length === 1 ? rest[0] : bestFirst(rest));
+  /** Visit every destination holding a path of `st` (a walk of the table: session down, stale sweep). */
+  private forEachOf(st: PeerState, fn: (slot: number, key: PrefixKey, n: number) => number): void {
+    const t = this.table;
+    for (let s = 0; s < t.capacity && st.received > 0; s++) {
+      if (!t.live(s)) continue;
+      const n = this.load(s);
+      let mine = false;
+      for (let i = 0; i < n && !mine; i++) if (this.atE(i).src === st) mine = true;
+      if (!mine) {
+        this.curOff = -1;
+        continue;
+      }
+      this.store(s, t.keyAt(s), fn(s, t.keyAt(s), n), false);
     }
   }
 
   /** Remove every path of a peer (session down without graceful restart, or peer removed). */
   private dropAll(st: PeerState): void {
     this.stopStale(st);
-    const tables = [st.adjIn, st.stale];
-    st.adjIn = new PrefixMap();
-    st.stale = null;
-    for (const m of tables) {
-      if (m === null) continue;
-      for (const [key, v] of m) {
-        if (v instanceof Path) this.removePath(st, key, v);
-        else for (const p of v) this.removePath(st, key, p);
+    this.forEachOf(st, (slot, key, n) => {
+      // Re-find after each removal: re-selection reorders the elements.
+      for (let i = this.indexOfSource(n, st, false); i >= 0; i = this.indexOfSource(n, st, false)) n = this.removeAt(slot, key, n, i, st);
+      return n;
+    });
+    st.staleCount = 0;
+  }
+
+  /** RFC 4724 §4.2: a graceful down keeps the peer's paths, each marked stale. */
+  private markStale(st: PeerState): void {
+    this.forEachOf(st, (_slot, _key, n) => {
+      const E = this.E;
+      for (let i = 0; i < n; i++) {
+        if (this.atE(i).src === st && (E[i] & 1) === 0) {
+          E[i] |= 1;
+          st.staleCount++;
+        }
       }
-    }
+      return n;
+    });
+  }
+
+  private dropStale(st: PeerState): void {
+    this.stopStale(st);
+    if (st.staleCount === 0) return;
+    this.forEachOf(st, (slot, key, n) => {
+      for (let i = this.indexOfSource(n, st, true); i >= 0; i = this.indexOfSource(n, st, true)) n = this.removeAt(slot, key, n, i, st);
+      return n;
+    });
+    st.staleCount = 0;
   }
 
   private armStaleTimer(st: PeerState): void {
     st.cancelStaleTimer?.();
     st.cancelStaleTimer = this.schedule(st.restartTime * 1000, () => {
       st.cancelStaleTimer = null;
-      if (st.stale === null) return;
+      if (st.staleCount === 0) return;
       this.dropStale(st);
       this.flush();
     });
@@ -764,18 +1090,6 @@ export class Rib {
   private stopStale(st: PeerState): void {
     st.cancelStaleTimer?.();
     st.cancelStaleTimer = null;
-    if (st.stale !== null && st.stale.size === 0) st.stale = null;
-  }
-
-  private dropStale(st: PeerState): void {
-    const stale = st.stale;
-    st.stale = null;
-    this.stopStale(st);
-    if (stale === null) return;
-    for (const [key, v] of stale) {
-      if (v instanceof Path) this.removePath(st, key, v);
-      else for (const p of v) this.removePath(st, key, p);
-    }
   }
 }
 
@@ -784,46 +1098,6 @@ export class Rib {
 /** Equal exports: the same interned set, or an equal one interned again after the first was let go. */
 function sameSet(a: AttrSet | null, b: AttrSet | null): boolean {
   return a === b || (a !== null && b !== null && (a as InternedAttrs).internKey === (b as InternedAttrs).internKey);
-}
-
-function bestFirst(paths: Path[]): Path[] {
-  const i = bestIndex(paths);
-  if (i !== 0) {
-    const b = paths[i];
-    paths[i] = paths[0];
-    paths[0] = b;
-  }
-  return paths;
-}
-
-/** Remove and return the path with `pathId` for `key` from an Adj-RIB-In table. */
-function takeFrom(m: PrefixMap<Path | Path[]>, key: PrefixKey, pathId: number): Path | undefined {
-  const v = m.get(key);
-  if (v === undefined) return undefined;
-  if (v instanceof Path) {
-    if (v.pathId !== pathId) return undefined;
-    m.delete(key);
-    return v;
-  }
-  const i = v.findIndex((p) => p.pathId === pathId);
-  if (i < 0) return undefined;
-  const p = v[i];
-  v.splice(i, 1);
-  if (v.length === 1) m.set(key, v[0]);
-  return p;
-}
-
-/** Add a path for `key` (its path id not yet present) to an Adj-RIB-In table. */
-function putInto(m: PrefixMap<Path | Path[]>, key: PrefixKey, p: Path): void {
-  const v = m.get(key);
-  if (v === undefined) m.set(key, p);
-  else if (v instanceof Path) m.set(key, [v, p]);
-  else v.push(p);
-}
-
-function mergeInto(m: PrefixMap<Path | Path[]>, key: PrefixKey, v: Path | Path[]): void {
-  if (v instanceof Path) putInto(m, key, v);
-  else for (const p of v) putInto(m, key, p);
 }
 
 /** Net difference between two full Adj-RIB-Outs of one peer. */
