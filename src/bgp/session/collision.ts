@@ -21,9 +21,10 @@ export function collisionWinner(localId: string, remoteId: string): Initiator {
  * `remoteId`. Returns which of the two to close.
  *
  * An Established connection always wins (§6.8: collision with an Established
- * connection closes the new one) unless `replaceEstablished` — RFC 4724 §4.1:
- * a peer that negotiated graceful restart and opens a new connection has
- * restarted, so the old session is treated as dropped.
+ * connection closes the new one) unless `replaceEstablished`: the peer
+ * negotiated graceful restart and its new OPEN sets the Restart State bit
+ * (RFC 4724 §4.2), so it has restarted and the old session is treated as
+ * dropped.
  */
 export function resolveCollision(opts: {
   existing: Initiator;

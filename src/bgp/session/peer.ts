@@ -6,9 +6,14 @@
  * - OPEN checks (RFC 4271 §6.2), capability negotiation through the codec,
  *   kept per connection.
  * - Collision detection (RFC 4271 §6.8): a second, incoming connection sends
- *   its OPEN and is resolved when the peer's OPEN names its BGP identifier;
- *   RFC 4724 §4.1: a new connection from a GR peer whose session is
- *   Established means the peer restarted.
+ *   its OPEN and is resolved when the peer's OPEN names its BGP identifier.
+ *   With the session Established the new connection is a collision and is
+ *   closed with Cease 7, unless the peer really restarted: its new OPEN sets
+ *   the graceful-restart Restart State bit (RFC 4724 §4.2), or the old
+ *   connection turns out dead (a KEEPALIVE probe on it is answered by a
+ *   reset). A GR capability alone is no sign of a restart: at start both
+ *   sides dial, and a peer's own connection accepted after ours came up
+ *   must not take the live session down.
  * - Graceful restart signalling (RFC 4724, RFC 8538): our capability with the
  *   R bit when restarting, End-of-RIB on request, 'down' says graceful.
  * - Status in operator words for `agent status`.
@@ -436,6 +441,25 @@ export class Peer {
     conn!.tx = null;
   }
 
+  /**
+   * A second connection while Established without the R bit: either a
+   * collision (the peer's session is the one we have) or the peer lost the
+   * old connection without our noticing (a reboot: no FIN ever came). One
+   * KEEPALIVE on the old connection tells them apart at no cost to a live
+   * session: a peer without that connection answers with a reset, which
+   * ends the session at once instead of after the hold time, and the peer's
+   * next attempt (its connect retry) is accepted. At most one probe a second
+   * (RFC 4271 §4.4: KEEPALIVEs no more often than one per second).
+   */
+  private probe(conn: Connection): void {
+    const now = this.clock.now();
+    if (now - this.lastProbeAt < 1000) return;
+    this.lastProbeAt = now;
+    this.write(conn, KEEPALIVE());
+  }
+
+  private lastProbeAt = -Infinity;
+
   private dropPending(): void {
     this.pendingTimer?.cancel();
     this.pendingTimer = null;
@@ -595,20 +619,22 @@ export class Peer {
     if (msg.type !== 'OPEN') return;
     const existing = this.primary;
     const state = this.fsm.state;
+    const restarted = peerRestarted(msg);
     const decision = existing
       ? resolveCollision({
           existing: existing.direction === 'out' ? 'local' : 'remote',
           existingEstablished: state === 'Established',
-          replaceEstablished: this.lastGr !== null,
+          replaceEstablished: restarted && this.lastGr !== null,
           localId: this.local.routerId,
           remoteId: msg.bgpId,
         })
       : 'close-existing';
     const collision: Notice = { code: CEASE, subcode: CEASE_CONNECTION_COLLISION };
     if (decision === 'close-new') {
-      this.log.info({ peer: this.name }, 'connection collision: closing the new connection');
+      this.log.info({ peer: this.name, state }, 'connection collision: closing the new connection (Cease 7)');
       this.sendNotification(conn, collision);
       this.dropPending();
+      if (state === 'Established' && existing) this.probe(existing);
       return;
     }
     // Keep the new connection.
@@ -616,9 +642,10 @@ export class Peer {
     this.pendingTimer = null;
     this.pending = null;
     if (state === 'Established') {
-      // RFC 4724 §4.1: the peer restarted; the old session ends as if TCP dropped (graceful).
-      this.log.info({ peer: this.name }, 'peer reconnected while Established: treating as restart');
-      this.fsm.handle({ type: 'TcpConnectionFails', reason: 'Socket: peer reconnected (restart)' });
+      // RFC 4724 §4.2: the peer says it restarted (R bit); the old session ends
+      // as if TCP dropped, so its routes are kept as stale (graceful).
+      this.log.info({ peer: this.name }, 'peer restarted (Restart State bit in its new OPEN): replacing the Established session');
+      this.fsm.handle({ type: 'TcpConnectionFails', reason: 'Socket: peer restarted (new OPEN with Restart State bit)' });
     } else if (existing) {
       this.log.info({ peer: this.name }, 'connection collision: closing the existing connection');
       this.sendNotification(existing, collision);
@@ -636,6 +663,12 @@ export class Peer {
     }
     this.fsm.handle({ type: 'BGPOpen', holdTime: conn.negotiated!.holdTime });
   }
+}
+
+/** RFC 4724 §3: the Restart State bit of the OPEN's graceful-restart capability. */
+function peerRestarted(open: OpenMessage): boolean {
+  for (const c of open.capabilities) if (c.name === 'graceful-restart' && c.restartState) return true;
+  return false;
 }
 
 function zeroCounters(): PeerCounters {

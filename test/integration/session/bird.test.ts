@@ -251,4 +251,49 @@ describe.skipIf(!ready)('BGP sessions with BIRD 2', () => {
     await until('End-of-RIB after restart', () => events.filter((e) => e.type === 'end-of-rib').length === 2, 20_000);
     expect(received(events).filter((p) => p === '10.9.1.0/26')).toHaveLength(2);
   }, 90_000);
+
+  /**
+   * BIRD's host loses the session without a trace (no FIN, no RST reaches us,
+   * as when a node reboots): its link is down while BIRD is killed and its
+   * socket destroyed, so our old connection stays half-open. Then BIRD starts
+   * again and dials us while our session still looks Established.
+   */
+  async function halfOpenRestart(bird: Bird, events: SessionEvent[], recovery: boolean): Promise<void> {
+    // Quiet first: BIRD's initial table and End-of-RIB delivered, nothing in flight either way.
+    await until('BIRD End-of-RIB', () => events.some((e) => e.type === 'end-of-rib'), 15_000);
+    await sleep(300);
+    host.ip(['link', 'set', 'eth0', 'down']);
+    await bird.kill();
+    host.exec('ss', ['-K', 'dst', OURS]);
+    expect(host.exec('ss', ['-tnH', 'dst', OURS]).trim()).toBe('');
+    host.ip(['link', 'set', 'eth0', 'up']);
+    await bird.start({ recovery });
+  }
+
+  it('BIRD restarted with -R while our session is half-open: the R bit in its OPEN replaces the session (RFC 4724)', async () => {
+    const { speaker, port, events, status } = await newSpeaker();
+    speaker.setPeers([ourPeer(true)]);
+    const bird = await newBird({ passive: false, ourPort: port });
+    await until('established', () => events.some((e) => e.type === 'established'), 30_000);
+    await halfOpenRestart(bird, events, true);
+    await until('re-established', () => events.filter((e) => e.type === 'established').length === 2, 30_000);
+    const down = events.find((e): e is Extract<SessionEvent, { type: 'down' }> => e.type === 'down')!;
+    expect(down).toMatchObject({ graceful: true, restartTime: 120 });
+    expect(down.reason).toMatch(/Restart State bit/);
+    expect(status().state).toBe('Established');
+  }, 60_000);
+
+  it('BIRD restarted without -R while our session is half-open: a collision (Cease 7) whose probe finds the old connection dead; the session comes back', async () => {
+    const { speaker, port, events, status } = await newSpeaker();
+    speaker.setPeers([ourPeer(true)]);
+    const bird = await newBird({ passive: false, ourPort: port });
+    await until('established', () => events.some((e) => e.type === 'established'), 30_000);
+    await halfOpenRestart(bird, events, false);
+    // Without the probe the old session would wait out the 240 s hold time.
+    await until('re-established', () => events.filter((e) => e.type === 'established').length === 2, 45_000);
+    const down = events.find((e): e is Extract<SessionEvent, { type: 'down' }> => e.type === 'down')!;
+    expect(down.reason).toMatch(/reset by peer/i);
+    expect(down.graceful).toBe(true);
+    expect(status().state).toBe('Established');
+  }, 90_000);
 });

@@ -177,6 +177,53 @@ describe('collision detection (RFC 4271 §6.8)', () => {
     expect(h.peer.state).toBe('Established');
   });
 
+  it('a GR peer dialling while Established without the Restart State bit is a collision: Cease 7, no flap (issue 17)', () => {
+    const h = harness();
+    const ours = toOpenSent(h);
+    ours.receive(remoteOpen());
+    ours.receive({ type: 'KEEPALIVE' });
+    expect(h.peer.state).toBe('Established');
+    // Both sides dialled at start; the peer's own connection is accepted only now.
+    const theirs = new FakeSocket();
+    h.peer.accept(theirs.asSocket());
+    theirs.receive(remoteOpen());
+    expect(theirs.types()).toEqual(['OPEN', 'NOTIFICATION 6/7']);
+    expect(theirs.ended || theirs.destroyed).toBe(true);
+    expect(h.peer.state).toBe('Established');
+    expect(h.events.map((e) => e.type)).toEqual(['established']);
+    // The old connection is probed once, so a peer that lost it answers with a reset.
+    expect(ours.types().slice(-1)).toEqual(['KEEPALIVE']);
+    const again = new FakeSocket();
+    h.peer.accept(again.asSocket());
+    again.receive(remoteOpen());
+    expect(again.types()).toEqual(['OPEN', 'NOTIFICATION 6/7']);
+    expect(ours.types().filter((t) => t === 'KEEPALIVE')).toHaveLength(2); // the session's own, one probe (1/s at most)
+  });
+
+  it('an old connection that answers the probe with a reset ends the session; the peer\'s next connection is accepted', () => {
+    const h = harness();
+    const ours = toOpenSent(h);
+    ours.receive(remoteOpen());
+    ours.receive({ type: 'KEEPALIVE' });
+    const theirs = new FakeSocket();
+    h.peer.accept(theirs.asSocket());
+    theirs.receive(remoteOpen());
+    expect(theirs.types()).toEqual(['OPEN', 'NOTIFICATION 6/7']);
+    // The peer had rebooted: its kernel resets the probed connection.
+    ours.emit('error', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+    ours.destroy();
+    expect(h.events.map((e) => e.type)).toEqual(['established', 'down']);
+    expect(h.events[1]).toMatchObject({ graceful: true });
+    // BIRD's error wait (5 s) before the session is started again, then the peer's retry is taken.
+    h.clock.advance(5000);
+    const next = new FakeSocket();
+    h.peer.accept(next.asSocket());
+    next.receive(remoteOpen());
+    expect(next.types()).toEqual(['OPEN', 'KEEPALIVE']);
+    next.receive({ type: 'KEEPALIVE' });
+    expect(h.peer.state).toBe('Established');
+  });
+
   it('an incoming connection in Active replaces the outgoing attempt', () => {
     const h = harness();
     h.peer.start();
