@@ -1,9 +1,9 @@
 /**
- * Desired state: what the Calico datastore says this node should be doing.
- *
- * This is the contract datastore -> agent (DESIGN.md "Contracts"). The
- * datastore computes it from etcd (Calico v3 resources + IPAM) the way confd
- * renders BIRD's configuration; sessions, RIB and kernel programmer each
+ * The contracts between the parts (docs/ARCHITECTURE.md "Contracts"), in a
+ * module of their own so that no part imports another's internals for its
+ * types: the datastore produces a DesiredState (what the Calico datastore
+ * says this node should be doing, computed the way confd renders BIRD's
+ * configuration) and its diffs; sessions, RIB and kernel programmer each
  * reconcile towards their part of it.
  */
 

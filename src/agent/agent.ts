@@ -13,19 +13,18 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { Speaker } from '../bgp/session/speaker.js';
 import { Rib } from '../bgp/rib/rib.js';
-import { ribPeerFromConfig } from '../bgp/rib/wiring.js';
 import { learnedExportFilter, originatedFromDesired } from '../bgp/rib/calico-policy.js';
-import type { SessionEvent } from '../bgp/route.js';
 import { KernelProgrammer } from '../kernel/programmer.js';
 import { ensureTunnel, ipCommand, type IpRunner } from '../kernel/tunnel.js';
 import type { KernelBackend } from '../kernel/backend.js';
-import type { DesiredState, DesiredStateDiff } from '../datastore/desired.js';
+import type { DesiredState, DesiredStateDiff } from '../contracts.js';
 import { ControlServer } from './control.js';
 import type { AgentConfig } from './config.js';
 import { AgentMetrics } from './metrics.js';
 import { kernelLoopCheck, readiness, type Check } from './readiness.js';
 import type { DatastoreSnapshot, KernelSnapshot, PeerSnapshot, StatusSnapshot } from './snapshot.js';
 import { inspectRoutes, type RoutesQuery } from './inspect.js';
+import { Routing } from './routing.js';
 import { VERSION } from '../version.js';
 
 /** What the agent needs of the datastore (src/datastore's Datastore; a fake in unit tests). */
@@ -61,14 +60,15 @@ export class Agent {
   private speaker?: Speaker;
   private speakerIdentity = '';
   private rib?: Rib;
+  /** Sessions <-> RIB -> kernel, for the current speaker (src/agent/routing.ts). */
+  private routing?: Routing;
   private kernel?: KernelProgrammer;
   private state?: DesiredState;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly startedAt: number;
   private stopping = false;
-  /** Peers that must send End-of-RIB before stale kernel routes from before a restart go. */
-  private awaitingEndOfRib = new Set<string>();
+  /** Our routes were in the kernel at start: we are restarting (RFC 4724 R bit until every End-of-RIB). */
   private restarting = false;
   private rebuilding?: Promise<void>;
   private maxLoopLagMs = 0;
@@ -185,18 +185,18 @@ export class Agent {
 
   private async rebuildSpeaker(listenPort: number, key: string): Promise<void> {
     const old = this.speaker;
-    const oldRib = this.rib;
+    const oldRouting = this.routing;
     this.speakerIdentity = key;
     if (old) {
       this.log.warn('node identity changed (AS, router id, cluster id, address or port): restarting every session');
       this.speaker = undefined;
       this.rib = undefined;
+      this.routing = undefined;
+      oldRouting?.detach();
+      if (oldRouting && !oldRouting.restarting) this.restarting = false;
       await old.stop({ graceful: false, message: 'node identity changed' });
       // The new RIB starts empty: what the old one learned leaves the kernel (our own blocks stay).
-      if (oldRib) {
-        const learned = [...oldRib.prefixes()].filter((k) => oldRib.lookup(k).best?.peer != null);
-        this.kernel?.applyBestPaths(learned.map((k) => ({ key: k, nextHop: null })));
-      }
+      oldRouting?.withdrawLearned();
     }
     let state = this.state!;
     const n = state.node;
@@ -206,12 +206,6 @@ export class Agent {
       clusterId: n.routeReflectorClusterID,
       localAddress: n.ipv4,
       requestFlush: (flush) => setImmediate(flush),
-    });
-    rib.onAdjRibOut((peer, changes) => this.speaker?.enqueue(peer, changes));
-    rib.onBestPathChange((changes) => {
-      this.kernel?.applyBestPaths(
-        changes.map((c) => ({ key: c.key, nextHop: c.best && c.best.peer !== null ? c.best.nextHop : null })),
-      );
     });
     this.rib = rib;
     const speaker = new Speaker({
@@ -223,8 +217,9 @@ export class Agent {
       forwardingPreserved: this.restarting,
       hostname: this.config.nodeName,
     });
-    speaker.on('event', (e) => this.onSessionEvent(e));
     this.speaker = speaker;
+    const routing = new Routing({ rib, sessions: speaker, kernel: this.kernel, logger: this.log, restarting: this.restarting });
+    this.routing = routing;
     try {
       await speaker.start();
     } catch (err) {
@@ -232,27 +227,14 @@ export class Agent {
     }
     if (this.speaker !== speaker) return;
     state = this.state!; // diffs that arrived while the listener was starting
-    const peers = [...state.peers.values()];
-    for (const p of peers) rib.addPeer(ribPeerFromConfig(p));
-    if (this.restarting) this.awaitingEndOfRib = new Set(peers.map((p) => p.name));
-    speaker.setPeers(peers);
+    routing.setPeers([...state.peers.values()]);
     this.applyLocal(state);
-    this.log.info({ as: n.asNumber, routerId: n.routerId, port: listenPort, peers: peers.length }, 'BGP speaker started');
+    this.log.info({ as: n.asNumber, routerId: n.routerId, port: listenPort, peers: state.peers.size }, 'BGP speaker started');
   }
 
   private applyPeers(diff: DesiredStateDiff, state: DesiredState): void {
-    const rib = this.rib;
-    const speaker = this.speaker;
-    if (!rib || !speaker) return;
-    for (const p of diff.peersRemoved) {
-      rib.removePeer(p.name);
-      this.awaitingEndOfRib.delete(p.name);
-    }
-    for (const p of diff.peersAdded) rib.addPeer(ribPeerFromConfig(p));
-    for (const p of diff.peersChanged) rib.updatePeer(ribPeerFromConfig(p));
     if (diff.peersAdded.length || diff.peersChanged.length || diff.peersRemoved.length) {
-      speaker.setPeers([...state.peers.values()]);
-      this.checkStaleRelease();
+      this.routing?.setPeers([...state.peers.values()]);
     }
   }
 
@@ -295,68 +277,6 @@ export class Agent {
       this.tunnelError = `cannot configure tunl0: ${(err as Error).message}`;
       this.log.error({ err: (err as Error).message }, 'tunl0 not configured');
     }
-  }
-
-  // ------------------------------------------------------------ session events
-
-  private onSessionEvent(e: SessionEvent): void {
-    const rib = this.rib;
-    const speaker = this.speaker;
-    // While stopping, sessions report themselves down; the routes they carried
-    // must stay in the kernel (BIRD's `persist`), so the RIB is not told.
-    if (!rib || !speaker || this.stopping) return;
-    switch (e.type) {
-      case 'established': {
-        const info = speaker.peer(e.peer)?.negotiatedInfo();
-        const table = rib.peerUp(e.peer, {
-          remoteRouterId: info?.remoteRouterId ?? '0.0.0.0',
-          addPathSend: info?.addPathSend ?? false,
-          addPathReceive: info?.addPathReceive ?? false,
-        });
-        speaker.enqueue(e.peer, table);
-        speaker.sendEndOfRib(e.peer);
-        this.log.info({ peer: e.peer, routes: table.length }, 'session established; full table sent');
-        break;
-      }
-      case 'update':
-        rib.applyUpdate(e.peer, e.update);
-        if (e.update.treatAsWithdraw) {
-          this.log.warn({ peer: e.peer, reason: e.update.treatAsWithdraw.reason }, 'RFC 7606 treat-as-withdraw');
-        }
-        break;
-      case 'end-of-rib':
-        if (e.afi !== 1 || e.safi !== 1) break; // the RIB holds IPv4 unicast only
-        rib.endOfRib(e.peer);
-        this.awaitingEndOfRib.delete(e.peer);
-        this.checkStaleRelease();
-        break;
-      case 'route-refresh':
-        speaker.enqueue(e.peer, rib.routeRefresh(e.peer));
-        speaker.sendEndOfRib(e.peer);
-        break;
-      case 'down':
-        rib.peerDown(e.peer, { graceful: e.graceful, restartTime: e.restartTime });
-        this.log.warn({ peer: e.peer, graceful: e.graceful, reason: e.reason }, 'session down');
-        break;
-      default: {
-        const never: never = e;
-        throw new Error(`unhandled session event ${JSON.stringify(never)}`);
-      }
-    }
-  }
-
-  /** RFC 4724 §4.1 receiving side: stale kernel routes go once every peer sent End-of-RIB. */
-  private checkStaleRelease(): void {
-    if (!this.restarting || this.awaitingEndOfRib.size > 0) return;
-    this.restarting = false;
-    this.rib?.flush();
-    // Let the RIB's best-path changes reach the kernel programmer first.
-    setImmediate(() => {
-      // RFC 4724 §4.1: later OPENs no longer carry the Restart State bit.
-      this.speaker?.restartComplete(true);
-      this.kernel?.releaseStale();
-      this.log.info('every peer sent End-of-RIB: stale routes from before the restart released');
-    });
   }
 
   // ------------------------------------------------------------ status
@@ -493,7 +413,9 @@ export class Agent {
     if (this.stopping) return;
     this.stopping = true;
     if (this.lagTimer) clearInterval(this.lagTimer);
-    // Kernel first: whatever the sessions do while closing, routes stay as they are.
+    // Kernel first: whatever the sessions do while closing, routes stay as they are
+    // (BIRD's `persist`); the RIB is not told of the sessions going down.
+    this.routing?.detach();
     await this.kernel?.stop();
     await this.speaker?.stop({ graceful: opts.graceful, message: 'agent stopping' });
     await this.deps.datastore.stop();

@@ -5,7 +5,7 @@
  * even while a million routes are arriving — the calicoctl weakness "status
  * unreachable while the daemon is busy".
  */
-import type { PeerType } from '../datastore/desired.js';
+import type { PeerType } from '../contracts.js';
 import type { BirdState } from '../bgp/session/peer.js';
 
 export type { BirdState };

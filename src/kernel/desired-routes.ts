@@ -16,7 +16,7 @@
  * Our own blocks win over learned routes for the same prefix.
  */
 import { parseIpv4, parsePrefix, prefixContains, prefixCovers, prefixKey, type PrefixKey } from '../bgp/prefix.js';
-import type { LocalBlock, NodeIdentity, Pool } from '../datastore/desired.js';
+import type { LocalBlock, NodeIdentity, Pool } from '../contracts.js';
 import { blackholeRoute, gatewayRoute, type KernelRoute } from './route.js';
 
 /** How BGPConfiguration.programClusterRoutes applies to this agent. */

@@ -22,7 +22,7 @@
  *   retried when the device appears.
  */
 import { formatPrefix, parseIpv4, type PrefixKey } from '../bgp/prefix.js';
-import type { BgpSettings, LocalBlock, NodeIdentity, Pool } from '../datastore/desired.js';
+import type { BgpSettings, LocalBlock, NodeIdentity, Pool } from '../contracts.js';
 import type { KernelBackend, RouteOp, RouteOpError } from './backend.js';
 import { blockIsOurs, blockPrefix, blockRoute, RouteContext, type ClusterRoutesPolicy } from './desired-routes.js';
 import { formatRoute, routeSatisfies, type KernelRoute } from './route.js';

@@ -1,14 +1,14 @@
 /**
- * Our Speaker + Rib as a route reflector (cluster id 1.2.3.4) for two real
+ * Our Speaker + Rib, wired as `agent run` wires them (src/agent/routing.ts), as a route reflector (cluster id 1.2.3.4) for two real
  * BIRD 2 clients in network namespaces: a route from one client reaches the
  * other with ORIGINATOR_ID and CLUSTER_LIST set (RFC 4456), our own block
  * reaches both, and nothing goes back to where it came from.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PeerConfig } from '../../../src/datastore/desired.js';
+import type { PeerConfig } from '../../../src/contracts.js';
 import { parsePrefix } from '../../../src/bgp/prefix.js';
 import { Rib } from '../../../src/bgp/rib/rib.js';
-import { wireRib } from '../../../src/bgp/rib/wiring.js';
+import { Routing } from '../../../src/agent/routing.js';
 import { Speaker } from '../../../src/bgp/session/index.js';
 import { Bird } from '../../../src/testbed/bird.js';
 import { canUseNetns, ip, Testbed } from '../../../src/testbed/netns.js';
@@ -66,10 +66,10 @@ describe.skipIf(needRoot && process.env.CI !== 'true')('route reflector with BIR
     const br = bed.ensureBridge();
     ip(['addr', 'add', `${RR}/24`, 'dev', br]);
 
-    const rib = new Rib({ localAs: AS, routerId: RR, clusterId: CLUSTER, localAddress: RR });
+    const rib = new Rib({ localAs: AS, routerId: RR, clusterId: CLUSTER, localAddress: RR, requestFlush: (flush) => setImmediate(flush) });
     speaker = new Speaker({ asNumber: AS, routerId: RR, listenAddress: RR, listenPort: 0, fsm: { connectDelayTime: 0 } });
     const port = (await speaker.start())!;
-    const wiring = wireRib(speaker, rib);
+    const wiring = new Routing({ rib, sessions: speaker });
     const peer = (name: string, address: string): PeerConfig => ({
       name,
       type: 'global',

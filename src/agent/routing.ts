@@ -1,0 +1,212 @@
+/**
+ * The one wiring of sessions, RIB and kernel (docs/ARCHITECTURE.md): session
+ * events go into the RIB, the RIB's Adj-RIB-Out changes go to the sessions
+ * and its best-path changes to the kernel programmer. `agent run`, the
+ * benchmarks and the integration tests all route through this module, so
+ * what they measure and test is what runs.
+ *
+ * It also keeps the graceful-restart bookkeeping of a restarting speaker
+ * (RFC 4724 §4.1): while `restarting`, stale kernel routes are held until
+ * every configured peer has sent End-of-RIB, then released, and later OPENs
+ * stop setting the Restart State bit.
+ *
+ * Data flows one way: the RIB and the sessions do not know of each other or
+ * of this module; they are handed to it.
+ */
+import type { PeerConfig } from '../contracts.js';
+import type { OutChange, SessionEvent } from '../bgp/route.js';
+import type { Rib, RibPeer } from '../bgp/rib/rib.js';
+import type { BestPathChange as KernelBestPath } from '../kernel/programmer.js';
+
+/** What the wiring needs of the sessions (src/bgp/session's Speaker). */
+export interface SessionsPort {
+  on(event: 'event', fn: (e: SessionEvent) => void): unknown;
+  off(event: 'event', fn: (e: SessionEvent) => void): unknown;
+  setPeers(configs: readonly PeerConfig[]): void;
+  enqueue(peer: string, changes: readonly OutChange[]): void;
+  sendEndOfRib(peer: string): void;
+  peer(name: string): { negotiatedInfo(): { remoteRouterId: string; addPathSend: boolean; addPathReceive: boolean } | null } | undefined;
+  restartComplete(forwardingPreserved?: boolean): void;
+}
+
+/** What the wiring needs of the kernel route programmer. */
+export interface KernelPort {
+  applyBestPaths(changes: Iterable<KernelBestPath>): void;
+  releaseStale(): void;
+}
+
+export interface RoutingLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface RoutingOptions {
+  rib: Rib;
+  sessions: SessionsPort;
+  kernel?: KernelPort;
+  logger?: RoutingLogger;
+  /** This speaker restarted with its routes kept (RFC 4724 R bit set in its OPENs). */
+  restarting?: boolean;
+  /** Runs `fn` after the current event-loop turn (the RIB's flush has run by then). */
+  defer?: (fn: () => void) => void;
+}
+
+const silent: RoutingLogger = { info() {}, warn() {} };
+
+/** The RIB's view of a configured peer. */
+export function ribPeerFromConfig(c: PeerConfig): RibPeer {
+  return {
+    name: c.name,
+    address: c.address,
+    asNumber: c.asNumber,
+    rrClient: c.routeReflectorClient !== undefined,
+    keepOriginalNextHop: c.keepOriginalNextHop,
+    addPathSend: true, // Calico renders `add paths on` for every session
+  };
+}
+
+function sameRibPeer(a: RibPeer, b: RibPeer): boolean {
+  return a.address === b.address && a.asNumber === b.asNumber && a.rrClient === b.rrClient && a.keepOriginalNextHop === b.keepOriginalNextHop && a.addPathSend === b.addPathSend;
+}
+
+export class Routing {
+  readonly rib: Rib;
+  private readonly sessions: SessionsPort;
+  private readonly kernel?: KernelPort;
+  private readonly log: RoutingLogger;
+  private readonly defer: (fn: () => void) => void;
+  private readonly peers = new Map<string, PeerConfig>();
+  /** Peers that must send End-of-RIB before stale kernel routes from before a restart go. */
+  private readonly awaitingEndOfRib = new Set<string>();
+  private restartPending: boolean;
+  private detached = false;
+  private configured = false;
+  private readonly listener = (e: SessionEvent): void => this.onSessionEvent(e);
+
+  constructor(opts: RoutingOptions) {
+    this.rib = opts.rib;
+    this.sessions = opts.sessions;
+    this.kernel = opts.kernel;
+    this.log = opts.logger ?? silent;
+    this.restartPending = opts.restarting ?? false;
+    this.defer = opts.defer ?? ((fn) => void setImmediate(fn));
+    this.sessions.on('event', this.listener);
+    this.rib.onAdjRibOut((peer, changes) => this.sessions.enqueue(peer, changes));
+    const kernel = this.kernel;
+    if (kernel) {
+      this.rib.onBestPathChange((changes) =>
+        kernel.applyBestPaths(changes.map((c) => ({ key: c.key, nextHop: c.best && c.best.peer !== null ? c.best.nextHop : null }))),
+      );
+    }
+  }
+
+  /** Still waiting for End-of-RIB from the peers of a restart (RFC 4724 §4.1). */
+  get restarting(): boolean {
+    return this.restartPending;
+  }
+
+  /** Reconcile the RIB's peers and the sessions to `configs` (the datastore's desired peers). */
+  setPeers(configs: readonly PeerConfig[]): void {
+    if (this.detached) return;
+    const wanted = new Map(configs.map((c) => [c.name, c]));
+    for (const name of [...this.peers.keys()]) {
+      if (wanted.has(name)) continue;
+      this.rib.removePeer(name);
+      this.peers.delete(name);
+      this.awaitingEndOfRib.delete(name);
+    }
+    // The peers configured when a restarting speaker comes up are the ones
+    // whose End-of-RIB releases its stale routes; later ones do not hold it
+    // (the kernel's hold time bounds the wait either way).
+    const first = this.peers.size === 0 && !this.configured;
+    this.configured = true;
+    for (const c of configs) {
+      const before = this.peers.get(c.name);
+      const next = ribPeerFromConfig(c);
+      if (!before) {
+        this.rib.addPeer(next);
+        if (this.restartPending && first) this.awaitingEndOfRib.add(c.name);
+      } else if (!sameRibPeer(ribPeerFromConfig(before), next)) this.rib.updatePeer(next);
+      this.peers.set(c.name, c);
+    }
+    this.sessions.setPeers(configs);
+    this.checkStaleRelease();
+  }
+
+  /**
+   * Stop routing: session events are ignored from now on. Used when the
+   * agent stops (routes stay in the kernel, BIRD's `persist`) and when the
+   * node's identity changes and a new RIB and speaker take over.
+   */
+  detach(): void {
+    this.detached = true;
+    this.sessions.off('event', this.listener);
+  }
+
+  /** Learned prefixes leave the kernel (our own blocks stay): the RIB they came from is being replaced. */
+  withdrawLearned(): void {
+    const rib = this.rib;
+    const learned = [...rib.prefixes()].filter((k) => rib.lookup(k).best?.peer != null);
+    this.kernel?.applyBestPaths(learned.map((k) => ({ key: k, nextHop: null })));
+  }
+
+  private onSessionEvent(e: SessionEvent): void {
+    if (this.detached || !this.peers.has(e.peer)) return;
+    const rib = this.rib;
+    switch (e.type) {
+      case 'established': {
+        // O(1) per session (a status() walk per session made a mesh bring-up O(N^2)).
+        const info = this.sessions.peer(e.peer)?.negotiatedInfo();
+        const table = rib.peerUp(e.peer, {
+          remoteRouterId: info?.remoteRouterId ?? '0.0.0.0',
+          addPathSend: info?.addPathSend ?? false,
+          addPathReceive: info?.addPathReceive ?? false,
+        });
+        this.sessions.enqueue(e.peer, table);
+        this.sessions.sendEndOfRib(e.peer); // RFC 4724 §2: after the initial table
+        this.log.info({ peer: e.peer, routes: table.length }, 'session established; full table sent');
+        return;
+      }
+      case 'update':
+        rib.applyUpdate(e.peer, e.update);
+        if (e.update.treatAsWithdraw) {
+          this.log.warn({ peer: e.peer, reason: e.update.treatAsWithdraw.reason }, 'RFC 7606 treat-as-withdraw');
+        }
+        return;
+      case 'end-of-rib':
+        if (e.afi !== 1 || e.safi !== 1) return; // the RIB holds IPv4 unicast only
+        rib.endOfRib(e.peer);
+        this.awaitingEndOfRib.delete(e.peer);
+        this.checkStaleRelease();
+        return;
+      case 'route-refresh':
+        if (e.afi !== 1 || e.safi !== 1) return;
+        this.sessions.enqueue(e.peer, rib.routeRefresh(e.peer));
+        this.sessions.sendEndOfRib(e.peer);
+        return;
+      case 'down':
+        rib.peerDown(e.peer, { graceful: e.graceful, restartTime: e.restartTime });
+        this.log.warn({ peer: e.peer, graceful: e.graceful, reason: e.reason }, 'session down');
+        return;
+      default: {
+        const never: never = e;
+        throw new Error(`unhandled session event ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** RFC 4724 §4.1 receiving side: stale kernel routes go once every peer sent End-of-RIB. */
+  private checkStaleRelease(): void {
+    if (!this.restartPending || this.awaitingEndOfRib.size > 0) return;
+    this.restartPending = false;
+    this.rib.flush();
+    // Let the RIB's best-path changes reach the kernel programmer first.
+    this.defer(() => {
+      if (this.detached) return;
+      // RFC 4724 §4.1: later OPENs no longer carry the Restart State bit.
+      this.sessions.restartComplete(true);
+      this.kernel?.releaseStale();
+      this.log.info({}, 'every peer sent End-of-RIB: stale routes from before the restart released');
+    });
+  }
+}

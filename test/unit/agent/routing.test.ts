@@ -1,0 +1,139 @@
+/**
+ * The one wiring (src/agent/routing.ts) with a real Rib, fake sessions and a
+ * fake kernel: session events reach the RIB, the RIB's output reaches the
+ * sessions and the kernel, and a restarting speaker releases its stale
+ * kernel routes only after every peer's End-of-RIB (RFC 4724 §4.1).
+ */
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { Routing, type KernelPort, type SessionsPort } from '../../../src/agent/routing.js';
+import { Rib } from '../../../src/bgp/rib/rib.js';
+import { formatPrefix, parsePrefix } from '../../../src/bgp/prefix.js';
+import type { OutChange, SessionEvent } from '../../../src/bgp/route.js';
+import type { UpdateMessage } from '../../../src/bgp/codec/types.js';
+import type { PeerConfig } from '../../../src/contracts.js';
+import type { BestPathChange } from '../../../src/kernel/programmer.js';
+
+class FakeSessions extends EventEmitter implements SessionsPort {
+  configured: string[] = [];
+  sent: { peer: string; changes: readonly OutChange[] }[] = [];
+  endOfRib: string[] = [];
+  restartCompleted = 0;
+  setPeers(configs: readonly PeerConfig[]): void {
+    this.configured = configs.map((c) => c.name);
+  }
+  enqueue(peer: string, changes: readonly OutChange[]): void {
+    this.sent.push({ peer, changes });
+  }
+  sendEndOfRib(peer: string): void {
+    this.endOfRib.push(peer);
+  }
+  peer(): { negotiatedInfo(): { remoteRouterId: string; addPathSend: boolean; addPathReceive: boolean } } {
+    return { negotiatedInfo: () => ({ remoteRouterId: '10.0.0.9', addPathSend: false, addPathReceive: false }) };
+  }
+  restartComplete(): void {
+    this.restartCompleted++;
+  }
+  fire(e: SessionEvent): void {
+    this.emit('event', e);
+  }
+}
+
+class FakeKernel implements KernelPort {
+  best = new Map<string, number | string | null>();
+  released = 0;
+  applyBestPaths(changes: Iterable<BestPathChange>): void {
+    for (const c of changes) this.best.set(formatPrefix(c.key), c.nextHop);
+  }
+  releaseStale(): void {
+    this.released++;
+  }
+}
+
+const peer = (address: string): PeerConfig => ({
+  name: `Mesh_${address.replaceAll('.', '_')}`,
+  type: 'node-to-node mesh',
+  address,
+  port: 179,
+  asNumber: 64512,
+  passive: false,
+  keepOriginalNextHop: false,
+  restartTime: 120,
+});
+
+function update(prefix: string, nextHop: string): UpdateMessage {
+  return {
+    type: 'UPDATE',
+    withdrawn: { keys: [], pathIds: null },
+    attributes: { origin: 0, asPath: [], nextHop, localPref: 100 },
+    nlri: { keys: [parsePrefix(prefix)], pathIds: null },
+  } as unknown as UpdateMessage;
+}
+
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+function setup(restarting: boolean) {
+  const rib = new Rib({ localAs: 64512, routerId: '10.0.0.1', localAddress: '10.0.0.1', requestFlush: (f) => setImmediate(f) });
+  const sessions = new FakeSessions();
+  const kernel = new FakeKernel();
+  const routing = new Routing({ rib, sessions, kernel, restarting });
+  return { rib, sessions, kernel, routing };
+}
+
+describe('Routing: sessions -> RIB -> sessions and kernel', () => {
+  it('a learned path reaches the kernel; our own route reaches a peer that comes up, then End-of-RIB', async () => {
+    const { rib, sessions, kernel, routing } = setup(false);
+    routing.setPeers([peer('10.0.0.2'), peer('10.0.0.3')]);
+    expect(sessions.configured).toEqual(['Mesh_10_0_0_2', 'Mesh_10_0_0_3']);
+    rib.setLocalRoutes(new Map([[parsePrefix('10.244.1.0/26'), {}]]));
+    sessions.fire({ type: 'established', peer: 'Mesh_10_0_0_2' });
+    expect(sessions.sent.at(-1)?.changes.map((c) => formatPrefix(c.key))).toEqual(['10.244.1.0/26']);
+    expect(sessions.endOfRib).toEqual(['Mesh_10_0_0_2']);
+    sessions.fire({ type: 'update', peer: 'Mesh_10_0_0_2', update: update('10.244.2.0/26', '10.0.0.2') });
+    await turn();
+    expect(kernel.best.get('10.244.2.0/26')).toBe('10.0.0.2');
+    // A session that goes down without graceful restart withdraws its routes.
+    sessions.fire({ type: 'down', peer: 'Mesh_10_0_0_2', graceful: false, restartTime: 0, reason: 'test' });
+    await turn();
+    expect(kernel.best.get('10.244.2.0/26')).toBeNull();
+  });
+
+  it('a restarting speaker releases stale routes only after every peer\'s End-of-RIB', async () => {
+    const { sessions, kernel, routing } = setup(true);
+    routing.setPeers([peer('10.0.0.2'), peer('10.0.0.3')]);
+    sessions.fire({ type: 'established', peer: 'Mesh_10_0_0_2' });
+    sessions.fire({ type: 'end-of-rib', peer: 'Mesh_10_0_0_2', afi: 1, safi: 1 });
+    await turn();
+    expect(kernel.released).toBe(0);
+    expect(routing.restarting).toBe(true);
+    sessions.fire({ type: 'end-of-rib', peer: 'Mesh_10_0_0_3', afi: 2, safi: 1 }); // IPv6's does not count
+    await turn();
+    expect(kernel.released).toBe(0);
+    sessions.fire({ type: 'end-of-rib', peer: 'Mesh_10_0_0_3', afi: 1, safi: 1 });
+    await turn();
+    expect(kernel.released).toBe(1);
+    expect(sessions.restartCompleted).toBe(1);
+    expect(routing.restarting).toBe(false);
+  });
+
+  it('a peer removed while others are awaited no longer holds the release', async () => {
+    const { sessions, kernel, routing } = setup(true);
+    routing.setPeers([peer('10.0.0.2'), peer('10.0.0.3')]);
+    sessions.fire({ type: 'end-of-rib', peer: 'Mesh_10_0_0_2', afi: 1, safi: 1 });
+    routing.setPeers([peer('10.0.0.2')]);
+    await turn();
+    expect(kernel.released).toBe(1);
+  });
+
+  it('once detached (agent stopping), session downs do not reach the RIB: routes stay in the kernel', async () => {
+    const { sessions, kernel, routing } = setup(false);
+    routing.setPeers([peer('10.0.0.2')]);
+    sessions.fire({ type: 'established', peer: 'Mesh_10_0_0_2' });
+    sessions.fire({ type: 'update', peer: 'Mesh_10_0_0_2', update: update('10.244.2.0/26', '10.0.0.2') });
+    await turn();
+    routing.detach();
+    sessions.fire({ type: 'down', peer: 'Mesh_10_0_0_2', graceful: false, restartTime: 0, reason: 'agent stopping' });
+    await turn();
+    expect(kernel.best.get('10.244.2.0/26')).toBe('10.0.0.2');
+  });
+});
