@@ -17,7 +17,7 @@ import { learnedExportFilter, originatedFromDesired } from '../bgp/rib/calico-po
 import { KernelProgrammer } from '../kernel/programmer.js';
 import { ensureTunnel, ipCommand, type IpRunner } from '../kernel/tunnel.js';
 import type { KernelBackend } from '../kernel/backend.js';
-import type { DesiredState, DesiredStateDiff } from '../contracts.js';
+import type { DesiredState, DesiredStateDiff, PeerConfig } from '../contracts.js';
 import { ControlServer } from './control.js';
 import type { AgentConfig } from './config.js';
 import { AgentMetrics } from './metrics.js';
@@ -53,6 +53,24 @@ function speakerKey(state: DesiredState, listenPort: number): string {
   return `${n.asNumber}|${n.routerId}|${n.routeReflectorClusterID ?? ''}|${n.ipv4}|${listenPort}`;
 }
 
+
+/** A configured peer that was not started: listed like the others (status, peers, metrics), down, with the reason. */
+function refusedPeerSnapshot(c: PeerConfig, reason: string, since: number): PeerSnapshot {
+  return {
+    name: c.name,
+    address: c.address,
+    port: c.port,
+    type: c.type,
+    asNumber: c.asNumber,
+    bgpState: 'Idle',
+    birdState: 'down',
+    since,
+    lastError: reason,
+    passive: c.passive,
+    capabilities: [],
+    counters: { messagesIn: 0, messagesOut: 0, updatesIn: 0, updatesOut: 0, received: 0, accepted: 0, advertised: 0 },
+  };
+}
 
 export class Agent {
   readonly control: ControlServer;
@@ -322,6 +340,7 @@ export class Agent {
         },
       };
     });
+    for (const r of this.routing?.refusedPeers() ?? []) peers.push(refusedPeerSnapshot(r.config, r.reason, this.startedAt));
     const n = this.state?.node;
     return {
       version: VERSION,

@@ -81,6 +81,8 @@ export class Routing {
   private restartPending: boolean;
   private detached = false;
   private configured = false;
+  /** Configured peers left out, with the reason (status names each). */
+  private readonly refused = new Map<string, { config: PeerConfig; reason: string }>();
   private readonly listener = (e: SessionEvent): void => this.onSessionEvent(e);
 
   constructor(opts: RoutingOptions) {
@@ -105,6 +107,11 @@ export class Routing {
     return this.restartPending;
   }
 
+  /** Configured peers that were not started, and why. */
+  refusedPeers(): { config: PeerConfig; reason: string }[] {
+    return [...this.refused.values()];
+  }
+
   /** Reconcile the RIB's peers and the sessions to `configs` (the datastore's desired peers). */
   setPeers(configs: readonly PeerConfig[]): void {
     if (this.detached) return;
@@ -120,16 +127,34 @@ export class Routing {
     // (the kernel's hold time bounds the wait either way).
     const first = this.peers.size === 0 && !this.configured;
     this.configured = true;
+    const accepted: PeerConfig[] = [];
+    this.refused.clear();
     for (const c of configs) {
       const before = this.peers.get(c.name);
       const next = ribPeerFromConfig(c);
-      if (!before) {
-        this.rib.addPeer(next);
-        if (this.restartPending && first) this.awaitingEndOfRib.add(c.name);
-      } else if (!sameRibPeer(ribPeerFromConfig(before), next)) this.rib.updatePeer(next);
+      try {
+        // calico-node gives IPv6 peers to bird6; this RIB holds IPv4 unicast only.
+        if (c.address.includes(':')) throw new Error('IPv6 peer not started: this agent speaks IPv4 unicast only so far (dual stack is not built yet)');
+        if (!before) {
+          this.rib.addPeer(next);
+          if (this.restartPending && first) this.awaitingEndOfRib.add(c.name);
+        } else if (!sameRibPeer(ribPeerFromConfig(before), next)) this.rib.updatePeer(next);
+      } catch (err) {
+        // One peer the RIB cannot take (an address family it does not hold)
+        // must not stop the others: it is left out and named in the status.
+        this.refused.set(c.name, { config: c, reason: (err as Error).message });
+        if (before) {
+          this.rib.removePeer(c.name);
+          this.peers.delete(c.name);
+        }
+        this.awaitingEndOfRib.delete(c.name);
+        continue;
+      }
       this.peers.set(c.name, c);
+      accepted.push(c);
     }
-    this.sessions.setPeers(configs);
+    for (const [name, r] of this.refused) this.log.warn({ peer: name, address: r.config.address, reason: r.reason }, 'peer not started');
+    this.sessions.setPeers(accepted);
     this.checkStaleRelease();
   }
 

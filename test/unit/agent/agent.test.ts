@@ -107,6 +107,19 @@ describe('agent wiring', () => {
     expect(snap.kernel).toMatchObject({ enabled: false });
   });
 
+  it('an IPv6 peer does not stop the speaker: the IPv4 peers run, the IPv6 one is listed down with the reason', async () => {
+    const ds = new FakeDatastore();
+    const { agent } = await startAgent(ds);
+    ds.emit(desired(64512, [meshPeer('127.0.0.2'), { ...meshPeer('ac13::57'), name: 'Mesh_ac13__57' }]));
+    await until('both peers listed', () => agent.snapshot().peers.length === 2);
+    const peers = agent.snapshot().peers;
+    expect(peers.find((p) => p.address === '127.0.0.2')?.bgpState).not.toBe('Idle');
+    expect(peers.find((p) => p.address === 'ac13::57')).toMatchObject({ bgpState: 'Idle', birdState: 'down', lastError: expect.stringMatching(/^IPv6 peer not started/) });
+    // Added later while running, the same: listed, not applied, nothing else disturbed.
+    ds.emit(desired(64512, [meshPeer('127.0.0.2'), meshPeer('127.0.0.3'), { ...meshPeer('ac13::57'), name: 'Mesh_ac13__57' }]));
+    expect(agent.snapshot().peers.map((p) => p.address).sort()).toEqual(['127.0.0.2', '127.0.0.3', 'ac13::57']);
+  });
+
   it('rebuilds the speaker when the AS changes, keeping diffs that arrive during the rebuild', async () => {
     const ds = new FakeDatastore();
     const { agent } = await startAgent(ds);
