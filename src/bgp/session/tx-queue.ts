@@ -14,19 +14,30 @@
  *
  * Draining takes one array at a time, groups its changes by AttrSet (in order
  * of first appearance) and packs each group, `sliceSize` prefixes per piece,
- * with the codec (attributes encoded once per AttrSet and send context); a
- * slice is written corked, so its UPDATEs leave in one writev, with
- * `setImmediate` between slices so one peer's million routes never starve the
- * event loop. A `write()` returning false pauses the drain until 'drain'.
+ * with the codec; a slice is written corked, so its UPDATEs leave in one
+ * writev. A `write()` returning false pauses the drain until 'drain'.
  *
- * Encode once, send to many (DESIGN.md: "peers with identical export share the
- * bytes"): the RIB hands every peer with the same export the same OutChange
- * objects, so the same piece (same changes, same order) reaches several
- * queues. The packed UPDATEs of a piece are remembered, keyed weakly by its
- * first OutChange, per send context (4-octet AS, ADD-PATH send, extended
- * messages) and encoder; another queue whose piece holds the very same
- * OutChange objects writes those Buffers instead of packing again. The entry
- * goes when the OutChange objects do.
+ * Bounded work per event-loop turn (issue 17: a reflector bringing up 1000
+ * clients stalled its loop for seconds): queues do not each schedule their
+ * own callback. They wait in one round-robin `DrainScheduler`, which drains
+ * one slice of each ready queue in turn until TURN_BUDGET_MS is used, then
+ * yields with setImmediate, so accepts, reads, timers and the RIB run
+ * between turns whatever the number of peers and the size of their backlog.
+ *
+ * Encode once, send to many (issue 16: "a change for N peers with the same
+ * export is encoded once and the same bytes written to every peer's
+ * queue"): the bytes of a packed piece depend only on its content (AttrSet,
+ * prefix keys, path ids, in order) and on the send context that changes
+ * encoding (4-octet AS, RFC 6793; ADD-PATH send, RFC 7911 §3; extended
+ * messages, RFC 8654). So packed pieces are remembered by content, per
+ * encoder and send context, for the rest of the turn: every other queue
+ * whose piece has the same content writes the same Buffers. Content, not
+ * object identity: with ADD-PATH (which Calico negotiates on every session)
+ * the RIB builds each peer's OutChange objects separately, and they are
+ * still equal. Attribute sections are likewise encoded once per AttrSet and
+ * context for all queues (held weakly by the AttrSet), not cached per queue:
+ * a per-queue cache grows with the number of attribute sets the table has,
+ * times the number of peers.
  *
  * KEEPALIVEs and NOTIFICATIONs bypass the queue (`sendNow`): only one slice's
  * worth of UPDATE bytes can ever be ahead of them, so a busy session does not
@@ -96,8 +107,12 @@ type Segment = ChangeSegment | { kind: 'raw'; messages: Buffer[] };
 export interface TxQueueOptions {
   /** Prefixes packed per piece and per slice before yielding to the event loop. */
   sliceSize?: number;
-  /** Deferral between slices; setImmediate in production, injectable for tests. */
+  /**
+   * Deferral between slices, per queue (tests). Without it the queue drains
+   * through `scheduler` (default: the process-wide round-robin one).
+   */
   defer?: (fn: () => void) => void;
+  scheduler?: DrainScheduler;
   /** Called with every UPDATE-type message written (for counters); raw messages included. */
   onWrite?: (message: Buffer, kind: 'update' | 'raw') => void;
   /**
@@ -105,11 +120,10 @@ export interface TxQueueOptions {
    * many changes wait; 0 = on every enqueue. Default 2^20.
    */
   compactAbove?: number;
-  /** Reuse packed UPDATEs between queues that are given the same OutChange objects (default true). */
+  /** Reuse packed UPDATEs and attribute sections between queues with the same send context (default true). */
   shareEncoding?: boolean;
 }
 
-const MAX_CACHED_ATTR_SETS = 10_000;
 /**
  * A backlog of distinct prefixes (a full table behind a slow reader) is
  * normal and compacting it finds nothing, so the default bound is about a
@@ -118,28 +132,146 @@ const MAX_CACHED_ATTR_SETS = 10_000;
  */
 const DEFAULT_COMPACT_ABOVE = 1 << 20;
 
-/** A packed piece, remembered for other queues with the same send context and encoder. */
-interface Encoded {
-  context: string;
-  encoder: TxEncoder;
-  group: Group;
-  from: number;
-  to: number;
-  messages: Buffer[];
-}
-
-/** Keyed by a piece's first OutChange; a few entries (send contexts, or pieces starting alike) each. */
-const sharedPieces = new WeakMap<OutChange, Encoded[]>();
-const MAX_SHARED_PER_KEY = 4;
-
 /** What about a send context changes the bytes of a packed UPDATE. */
 function contextKey(ctx: DecodeContext, addPath: boolean): string {
   return `${ctx.as4 ? 1 : 0}${addPath ? 1 : 0}${ctx.extendedMessage ? 1 : 0}`;
 }
 
+/** A packed piece, remembered for the other queues of the same encoder and send context. */
+interface Encoded {
+  hash: number;
+  attrs: AttrSet | null;
+  keys: Float64Array;
+  /** Path ids as sent (ADD-PATH), or null. */
+  pathIds: Uint32Array | null;
+  messages: Buffer[];
+}
+
+/**
+ * Per encoder and send context: attribute sections (per AttrSet, held
+ * weakly, so they go with the set) and this turn's packed pieces by content.
+ */
+class SharedEncoding {
+  readonly attrSections = new WeakMap<AttrSet, Buffer>();
+  /** This turn's pieces, by content hash; a few per hash. */
+  pieces = new Map<number, Encoded[]>();
+  pieceBytes = 0;
+  clearArmed = false;
+}
+
+/** Pieces remembered at most this long: a turn, or until this many bytes (whichever first). */
+const MAX_SHARED_PIECE_BYTES = 8 << 20;
+const sharedByEncoder = new WeakMap<TxEncoder, Map<string, SharedEncoding>>();
+
+function sharedFor(encoder: TxEncoder, context: string): SharedEncoding {
+  let byContext = sharedByEncoder.get(encoder);
+  if (!byContext) sharedByEncoder.set(encoder, (byContext = new Map()));
+  let shared = byContext.get(context);
+  if (!shared) byContext.set(context, (shared = new SharedEncoding()));
+  return shared;
+}
+
+/**
+ * Scratch arrays for one piece's keys and path ids, one pair for the process
+ * (packing is synchronous), so a queue holds no buffer sized to what it once sent.
+ */
+let scratchKeys = new Float64Array(256);
+let scratchIds = new Uint32Array(256);
+
+/** FNV-style mix of a piece's content; equal content gives equal hashes. */
+function pieceHash(attrs: AttrSet | null, keys: Float64Array, pathIds: Uint32Array | null): number {
+  let h = Math.imul((attrs === null ? -1 : attrs.id) ^ 0x811c9dc5, 0x01000193);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    h = Math.imul(h ^ (k >>> 0), 0x01000193);
+    h = Math.imul(h ^ ((k / 4294967296) >>> 0), 0x01000193);
+    if (pathIds !== null) h = Math.imul(h ^ pathIds[i], 0x01000193);
+  }
+  return (h ^ keys.length) >>> 0;
+}
+
+function sameContent(e: Encoded, attrs: AttrSet | null, keys: Float64Array, pathIds: Uint32Array | null): boolean {
+  if (e.attrs !== attrs || e.keys.length !== keys.length || (e.pathIds === null) !== (pathIds === null)) return false;
+  const ek = e.keys;
+  for (let i = 0; i < keys.length; i++) if (ek[i] !== keys[i]) return false;
+  if (pathIds !== null) {
+    const ei = e.pathIds!;
+    for (let i = 0; i < pathIds.length; i++) if (ei[i] !== pathIds[i]) return false;
+  }
+  return true;
+}
+
+/** Work per event-loop turn for all queues together (issue 17: stalls under 50 ms). */
+export const TURN_BUDGET_MS = 5;
+
+/**
+ * Drains ready queues round-robin, one slice each per visit, until the
+ * turn's budget is used; the rest waits for the next turn (setImmediate, so
+ * the poll phase, where accepts and reads happen, runs in between).
+ */
+export class DrainScheduler {
+  private ready: TxQueue[] = [];
+  private next: TxQueue[] = [];
+  private armed = false;
+
+  constructor(
+    private readonly budgetMs = TURN_BUDGET_MS,
+    private readonly defer: (fn: () => void) => void = (fn) => void setImmediate(fn),
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Queues are waiting for a slice. */
+  get busy(): boolean {
+    return this.ready.length > 0;
+  }
+
+  /** Queue `q` for a slice (it is not listed twice: TxQueue keeps `scheduled`). */
+  add(q: TxQueue): void {
+    this.ready.push(q);
+    if (!this.armed) {
+      this.armed = true;
+      this.defer(this.run);
+    }
+  }
+
+  private readonly run = (): void => {
+    this.armed = false;
+    const start = this.now();
+    // Queues added while running (the one just drained, with more to send) go to the next round.
+    while (this.ready.length > 0) {
+      const round = this.ready;
+      this.ready = this.next;
+      this.next = round;
+      let i = 0;
+      for (; i < round.length; i++) {
+        round[i].runSlice();
+        if (this.now() - start >= this.budgetMs) {
+          i++;
+          break;
+        }
+      }
+      if (i < round.length) {
+        // Budget used mid-round: the rest of this round goes first next turn.
+        const rest = round.slice(i);
+        for (const q of this.ready) rest.push(q);
+        this.ready = rest;
+        round.length = 0;
+        break;
+      }
+      round.length = 0;
+      if (this.now() - start >= this.budgetMs) break;
+    }
+    if (this.ready.length > 0 && !this.armed) {
+      this.armed = true;
+      this.defer(this.run);
+    }
+  };
+}
+
+const defaultScheduler = new DrainScheduler();
+
 export class TxQueue {
   private segments: Segment[] = [];
-  private readonly attrCache = new Map<number, Buffer>();
   private scheduled = false;
   private waitingDrain = false;
   private closed = false;
@@ -148,10 +280,9 @@ export class TxQueue {
   private readonly sliceSize: number;
   private readonly compactAbove: number;
   private readonly share: boolean;
-  private readonly context: string;
-  private readonly defer: (fn: () => void) => void;
-  private keys = new Float64Array(0);
-  private pathIds = new Uint32Array(0);
+  private readonly shared: SharedEncoding | null;
+  private readonly defer: ((fn: () => void) => void) | null;
+  private readonly scheduler: DrainScheduler;
   readonly counters: TxCounters = { messagesOut: 0, updatesOut: 0, prefixesAdvertised: 0 };
   private readonly onDrain = () => {
     this.waitingDrain = false;
@@ -166,11 +297,12 @@ export class TxQueue {
     private readonly options: TxQueueOptions = {},
   ) {
     this.sliceSize = Math.max(1, options.sliceSize ?? 4096);
-    this.defer = options.defer ?? ((fn) => void setImmediate(fn));
+    this.defer = options.defer ?? null;
+    this.scheduler = options.scheduler ?? defaultScheduler;
     this.compactAbove = options.compactAbove ?? DEFAULT_COMPACT_ABOVE;
     this.compactAt = this.compactAbove;
     this.share = options.shareEncoding ?? true;
-    this.context = contextKey(ctx, addPath);
+    this.shared = this.share ? sharedFor(encoder, contextKey(ctx, addPath)) : null;
   }
 
   /** Number of changes (and raw messages) still waiting. */
@@ -217,17 +349,20 @@ export class TxQueue {
     this.closed = true;
     this.segments.length = 0;
     this.waiting = 0;
-    this.attrCache.clear();
     this.sink.removeListener('drain', this.onDrain);
   }
 
   private schedule(): void {
     if (this.scheduled || this.waitingDrain || this.closed || this.segments.length === 0) return;
     this.scheduled = true;
-    this.defer(() => {
-      this.scheduled = false;
-      this.drainSlice();
-    });
+    if (this.defer) this.defer(() => this.runSlice());
+    else this.scheduler.add(this);
+  }
+
+  /** One slice, then back in line if more waits (called by the scheduler or the injected deferral). */
+  runSlice(): void {
+    this.scheduled = false;
+    this.drainSlice();
   }
 
   /** Pack and write up to `sliceSize` prefixes (or one raw segment), corked. */
@@ -290,46 +425,82 @@ export class TxQueue {
     return ok;
   }
 
-  /** The UPDATEs for a piece: another queue's, when it packed these very OutChanges for the same context. */
+  /** The UPDATEs for a piece: the very Buffers another queue packed this turn when the content and send context are the same. */
   private packed(g: Group, from: number, to: number): Buffer[] {
-    const first = g.changes[g.at === null ? from : g.at[from]];
-    const known = this.share ? sharedPieces.get(first) : undefined;
-    if (known) {
-      for (const e of known) {
-        if (e.context === this.context && e.encoder === this.encoder && samePiece(e, g, from, to)) return e.messages;
-      }
-    }
     const n = to - from;
-    if (this.keys.length < n) {
-      this.keys = new Float64Array(n);
-      this.pathIds = new Uint32Array(n);
+    if (scratchKeys.length < n) {
+      let cap = scratchKeys.length;
+      while (cap < n) cap *= 2;
+      scratchKeys = new Float64Array(cap);
+      scratchIds = new Uint32Array(cap);
     }
-    const keys = this.keys.subarray(0, n);
-    const pathIds = this.addPath ? this.pathIds.subarray(0, n) : null;
+    const keys = scratchKeys.subarray(0, n);
+    const pathIds = this.addPath ? scratchIds.subarray(0, n) : null;
     const { changes, at } = g;
     for (let i = 0; i < n; i++) {
       const c = changes[at === null ? from + i : at[from + i]];
       keys[i] = c.key;
       if (pathIds !== null) pathIds[i] = c.pathId;
     }
+    const shared = this.shared;
+    let hash = 0;
+    let known: Encoded[] | undefined;
+    if (shared !== null) {
+      hash = pieceHash(g.attrs, keys, pathIds);
+      known = shared.pieces.get(hash);
+      if (known) for (const e of known) if (sameContent(e, g.attrs, keys, pathIds)) return e.messages;
+    }
     const messages = g.attrs
       ? this.encoder.packUpdates(this.attrSection(g.attrs), keys, pathIds, this.ctx, false)
       : this.encoder.packUpdates(null, keys, pathIds, this.ctx, true);
-    if (this.share) {
-      const entry: Encoded = { context: this.context, encoder: this.encoder, group: g, from, to, messages };
-      if (!known) sharedPieces.set(first, [entry]);
-      else if (known.length < MAX_SHARED_PER_KEY) known.push(entry);
-      else known[known.length - 1] = entry;
-    }
+    if (shared !== null) this.remember(shared, hash, known, g.attrs, keys, pathIds, messages);
     return messages;
   }
 
+  private remember(
+    shared: SharedEncoding,
+    hash: number,
+    known: Encoded[] | undefined,
+    attrs: AttrSet | null,
+    keys: Float64Array,
+    pathIds: Uint32Array | null,
+    messages: Buffer[],
+  ): void {
+    let bytes = 0;
+    for (const m of messages) bytes += m.length;
+    if (shared.pieceBytes + bytes > MAX_SHARED_PIECE_BYTES) {
+      shared.pieces = new Map();
+      shared.pieceBytes = 0;
+      known = undefined;
+    }
+    const entry: Encoded = { hash, attrs, keys: keys.slice(), pathIds: pathIds === null ? null : pathIds.slice(), messages };
+    if (known) known.push(entry);
+    else shared.pieces.set(hash, [entry]);
+    shared.pieceBytes += bytes;
+    if (!shared.clearArmed) {
+      // Forget this turn's pieces once the queues drained in it have had them:
+      // what is shared is one change going to many peers at once.
+      shared.clearArmed = true;
+      const clear = (): void => {
+        // A fan-out that outlasts one turn's budget keeps its pieces until the scheduler has visited every queue.
+        if (defaultScheduler.busy) {
+          setImmediate(clear);
+          return;
+        }
+        shared.clearArmed = false;
+        shared.pieces = new Map();
+        shared.pieceBytes = 0;
+      };
+      setImmediate(clear);
+    }
+  }
+
   private attrSection(set: AttrSet): Buffer {
-    let bytes = this.attrCache.get(set.id);
+    const cache = this.shared?.attrSections;
+    let bytes = cache?.get(set);
     if (!bytes) {
-      if (this.attrCache.size >= MAX_CACHED_ATTR_SETS) this.attrCache.clear();
       bytes = this.encoder.encodeAttributes(set.attrs, this.ctx);
-      this.attrCache.set(set.id, bytes);
+      cache?.set(set, bytes);
     }
     return bytes;
   }
@@ -417,16 +588,6 @@ function unsent(seg: ChangeSegment): readonly OutChange[] {
     for (let i = gi === seg.gi ? seg.at : 0; i < g.size; i++) out.push(g.changes[g.at === null ? i : g.at[i]]);
   }
   return out;
-}
-
-function samePiece(e: Encoded, g: Group, from: number, to: number): boolean {
-  if (e.to - e.from !== to - from) return false;
-  if (e.group === g && e.from === from) return true;
-  const a = e.group;
-  for (let i = from, j = e.from; i < to; i++, j++) {
-    if (g.changes[g.at === null ? i : g.at[i]] !== a.changes[a.at === null ? j : a.at[j]]) return false;
-  }
-  return true;
 }
 
 /**

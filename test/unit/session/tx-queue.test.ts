@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONTEXT, decodeMessage, encodeAttributes, packUpdates, type UpdateMessage } from '../../../src/bgp/codec/index.js';
 import { formatPrefix, parsePrefix } from '../../../src/bgp/prefix.js';
 import type { AttrSet, OutChange } from '../../../src/bgp/route.js';
-import { TxQueue, type TxEncoder } from '../../../src/bgp/session/tx-queue.js';
+import { DrainScheduler, TxQueue, type TxEncoder } from '../../../src/bgp/session/tx-queue.js';
 
 class FakeSink extends EventEmitter {
   written: Buffer[] = [];
@@ -378,4 +378,116 @@ describe('TxQueue', () => {
       { numRuns: 300 },
     );
   });
+
+  // Shared encoding by content (issue 16: "a change for N peers with the same export is encoded once").
+  describe('encoding shared by content', () => {
+    const withPath: AttrSet = { id: 41, attrs: { origin: 0, asPath: [{ type: 2, asns: [65000, 4200000001] }], nextHop: '10.0.0.9', localPref: 100 } };
+    const fresh = (): OutChange[] => [
+      { key: p('10.30.0.0/26'), pathId: 3, attrs: withPath },
+      { key: p('10.30.0.64/26'), pathId: 5, attrs: withPath },
+      { key: p('10.30.1.0/26'), pathId: 3, attrs: null },
+    ];
+    const as4 = { ...DEFAULT_CONTEXT, as4: true };
+    const as4ap = { ...as4, addPath: new Set([257]) };
+
+    /** What one queue alone (no sharing) writes for `changes` in `ctx`. */
+    function alone(ctx: typeof DEFAULT_CONTEXT, addPath: boolean, changes: OutChange[]): Buffer[] {
+      const d = manualDefer();
+      const sink = new FakeSink();
+      new TxQueue(sink, counting(), ctx, addPath, { defer: d.defer, shareEncoding: false }).enqueue(changes);
+      d.run();
+      return sink.written;
+    }
+
+    it('ADD-PATH peers given equal but separate OutChange objects get the very same Buffers, packed once, identical to unshared packing', () => {
+      const enc = counting();
+      const d = manualDefer();
+      const sinks = [new FakeSink(), new FakeSink(), new FakeSink()];
+      // As the RIB's ADD-PATH diff hands them: new objects per peer, same content.
+      sinks.forEach((sink) => new TxQueue(sink, enc, as4ap, true, { defer: d.defer }).enqueue(fresh()));
+      d.run();
+      expect(enc.packCalls).toBe(2); // announcements once, withdrawals once, for three peers
+      expect(enc.attrCalls).toBe(1);
+      for (const sink of sinks.slice(1)) sink.written.forEach((b, i) => expect(b).toBe(sinks[0].written[i]));
+      const own = alone(as4ap, true, fresh());
+      expect(sinks[0].written.map((b) => b.toString('hex'))).toEqual(own.map((b) => b.toString('hex')));
+    });
+
+    it('peers whose send context differs in AS4 or ADD-PATH get their own, different bytes', () => {
+      const enc = counting();
+      const d = manualDefer();
+      const two = new FakeSink();
+      const four = new FakeSink();
+      const fourAp = new FakeSink();
+      new TxQueue(two, enc, DEFAULT_CONTEXT, false, { defer: d.defer }).enqueue(fresh());
+      new TxQueue(four, enc, as4, false, { defer: d.defer }).enqueue(fresh());
+      new TxQueue(fourAp, enc, as4ap, true, { defer: d.defer }).enqueue(fresh());
+      d.run();
+      expect(enc.packCalls).toBe(6);
+      expect(enc.attrCalls).toBe(3);
+      // 2-octet AS_PATH with AS_TRANS and AS4_PATH (RFC 6793 §4.2.2) vs a 4-octet AS_PATH.
+      expect(two.written[0].equals(four.written[0])).toBe(false);
+      // Path ids on the wire only for the ADD-PATH peer (RFC 7911 §3).
+      expect(fourAp.written[0].equals(four.written[0])).toBe(false);
+      expect(fourAp.written[0].length).toBe(four.written[0].length + 8);
+      for (const [sink, ctx, ap] of [[two, DEFAULT_CONTEXT, false], [four, as4, false], [fourAp, as4ap, true]] as const) {
+        expect(sink.written.map((b) => b.toString('hex'))).toEqual(alone(ctx, ap, fresh()).map((b) => b.toString('hex')));
+      }
+      expect((decodeMessage(two.written[0], DEFAULT_CONTEXT) as UpdateMessage).attributes.asPath).toEqual(withPath.attrs.asPath);
+    });
+
+    it('a piece that differs in one path id or prefix is packed on its own', () => {
+      const enc = counting();
+      const d = manualDefer();
+      const a = new FakeSink();
+      const b = new FakeSink();
+      const c = new FakeSink();
+      new TxQueue(a, enc, as4ap, true, { defer: d.defer }).enqueue(fresh().slice(0, 2));
+      const otherId = fresh().slice(0, 2);
+      otherId[1] = { ...otherId[1], pathId: 6 };
+      new TxQueue(b, enc, as4ap, true, { defer: d.defer }).enqueue(otherId);
+      const otherKey = fresh().slice(0, 2);
+      otherKey[1] = { ...otherKey[1], key: p('10.30.0.128/26') };
+      new TxQueue(c, enc, as4ap, true, { defer: d.defer }).enqueue(otherKey);
+      d.run();
+      expect(enc.packCalls).toBe(3);
+      expect((decodeMessage(b.written[0], as4ap) as UpdateMessage).nlri.pathIds).toEqual([3, 6]);
+      expect((decodeMessage(c.written[0], as4ap) as UpdateMessage).nlri.keys.map(formatPrefix)).toEqual(['10.30.0.0/26', '10.30.0.128/26']);
+    });
+  });
+
+  describe('DrainScheduler', () => {
+    it('drains queues round-robin, one slice each, and yields once the turn budget is used', () => {
+      let now = 0;
+      const turns: (() => void)[] = [];
+      const sched = new DrainScheduler(5, (fn) => void turns.push(fn), () => now);
+      const enc: TxEncoder & { packCalls: number; attrCalls: number } = counting();
+      const slowEnc: TxEncoder = {
+        encodeAttributes: enc.encodeAttributes,
+        packUpdates: (...args) => {
+          now += 1; // every piece costs 1 ms
+          return enc.packUpdates(...args);
+        },
+      };
+      const sinks = [new FakeSink(), new FakeSink(), new FakeSink()];
+      const queues = sinks.map((sink) => new TxQueue(sink, slowEnc, DEFAULT_CONTEXT, false, { scheduler: sched, sliceSize: 1, shareEncoding: false }));
+      for (const [i, q] of queues.entries()) {
+        const changes: OutChange[] = [];
+        for (let k = 0; k < 4; k++) changes.push({ key: p(`10.40.${i}.${k * 64}/26`), pathId: 0, attrs: A });
+        q.enqueue(changes);
+      }
+      expect(turns).toHaveLength(1); // one callback for every queue, not one per queue
+      turns.shift()!();
+      // 5 slices in the first turn: queue 0, 1, 2, 0, 1.
+      expect(sinks.map((s) => s.written.length)).toEqual([2, 2, 1]);
+      expect(turns).toHaveLength(1);
+      turns.shift()!();
+      // Queue 2 goes first in the next turn (it was next in line).
+      expect(sinks.map((s) => s.written.length)).toEqual([4, 3, 3]);
+      while (turns.length > 0) turns.shift()!();
+      expect(sinks.map((s) => s.written.length)).toEqual([4, 4, 4]);
+      expect(queues.every((q) => q.pending === 0)).toBe(true);
+    });
+  });
 });
+
