@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { installCleanupHooks, sweep, REPO, delNamespace } from './lib/lab.js';
 import { cleanupSync } from './lib/proc.js';
 import { RESULTS_DIR, ratioTable, summarise, writeResult, type Json, type Scenario } from './lib/runner.js';
-import { ingestDistinct, ingestOne, ingestSame, rrReflect } from './scenarios/ingest.js';
+import { ingestDistinct, ingestOne, ingestSame, kernelIngest, rrReflect } from './scenarios/ingest.js';
 import { meshCalico, meshStorm } from './scenarios/mesh.js';
 import { convergence, rrScale } from './scenarios/changes.js';
 import { wireToKernel } from './scenarios/wire-kernel.js';
-import { kernelIngest } from './scenarios/kernel.js';
+
 import { renderAll } from './report.js';
 
 /** In the order. */

@@ -20,7 +20,7 @@ export class RouteWatch {
   private waiters: { n: number; resolve: (t: number) => void }[] = [];
 
   constructor(private readonly timestamps = false) {
-    this.proc = spawnTracked('ip', ['-n', SUT_NS, 'monitor', 'route']);
+    this.proc = spawnTracked('ip', ['-rcvbuf', '268435456', '-n', SUT_NS, 'monitor', 'route']);
     this.proc.stdout?.on('data', (d: Buffer) => this.onData(d));
     this.proc.stderr?.on('data', (d: Buffer) => {
       if (/overrun|No buffer/i.test(d.toString())) this.overruns++;

@@ -63,6 +63,7 @@ export async function alternate(runs: number, fn: (side: Side, run: number) => P
     const order: Side[] = r % 2 === 1 ? ['bird', 'agent'] : ['agent', 'bird'];
     for (const side of order) {
       let rec: RunRecord;
+      const t = Date.now();
       try {
         rec = await fn(side, r);
       } catch (err) {
@@ -71,7 +72,8 @@ export async function alternate(runs: number, fn: (side: Side, run: number) => P
       const figs = Object.entries(rec.figures)
         .map(([k, v]) => `${k}=${v === null ? '-' : round(v, 3)}`)
         .join(' ');
-      console.error(`  run ${r} ${side}: ${rec.reached ? 'reached' : 'NOT reached'} ${figs}${rec.error ? ` error: ${rec.error.split('\n')[0]}` : ''}`);
+      rec.detail.runSeconds = round((Date.now() - t) / 1000, 1);
+      console.error(`  run ${r} ${side} (${rec.detail.runSeconds} s): ${rec.reached ? 'reached' : 'NOT reached'} ${figs}${rec.error ? ` error: ${rec.error.split('\n')[0]}` : ''}`);
       out.push(rec);
     }
   }

@@ -22,6 +22,7 @@ import { jsonLines, type JsonEvent } from '../json-lines.js';
 import { FEED_POOL, NODE_POOL } from '../feeders/workload.js';
 import { BENCH_DIST, Lab, birdConfig, clusterKvs, countPaths, startAgent, startBird, type ClusterSpec, type Side, type SpeakerProc } from '../lib/lab.js';
 import { CpuWatch, memory, monoMs, sleep, stopChild } from '../lib/proc.js';
+import { RouteWatch, kernelRouteCount } from '../lib/routes.js';
 import { alternate, round, type FigureSpec, type RunRecord, type Scenario, type ScenarioOutput } from '../lib/runner.js';
 
 
@@ -32,6 +33,8 @@ interface IngestShape {
   perPeer: number;
   kind: 'distinct' | 'same';
   reflect: boolean;
+  /** Scenario 9: route programming on; the end is every path in the kernel (netlink events). */
+  kernel?: boolean;
 }
 
 const SUT = '10.77.0.1';
@@ -60,15 +63,21 @@ async function runOne(lab: Lab, spec: ClusterSpec, shape: IngestShape, side: Sid
   let speaker: SpeakerProc | undefined;
   let feeder: ChildProcess | undefined;
   let watch: CpuWatch | undefined;
+  let routes: RouteWatch | undefined;
+  if (shape.kernel) lab.flushRoutes();
   try {
     speaker =
       side === 'agent'
-        ? await startAgent(lab, `${shape.name}-${run}`, { programRoutes: false, peers: shape.feeders })
-        : await startBird(lab, `${shape.name}-${run}`, (logFile) => birdConfig(spec, { kernel: false, logFile }));
+        ? await startAgent(lab, `${shape.name}-${run}`, { programRoutes: !!shape.kernel, peers: shape.feeders })
+        : await startBird(lab, `${shape.name}-${run}`, (logFile) => birdConfig(spec, { kernel: !!shape.kernel, logFile }));
     await sleep(1500); // let start-up work (module loading, first etcd sync, BIRD's first scans) settle before the idle reading
     const idle = memory(speaker.pid);
     watch = new CpuWatch(speaker.pid);
     watch.start();
+    if (shape.kernel) {
+      routes = new RouteWatch();
+      await sleep(300);
+    }
     const reflectEach = shape.reflect ? (shape.feeders - 1) * shape.perPeer : 0;
     feeder = lab.spawnIn('peers', process.execPath, [join(BENCH_DIST, 'feeders', 'ingest.js'), SUT, '179', String(shape.feeders), String(shape.perPeer), shape.kind, String(reflectEach)]);
     const ev = jsonLines(feeder, '[feeder] ');
@@ -78,7 +87,19 @@ async function runOne(lab: Lab, spec: ClusterSpec, shape: IngestShape, side: Sid
     let end: number;
     let reached: boolean;
     let count = { paths: -1, prefixes: -1 };
-    if (shape.reflect) {
+    if (routes) {
+      const at = await Promise.race([routes.when(paths), sleep(Math.max(0, deadline - monoMs())).then(() => null)]);
+      if (at === null) {
+        // Events lost (monitor overrun) or not all there: the last route event, confirmed by one dump.
+        end = routes.lastEventMono;
+        count = { paths: kernelRouteCount(), prefixes: -1 };
+      } else {
+        end = at;
+        await sleep(500);
+        count = { paths: kernelRouteCount(), prefixes: routes.present.size };
+      }
+      reached = count.paths >= paths;
+    } else if (shape.reflect) {
       end = (await waitEvent(ev, 'reflected', deadline)).t as number;
       count = countPaths(speaker);
       reached = true;
@@ -116,6 +137,7 @@ async function runOne(lab: Lab, spec: ClusterSpec, shape: IngestShape, side: Sid
         prefixes,
         counted: count,
         endRssMB: round(mem.rssBytes / 1e6, 1),
+        ...(routes ? { monitorOverruns: routes.overruns, kernelRoutesCounted: count.paths } : {}),
         sessionsLostAfterEstablished: closed,
         notifications: ev.filter((e) => e.event === 'notification'),
         feeder: {
@@ -128,6 +150,7 @@ async function runOne(lab: Lab, spec: ClusterSpec, shape: IngestShape, side: Sid
     };
   } finally {
     watch?.stop();
+    await routes?.stop();
     await stopChild(feeder);
     await speaker?.stop();
     await sleep(300);
@@ -138,13 +161,17 @@ function ingestScenario(shape: IngestShape, quickShape: Partial<IngestShape>): S
   return {
     name: shape.name,
     title: shape.title,
-    group: 'ingest',
+    group: shape.kernel ? 'kernel' : 'ingest',
     method:
-      (shape.reflect
+      (shape.kernel
+        ? 'End: `ip monitor route` in the SUT namespace has seen every path arrive as a proto bird route (then one dump confirms the count). Kernel programming on for both: the agent\'s own route programmer, BIRD\'s kernel protocol with calico_kernel_programming. '
+        : shape.reflect
         ? 'End: every feeder (RR client) was announced the other clients\' paths, counted on the wire by the feeders. '
         : 'End: the first 1 s window in which the speaker uses < 5 % of a core (main thread sampled every 5 ms), then one count that must show every path. ') +
       'Time zero: the first feeder TCP connect. CPU: schedstat of every thread of the speaker between the two. Memory: VmHWM, VmRSS. ' +
-      'Agent: agent run --no-program-routes configured through etcd; BIRD 2: the same cluster rendered as confd does, kernel protocol export none.',
+      (shape.kernel
+        ? 'Agent: agent run configured through etcd; BIRD 2: the same cluster rendered as confd does (its protocols start with BIRD, before time zero, so config parsing is not timed).'
+        : 'Agent: agent run --no-program-routes configured through etcd; BIRD 2: the same cluster rendered as confd does, kernel protocol export none.'),
     async run({ quick, runs }): Promise<ScenarioOutput> {
       const s = { ...shape, ...(quick ? quickShape : {}) };
       const spec: ClusterSpec = {
@@ -164,8 +191,11 @@ function ingestScenario(shape: IngestShape, quickShape: Partial<IngestShape>): S
         const limitMs = quick ? 30_000 : 120_000;
         const rs = await alternate(runs, (side, run) => runOne(lab, spec, s, side, run, limitMs));
         return {
-          settings: { feeders: s.feeders, perPeer: s.perPeer, prefixes: s.kind, routeReflector: s.reflect, runLimitSeconds: limitMs / 1000 },
-          figures: s.reflect ? [{ name: 'wallSeconds', unit: 's', what: 'first connect until every client holds the others\' paths (wire)' }, ...FIGURES.slice(1)] : FIGURES,
+          settings: { kernel: !!s.kernel, feeders: s.feeders, perPeer: s.perPeer, prefixes: s.kind, routeReflector: s.reflect, runLimitSeconds: limitMs / 1000 },
+          figures: s.kernel
+            ? [{ name: 'wallSeconds', unit: 's', what: 'first connect until every route is in the kernel (netlink events)' }, ...FIGURES.slice(1)]
+            : s.reflect
+              ? [{ name: 'wallSeconds', unit: 's', what: 'first connect until every client holds the others\' paths (wire)' }, ...FIGURES.slice(1)] : FIGURES,
           runs: rs,
         };
       } finally {
@@ -178,4 +208,5 @@ function ingestScenario(shape: IngestShape, quickShape: Partial<IngestShape>): S
 export const ingestDistinct = ingestScenario({ name: 'ingest-distinct', title: '10 peers x 100k distinct /26 (1M paths)', feeders: 10, perPeer: 100_000, kind: 'distinct', reflect: false }, { perPeer: 10_000 });
 export const ingestOne = ingestScenario({ name: 'ingest-one', title: '1 peer x 100k /26', feeders: 1, perPeer: 100_000, kind: 'distinct', reflect: false }, { perPeer: 10_000 });
 export const ingestSame = ingestScenario({ name: 'ingest-same', title: '10 peers x the same 100k /26 (best path over 10 paths)', feeders: 10, perPeer: 100_000, kind: 'same', reflect: false }, { perPeer: 10_000 });
+export const kernelIngest = ingestScenario({ name: 'kernel', title: '10 peers x 100k distinct /26 into the kernel (1M routes)', feeders: 10, perPeer: 100_000, kind: 'distinct', reflect: false, kernel: true }, { perPeer: 10_000 });
 export const rrReflect = ingestScenario({ name: 'rr-reflect', title: 'route reflector, 10 clients x 100k /26', feeders: 10, perPeer: 100_000, kind: 'distinct', reflect: true }, { perPeer: 5_000 });
