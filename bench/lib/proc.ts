@@ -6,7 +6,7 @@
  * - memory: VmHWM and VmRSS of /proc/<pid>/status (the whole process);
  * - end of work: the end of the last busy stretch (>= 50 % of a core over 20 ms
  *   on the main thread) that is followed by a 1 s window using < 5 % of a core
- *   with no busy interval in it (the main thread is sampled every 5 ms, so the
+ *   with < 15 ms in busy stretches in it (the main thread is sampled every 5 ms, so the
  *   end is known to a few ms, and work smaller than 5 % of a second is not
  *   mistaken for quiet); deferred work such as garbage collection is inside
  *   the time.
@@ -147,9 +147,12 @@ export class CpuWatch {
         while (k < s.length && s[k].t < s[j].t + windowMs) k++;
         if (k >= s.length) break;
         let quiet = s[k].ns - s[j].ns < share * windowMs * 1e6;
-        // ... and no busy interval inside the window (a burst of work smaller than
-        // share * window is still work; sub-ms periodic housekeeping is not busy).
-        for (let x = j + 1; quiet && x <= k; x++) if (busyEnd(x)) quiet = false;
+        // ... and less than 15 ms of CPU in busy stretches inside the window: a burst of
+        // work smaller than share * window is still work (small scenarios), while a
+        // short blip of periodic housekeeping (BIRD's 2 s scans, a timer) is not.
+        let busyNs = 0;
+        for (let x = j + 1; quiet && x <= k; x++) if (busyEnd(x)) busyNs += s[x].ns - s[x - 1].ns;
+        if (busyNs >= 15e6) quiet = false;
         if (!quiet) continue;
         if (firstQuiet < 0) {
           firstQuiet = j;
