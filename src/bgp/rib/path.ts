@@ -65,6 +65,7 @@ export class PeerState {
   /** The shared Path for the last attribute set seen, per received path id. */
   private lastSet: InternedAttrs | null = null;
   private lastPaths = new Map<number, Path>();
+  private lastPath: Path | null = null;
   /** Received path id -> small number, for stable outgoing path ids (RFC 7911). */
   private readonly pathIdSlots = new Map<number, number>();
 
@@ -76,6 +77,9 @@ export class PeerState {
 
   /** The (shared) path for `set` under received path id `pathId`. */
   pathFor(set: InternedAttrs, pathId: number, accepted: boolean): Path {
+    // Consecutive prefixes of an UPDATE ask for the same path: answer without a Map lookup.
+    const last = this.lastPath;
+    if (last !== null && last.attrs === set && last.pathId === pathId) return last;
     if (set !== this.lastSet) {
       this.lastSet = set;
       this.lastPaths = new Map();
@@ -85,6 +89,7 @@ export class PeerState {
       p = new Path(this, pathId, set, accepted, this.outIdOf(pathId));
       this.lastPaths.set(pathId, p);
     }
+    this.lastPath = p;
     return p;
   }
 

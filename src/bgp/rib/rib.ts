@@ -31,7 +31,7 @@ import type { AttrSet, OutChange } from '../route.js';
 import { parseIpv4, type PrefixKey } from '../prefix.js';
 import { AttrTable, type InternedAttrs } from './attr-set.js';
 import { bestPath, better, selectBest } from './best-path.js';
-import { Ipv4Table, LIST_FLAG, listOffset, listPayload, MAX_ELEMENT, PathLists } from './dest-table.js';
+import { Ipv4Table, LIST_FLAG, listOffset, listPayload, MAX_ELEMENT, MIXED, PathLists } from './dest-table.js';
 import { Path, PeerState, type BestInfo, type RibPeer } from './path.js';
 import { exportAttributes, importRejection, type LocalSpeaker } from './propagation.js';
 
@@ -708,16 +708,20 @@ export class Rib {
    * remember its best (and, for ADD-PATH peers, every accepted path) as it
    * was. `E[0, n)` holds the destination before the change.
    */
-  private touch(slot: number, key: PrefixKey, n: number): boolean {
+  private touch(slot: number, key: PrefixKey, n: number, arenaOff = -1): boolean {
     if (slot >= 0 && this.table.dirty(slot)) return false;
     this.dirtyKeys.push(key);
-    const first = n > 0 ? this.atE(0) : undefined;
+    // The elements are in E, or (arenaOff >= 0) in the arena list at arenaOff.
+    const src = arenaOff >= 0 ? this.lists.a : this.E;
+    const base = arenaOff >= 0 ? arenaOff + 1 : 0;
+    const reg = this.pathById;
+    const first = n > 0 ? reg[src[base] >>> 1]! : undefined;
     this.dirtyOld.push(first !== undefined && first.accepted ? first : undefined);
     let all: Path[] | null = null;
     if (this.addPathUp > 0) {
       all = [];
       for (let i = 0; i < n; i++) {
-        const p = this.atE(i);
+        const p = reg[src[base + i] >>> 1]!;
         if (p.accepted) all.push(p);
       }
     }
@@ -930,6 +934,8 @@ export class Rib {
       this.table.insert(key, this.ref(path), accepted);
       return;
     }
+    const pl = this.table.payload(slot);
+    if (pl >= LIST_FLAG && this.appendToList(slot, key, pl, st, pathId, set, accepted)) return;
     let n = this.load(slot);
     const i = this.indexOf(n, st, pathId);
     const E = this.E;
@@ -977,6 +983,43 @@ export class Rib {
       this.countBest(hadBest, n);
       this.store(slot, key, n, dirty);
     }
+  }
+
+  /**
+   * The common case of many paths per destination, done in the arena without
+   * copying the list: a new path from a source not yet there, room in the
+   * block, one neighbour AS, a best in place. Compared with the best only.
+   * Returns false (nothing changed) for anything else.
+   */
+  private appendToList(slot: number, key: PrefixKey, pl: number, st: PeerState, pathId: number, set: InternedAttrs, accepted: boolean): boolean {
+    const lists = this.lists;
+    const off = listOffset(pl);
+    const a = lists.a;
+    const hdr = a[off];
+    const n = hdr & 0xffff;
+    if ((hdr & MIXED) !== 0 || n >= lists.capacityOf(off)) return false;
+    const reg = this.pathById;
+    for (let j = 0; j < n; j++) {
+      const p = reg[a[off + 1 + j] >>> 1]!;
+      if (p.src === st && p.pathId === pathId) return false;
+    }
+    const b = reg[a[off + 1] >>> 1]!;
+    if (!b.accepted || (accepted && set.neighbourAs !== b.attrs.neighbourAs)) return false;
+    const path = st.pathFor(set, pathId, accepted);
+    const dirty = accepted && this.touch(slot, key, n, off);
+    st.received++;
+    if (accepted) {
+      st.accepted++;
+      this.pathCount++;
+    }
+    const e = this.ref(path);
+    if (accepted && better(path, b)) {
+      a[off + 1 + n] = a[off + 1];
+      a[off + 1] = e;
+    } else a[off + 1 + n] = e;
+    a[off] = hdr + 1;
+    if (dirty) this.table.setDirty(slot);
+    return true;
   }
 
   /** Keep the Loc-RIB's prefix count after a change of `E[0, n)`. */

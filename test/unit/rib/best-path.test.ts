@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { PathAttributes } from '../../../src/bgp/codec/types.js';
 import { parseIpv4 } from '../../../src/bgp/prefix.js';
 import { InternedAttrs, asPathLength } from '../../../src/bgp/rib/attr-set.js';
-import { bestPath } from '../../../src/bgp/rib/best-path.js';
+import fc from 'fast-check';
+import { BEST_PATH_STEPS, bestPath, comparePaths } from '../../../src/bgp/rib/best-path.js';
 import { Path, PeerState } from '../../../src/bgp/rib/path.js';
 
 const LOCAL_AS = 64512;
@@ -78,5 +79,36 @@ describe('bestPath (RFC 4271 §9.1.2.2)', () => {
 
   it('asPathLength counts sets as one and confederations as zero', () => {
     expect(asPathLength([{ type: 2, asns: [1, 2] }, { type: 1, asns: [3, 4] }, { type: 4, asns: [5] }])).toBe(3);
+  });
+
+  it('comparePaths (written out for speed) agrees with the BEST_PATH_STEPS table', () => {
+    const srcArb = fc.record({
+      address: fc.constantFrom('10.0.0.1', '10.0.0.2'),
+      as: fc.constantFrom(LOCAL_AS, 65001),
+      routerId: fc.constantFrom('1.1.1.1', '2.2.2.2'),
+      local: fc.boolean(),
+    });
+    const attrsArb = fc.record({
+      localPref: fc.option(fc.constantFrom(100, 200), { nil: undefined }),
+      asPath: fc.constantFrom(seq(1), seq(2), seq(1, 2), []),
+      origin: fc.constantFrom(0 as const, 2 as const),
+      med: fc.option(fc.constantFrom(0, 5), { nil: undefined }),
+      originatorId: fc.option(fc.constantFrom('1.1.1.1', '3.3.3.3'), { nil: undefined }),
+      clusterList: fc.option(fc.constantFrom<string[]>(['1.0.0.1'], ['1.0.0.1', '1.0.0.2']), { nil: undefined }),
+    });
+    const clean = (a: object): PathAttributes => Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as PathAttributes;
+    fc.assert(
+      fc.property(srcArb, attrsArb, fc.nat(2), srcArb, attrsArb, fc.nat(2), (s1, a1, id1, s2, a2, id2) => {
+        const x = mk(s1, clean(a1), id1);
+        const y = mk(s2, clean(a2), id2);
+        let want = 0;
+        for (let i = 0; i < BEST_PATH_STEPS.length && want === 0; i++) {
+          const c = BEST_PATH_STEPS[i].compare(x, y);
+          if (c !== 0) want = c < 0 ? -(i + 1) : i + 1;
+        }
+        expect(comparePaths(x, y)).toBe(want);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
