@@ -24,7 +24,6 @@ import type {
   PeerType,
   Pool,
 } from './desired.js';
-import { ipv4CidrContains, type ParsedCidr } from './model/fields.js';
 import type {
   BGPConfigurationResource,
   BGPPeerResource,
@@ -33,6 +32,8 @@ import type {
   NodeResource,
 } from './model/resources.js';
 import { selectRouterId } from './router-id.js';
+import { blockDisposition, PoolIndex } from '../calico/ipam-rules.js';
+import { parsePrefix } from '../bgp/prefix.js';
 import type { Selector } from './selector.js';
 
 export const DEFAULT_AS = 64512;
@@ -375,15 +376,6 @@ export function computePools(view: ResourceView): Map<string, Pool> {
   return pools;
 }
 
-/** The most specific pool containing a block (IPv4). */
-function poolFor(view: ResourceView, cidr: ParsedCidr): IPPoolResource | undefined {
-  let best: IPPoolResource | undefined;
-  for (const p of view.ipPools.values()) {
-    if (ipv4CidrContains(p.cidr, cidr) && (!best || p.cidr.prefixLen > best.cidr.prefixLen)) best = p;
-  }
-  return best;
-}
-
 /**
  * This host's blocks, from its affinity keys only (confd never reads block
  * values). Confirmed (or legacy empty) affinities are blackholed unless /32
@@ -394,17 +386,13 @@ export function computeBlocks(view: ResourceView, nodeName: string): Map<string,
   const blocks = new Map<string, LocalBlock>();
   const mine = view.affinities.get(nodeName);
   if (!mine) return blocks;
+  const pools = new PoolIndex([...view.ipPools.values()].map((p) => ({ cidr: p.cidr.cidr, name: p.name, disableBGPExport: p.disableBGPExport })));
   for (const a of mine.values()) {
-    if (a.cidr.ipVersion !== 4) continue; // IPv4 agent (DESIGN: IPIP mode)
+    if (a.cidr.ipVersion !== 4) continue; // IPv4 agent (IPIP mode)
     const state: AffinityState = a.state;
-    const confirmed = state === 'confirmed';
-    const pool = poolFor(view, a.cidr);
-    const b: LocalBlock = {
-      cidr: a.cidr.cidr,
-      state,
-      blackhole: confirmed && a.cidr.prefixLen !== 32,
-      exported: confirmed && !(pool?.disableBGPExport ?? false),
-    };
+    const pool = pools.of(parsePrefix(a.cidr.cidr, true));
+    const d = blockDisposition(state, a.cidr.prefixLen, pool);
+    const b: LocalBlock = { cidr: a.cidr.cidr, state, blackhole: d.blackhole, exported: d.exported };
     if (pool) b.pool = pool.name;
     blocks.set(b.cidr, b);
   }

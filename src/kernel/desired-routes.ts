@@ -1,7 +1,7 @@
 /**
  * Desired kernel routes: what calico-node's BIRD would write, computed from
  * best paths, this node's IPAM blocks and the IP pools' encapsulation modes
- * (DESIGN.md "Kernel routes", "Export and blackholes"). Pure: no kernel, no time.
+ * (docs/ARCHITECTURE.md "Calico facts"; block rules in src/calico/ipam-rules.ts). Pure: no kernel, no time.
  *
  * - each local block (affinity confirmed, or legacy empty = confirmed):
  *   `blackhole <block> proto bird`; none for /32 blocks; none for pending /
@@ -15,7 +15,8 @@
  * - VXLAN pools (vxlanMode set, ipipMode Never): nothing, Felix owns those.
  * Our own blocks win over learned routes for the same prefix.
  */
-import { parseIpv4, parsePrefix, prefixContains, prefixCovers, prefixKey, type PrefixKey } from '../bgp/prefix.js';
+import { keyLength, parseIpv4, parsePrefix, prefixContains, prefixKey, type PrefixKey } from '../bgp/prefix.js';
+import { affinityConfirmed, blockDisposition, PoolIndex } from '../calico/ipam-rules.js';
 import type { LocalBlock, NodeIdentity, Pool } from '../contracts.js';
 import { blackholeRoute, gatewayRoute, type KernelRoute } from './route.js';
 
@@ -52,16 +53,9 @@ export function clusterRoutesPolicy(value: string | undefined): ClusterRoutesPol
   };
 }
 
-/** A pool reduced to what route selection needs; longest pools first. */
-interface PoolRule {
-  key: PrefixKey;
-  ipip: Pool['ipipMode'];
-  vxlan: Pool['vxlanMode'];
-}
-
 /** Everything a learned route's shape depends on, precomputed once per change of pools / node / policy. */
 export class RouteContext {
-  private readonly pools: PoolRule[];
+  private readonly pools: PoolIndex<Pool>;
   /** This node's subnet as a prefix key, or undefined when the identity is not known yet. */
   readonly nodeSubnet?: PrefixKey;
   readonly policy: ClusterRoutesPolicy;
@@ -74,18 +68,7 @@ export class RouteContext {
       tunnelDevice?: string;
     },
   ) {
-    const rules: PoolRule[] = [];
-    for (const pool of opts.pools) {
-      let key: PrefixKey;
-      try {
-        key = parsePrefix(pool.cidr, true);
-      } catch {
-        continue; // IPv6 or malformed pool: not ours to route
-      }
-      rules.push({ key, ipip: pool.ipipMode, vxlan: pool.vxlanMode });
-    }
-    rules.sort((a, b) => (b.key % 64) - (a.key % 64));
-    this.pools = rules;
+    this.pools = new PoolIndex(opts.pools);
     if (opts.node?.ipv4) {
       try {
         this.nodeSubnet = prefixKey(parseIpv4(opts.node.ipv4), opts.node.ipv4PrefixLen);
@@ -101,20 +84,19 @@ export class RouteContext {
   }
 
   /** The most specific pool that covers `prefix`. */
-  poolOf(prefix: PrefixKey): PoolRule | undefined {
-    for (const rule of this.pools) if (prefixCovers(rule.key, prefix)) return rule;
-    return undefined;
+  poolOf(prefix: PrefixKey): Pool | undefined {
+    return this.pools.of(prefix);
   }
 
   /** The kernel route for a prefix learned with `nextHop` (uint32), or null for none. */
   learnedRoute(prefix: PrefixKey, nextHop: number): KernelRoute | null {
     const pool = this.poolOf(prefix);
     if (pool) {
-      if (pool.ipip === 'Never' && pool.vxlan !== 'Never') return null; // VXLAN: Felix's business
+      if (pool.ipipMode === 'Never' && pool.vxlanMode !== 'Never') return null; // VXLAN: Felix's business
       const tunnel =
-        pool.ipip === 'Always' ||
+        pool.ipipMode === 'Always' ||
         // Without a known subnet every next hop counts as "outside" (the safe branch: onlink needs no connected route).
-        (pool.ipip === 'CrossSubnet' && (this.nodeSubnet === undefined || !prefixContains(this.nodeSubnet, nextHop)));
+        (pool.ipipMode === 'CrossSubnet' && (this.nodeSubnet === undefined || !prefixContains(this.nodeSubnet, nextHop)));
       if (tunnel) {
         if (!this.policy.programIpip) return null;
         return gatewayRoute(prefix, nextHop, this.tunnelDevice, true);
@@ -127,14 +109,14 @@ export class RouteContext {
 /** The blackhole for a local block, or null (pending affinity, /32 block, unparsable cidr). */
 export function blockRoute(block: LocalBlock): KernelRoute | null {
   const prefix = blockPrefix(block);
-  if (prefix === null || !blockIsOurs(block)) return null;
-  if (prefix % 64 === 32) return null;
-  return blackholeRoute(prefix);
+  if (prefix === null) return null;
+  // The pool plays no part in blackholing (src/calico/ipam-rules.ts).
+  return blockDisposition(block.state, keyLength(prefix), undefined).blackhole ? blackholeRoute(prefix) : null;
 }
 
 /** Confirmed (or legacy empty, which the datastore maps to confirmed) affinities only. */
 export function blockIsOurs(block: LocalBlock): boolean {
-  return block.state === 'confirmed' || (block.state as string) === '' || block.state === undefined;
+  return affinityConfirmed(block.state);
 }
 
 export function blockPrefix(block: LocalBlock): PrefixKey | null {

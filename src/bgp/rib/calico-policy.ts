@@ -1,20 +1,15 @@
 /**
  * Calico's export policy for this node's own routes: which affine IPAM
  * blocks are advertised, which are blackholed, and the communities attached
- * (DESIGN.md "Export and blackholes"; what confd renders into BIRD's
- * `calico_export_to_bgp_peers` filter and static blackhole routes).
+ * (what confd renders into BIRD's `calico_export_to_bgp_peers` filter and
+ * static blackhole routes). The block and pool rules themselves are
+ * src/calico/ipam-rules.ts, shared with the datastore and the kernel.
  *
- * - Affinity `confirmed` (or empty in etcd, which the datastore reports as
- *   confirmed): blackholed locally and exported, even when no pool contains
- *   the block. A /32 block is exported but not blackholed.
- * - A block inside a pool with `disableBGPExport`: blackholed, not exported.
- *   The pool's `disabled` flag plays no part (a disabled pool only stops new
- *   allocations; existing blocks keep routing).
- * - `pending` / `pendingDeletion`: neither.
  * - BGPConfiguration `prefixAdvertisements`: every entry whose cidr covers the
  *   block adds its communities (BIRD's `if (net ~ cidr) then bgp_community.add`).
  */
-import type { DesiredState, LocalBlock, Pool } from '../../datastore/desired.js';
+import type { DesiredState, LocalBlock, Pool } from '../../contracts.js';
+import { blockDisposition, learnedExported, PoolIndex, type BlockDisposition } from '../../calico/ipam-rules.js';
 import { keyLength, parsePrefix, prefixCovers, type PrefixKey } from '../prefix.js';
 import type { LocalRoute } from './rib.js';
 
@@ -42,35 +37,17 @@ export interface OriginatedRoutes {
 
 /** The pool that holds `key`: the most specific pool whose cidr covers it. */
 export function poolOf(key: PrefixKey, pools: Iterable<Pool>): Pool | undefined {
-  let best: Pool | undefined;
-  let bestLen = -1;
-  for (const p of pools) {
-    let pk: PrefixKey;
-    try {
-      pk = parsePrefix(p.cidr, true);
-    } catch {
-      continue;
-    }
-    if (prefixCovers(pk, key) && keyLength(pk) > bestLen) {
-      best = p;
-      bestLen = keyLength(pk);
-    }
-  }
-  return best;
+  return new PoolIndex(pools).of(key);
 }
 
-/** Decide one block: export and/or blackhole, with the reason. */
-export function decideBlock(block: LocalBlock, key: PrefixKey, pools: Iterable<Pool>): BlockDecision {
-  const base = { key, cidr: block.cidr };
-  if (block.state !== 'confirmed') {
-    return { ...base, exported: false, blackholed: false, reason: `affinity ${block.state}` };
-  }
-  const blackholed = keyLength(key) < 32; // a /32 block is one address: no blackhole route
-  const pool = poolOf(key, pools);
-  if (pool?.disableBGPExport) {
-    return { ...base, exported: false, blackholed, reason: `pool ${pool.name} has disableBGPExport` };
-  }
-  return { ...base, exported: true, blackholed, reason: pool ? `confirmed, pool ${pool.name}` : 'confirmed, outside any pool' };
+/** Decide one block: export and/or blackhole, with the reason (src/calico/ipam-rules.ts). */
+export function decideBlock(block: LocalBlock, key: PrefixKey, pools: Iterable<Pool> | PoolIndex<Pool>): BlockDecision {
+  const index = pools instanceof PoolIndex ? pools : new PoolIndex(pools);
+  return { key, cidr: block.cidr, ...blockDecisionOf(blockDisposition(block.state, keyLength(key), index.of(key))) };
+}
+
+function blockDecisionOf(d: BlockDisposition): { exported: boolean; blackholed: boolean; reason: string } {
+  return { exported: d.exported, blackholed: d.blackhole, reason: d.reason };
 }
 
 /**
@@ -92,7 +69,7 @@ export function originatedRoutes(
   pools: Iterable<Pool>,
   prefixAdvertisements: PrefixAdvertisement[] = [],
 ): OriginatedRoutes {
-  const poolList = [...pools];
+  const poolIndex = new PoolIndex(pools);
   const problems: string[] = [];
   const ads: { key: PrefixKey; standard: number[]; large: [number, number, number][] }[] = [];
   for (const ad of prefixAdvertisements) {
@@ -124,7 +101,7 @@ export function originatedRoutes(
       problems.push(`block ${block.cidr}: ${(err as Error).message}`);
       continue;
     }
-    const d = decideBlock(block, key, poolList);
+    const d = decideBlock(block, key, poolIndex);
     decisions.push(d);
     if (!d.exported) continue;
     const route: LocalRoute = {};
@@ -151,13 +128,12 @@ export function originatedFromDesired(state: DesiredState): OriginatedRoutes {
  * blocks are decided by `decideBlock`, not here.
  */
 export function learnedExportFilter(pools: Iterable<Pool>): (key: PrefixKey) => boolean {
-  const list = [...pools];
+  const index = new PoolIndex(pools);
   const memo = new Map<PrefixKey, boolean>();
   return (key) => {
     let ok = memo.get(key);
     if (ok === undefined) {
-      const pool = poolOf(key, list);
-      ok = pool !== undefined && !pool.disableBGPExport;
+      ok = learnedExported(index.of(key));
       if (memo.size < 100_000) memo.set(key, ok);
     }
     return ok;

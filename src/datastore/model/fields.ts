@@ -146,19 +146,6 @@ export function parseCidr(s: string, allowBareIp = false): ParsedCidr | undefine
   return { cidr: `${addr}/${len}`, address: addr, prefixLen: len, ipVersion: version };
 }
 
-/** Dotted quad -> uint32 (callers have validated it). */
-export function ipv4ToNumber(a: string): number {
-  const p = a.split('.');
-  return ((+p[0] << 24) >>> 0) + (+p[1] << 16) + (+p[2] << 8) + +p[3];
-}
-
-/** True when IPv4 cidr `inner` lies inside `outer` (both "a.b.c.d/len"). */
-export function ipv4CidrContains(outer: ParsedCidr, inner: ParsedCidr): boolean {
-  if (outer.ipVersion !== 4 || inner.ipVersion !== 4 || inner.prefixLen < outer.prefixLen) return false;
-  if (outer.prefixLen === 0) return true;
-  const mask = outer.prefixLen === 32 ? 0xffffffff : (~(0xffffffff >>> outer.prefixLen)) >>> 0;
-  return ((ipv4ToNumber(outer.address) & mask) >>> 0) === ((ipv4ToNumber(inner.address) & mask) >>> 0);
-}
 
 const UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
 
