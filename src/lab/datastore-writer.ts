@@ -12,8 +12,11 @@ import { toEtcdKeyValues, toYaml, type Resource } from './resources.js';
 
 export type WriterKind = 'agent datastore apply' | 'etcdctl';
 
-export function pickWriter(repo: string): WriterKind {
-  return agentHasCommand(repo, ['datastore', 'apply']) ? 'agent datastore apply' : 'etcdctl';
+/** `required`: the lab was asked to test the agent (--speaker agent), so the etcdctl fallback is refused. */
+export function pickWriter(repo: string, required = false): WriterKind {
+  if (agentHasCommand(repo, ['datastore', 'apply'])) return 'agent datastore apply';
+  if (required) throw new Error(`the built CLI (${agentCli(repo)}) has no \`agent datastore apply\`; build it (npm run build) or use --speaker auto`);
+  return 'etcdctl';
 }
 
 export function writeResources(plan: LabPlan, repo: string, writer: WriterKind, resources: Resource[]): string {

@@ -45,7 +45,14 @@ function resolveSpeakers(plan: LabPlan, opts: UpOptions): string[] {
   }
   if (opts.speaker === 'bird' || !hasRun) {
     for (const n of plan.nodes) n.speaker = 'bird';
-    notes.push(opts.speaker === 'bird' ? 'every node runs BIRD (--speaker bird)' : '`agent run` is not built yet: every node runs BIRD');
+    if (opts.speaker === 'bird') notes.push('every node runs BIRD (--speaker bird)');
+    else {
+      // A lab that silently runs BIRD everywhere passes every route check with no
+      // agent in it: say so where nobody can miss it (stderr and the progress notes).
+      const warning = `WARNING: \`agent run\` is not built (${agentCli(opts.repo)}): every node runs BIRD, NO AGENT IS TESTED (--speaker agent refuses this)`;
+      process.stderr.write(`${warning}\n`);
+      notes.push(warning);
+    }
   }
   return notes;
 }
@@ -114,7 +121,7 @@ export async function labUp(opts: UpOptions, write: (l: string) => void = (l) =>
   let writer: WriterKind = 'etcdctl';
   const resourcesFile = join(opts.dir, 'resources.yaml');
   await p.step('writing Calico resources', [resourcesFile, etcdLog(opts.dir)], (note) => {
-    writer = pickWriter(opts.repo);
+    writer = pickWriter(opts.repo, opts.speaker === 'agent');
     const resources = [...clusterResources(plan), ...blockResources(assignment)];
     writeFileSync(resourcesFile, toYaml(resources));
     const out = writeResources(plan, opts.repo, writer, resources);
@@ -123,7 +130,11 @@ export async function labUp(opts: UpOptions, write: (l: string) => void = (l) =>
     const kinds = new Map<string, number>();
     for (const r of resources) kinds.set(r.kind, (kinds.get(r.kind) ?? 0) + 1);
     note(`${[...kinds].map(([k, c]) => `${c} ${k}`).join(', ')} with ${writer} (${resourcesFile})`);
-    if (writer === 'etcdctl') note('(`agent datastore apply` is not built yet: wrote the same resources with etcdctl)');
+    if (writer === 'etcdctl') {
+      const warning = 'WARNING: `agent datastore apply` is not built: wrote the resources with etcdctl, the agent\'s apply path is NOT TESTED';
+      process.stderr.write(`${warning}\n`);
+      note(warning);
+    }
     if (out.trim()) for (const l of out.trim().split('\n').slice(0, 20)) note(l);
   });
 

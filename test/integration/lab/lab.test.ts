@@ -8,7 +8,7 @@
  * person is running is left alone; tears down always.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -58,7 +58,8 @@ for (const topology of ['mesh', 'rr'] as const) {
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), `lab-it-${topology}-`));
       await lab(dir, prefix, ['down']); // leftovers of a crashed run of this test
-      const r = await lab(dir, prefix, ['up', '--nodes', '3', '--topology', topology]);
+      // --speaker agent: the lab refuses to fall back to BIRD or etcdctl, so a green run has agents in it.
+      const r = await lab(dir, prefix, ['up', '--nodes', '3', '--topology', topology, '--speaker', 'agent']);
       upOut = r.out;
       if (r.code !== 0) throw new Error(`npm run lab failed (exit ${r.code}):\n${r.out}`);
       state = readState(dir)!;
@@ -125,11 +126,25 @@ for (const topology of ['mesh', 'rr'] as const) {
       }
     });
 
+    it('nodes 2..N are agents whose control sockets answer, and the resources went through `agent datastore apply`', () => {
+      expect(state.plan.nodes.slice(1).map((n) => n.speaker)).toEqual(['agent', 'agent']);
+      expect(upOut).not.toMatch(/WARNING/);
+      expect(state.writer).toBe('agent datastore apply');
+      // apply's own report, relayed by the lab: proof it ran, not only that it was chosen.
+      expect(upOut).toMatch(/Successfully applied \d+ resource\(s\)/);
+      for (const n of state.plan.nodes.slice(1)) {
+        const live = sh(process.execPath, [join(repo, 'dist/src/cli/main.js'), 'live', '--control-socket', join(dir, n.name, 'agent.sock')]);
+        expect(live).toMatch(/^ok +control: /m);
+        const pid = Number(readFileSync(join(dir, n.name, 'agent.pid'), 'utf8'));
+        // The answering process is an agent in that node's namespace, not a BIRD.
+        expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain('main.js\0run');
+        expect(sh('ip', ['netns', 'identify', String(pid)]).trim()).toBe(n.ns);
+      }
+    });
+
     it('agents show every peer Established in `agent status`', () => {
       const agents = state.plan.nodes.filter((n) => n.speaker === 'agent');
-      // Until `agent run` is built the lab runs BIRD everywhere, and must say so.
-      if (agents.length === 0) expect(upOut).toMatch(/`agent run` is not built yet: every node runs BIRD/);
-      else expect(agents.length).toBe(2);
+      expect(agents.length).toBe(2);
       for (const n of agents) {
         const status = sh(process.execPath, [join(repo, 'dist/src/cli/main.js'), 'status', '--control-socket', join(dir, n.name, 'agent.sock')]);
         const want = topology === 'mesh' ? 2 : n.routeReflector ? 2 : 1;
@@ -138,7 +153,7 @@ for (const topology of ['mesh', 'rr'] as const) {
     });
 
     it('a second `npm run lab` while this one runs says so and exits 1', async () => {
-      const r = await lab(dir, prefix, ['up', '--nodes', '3', '--topology', topology]);
+      const r = await lab(dir, prefix, ['up', '--nodes', '3', '--topology', topology, '--speaker', 'agent']);
       expect(r.code).toBe(1);
       expect(r.out).toMatch(/a lab is already running/);
     });
