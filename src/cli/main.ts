@@ -3,23 +3,33 @@
  * `agent`: the per-node BGP agent and its operator tools, one yargs entry.
  * Each subcommand lives in its own module under ./commands, loaded only when
  * it is the command being run (see commands/index.ts).
+ *
+ * `agent run` with plain options (no --help, nothing yargs must explain)
+ * does not load yargs at all: the daemon would carry it for its whole life
+ * (commands/run.ts, parseRunArgs). Everything else goes through yargs.
  */
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { commandsFor } from './commands/index.js';
 import { VERSION } from '../version.js';
 
-const cli = yargs(hideBin(process.argv))
-  .scriptName('agent')
-  .usage('$0 <command> [options]\n\nA BGP route-distribution agent for Calico-style clusters (IPIP mode).')
-  .version(VERSION)
-  .alias('h', 'help')
-  .strict()
-  .demandCommand(1, 'Name a command; `agent --help` lists them.')
-  .recommendCommands()
-  .wrap(Math.min(110, process.stdout.columns ?? 110));
+const args = process.argv.slice(2);
 
-const args = hideBin(process.argv);
-for (const command of await commandsFor(args)) cli.command(command);
+async function main(): Promise<void> {
+  if (args[0] === 'run') {
+    const run = await import('./commands/run.js');
+    const parsed = run.parseRunArgs(args.slice(1));
+    if (parsed) return run.runAgent(parsed);
+  }
+  const [{ default: yargs }, { commandsFor }] = await Promise.all([import('yargs'), import('./commands/index.js')]);
+  const cli = yargs(args)
+    .scriptName('agent')
+    .usage('$0 <command> [options]\n\nA BGP route-distribution agent for Calico-style clusters (IPIP mode).')
+    .version(VERSION)
+    .alias('h', 'help')
+    .strict()
+    .demandCommand(1, 'Name a command; `agent --help` lists them.')
+    .recommendCommands()
+    .wrap(Math.min(110, process.stdout.columns ?? 110));
+  for (const command of await commandsFor(args)) cli.command(command);
+  await cli.parseAsync();
+}
 
-await cli.parseAsync();
+await main();
