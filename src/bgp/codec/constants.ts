@@ -89,6 +89,18 @@ export const UPDATE_OPTIONAL_ATTRIBUTE = 9;
 export const UPDATE_INVALID_NETWORK_FIELD = 10;
 export const UPDATE_MALFORMED_AS_PATH = 11;
 
+// Cease subcodes (RFC 4486 §4, RFC 8538 §5, RFC 9384 §3).
+export const CEASE_MAX_PREFIXES = 1;
+export const CEASE_ADMIN_SHUTDOWN = 2;
+export const CEASE_PEER_DECONFIGURED = 3;
+export const CEASE_ADMIN_RESET = 4;
+export const CEASE_CONNECTION_REJECTED = 5;
+export const CEASE_OTHER_CONFIG_CHANGE = 6;
+export const CEASE_CONNECTION_COLLISION = 7;
+export const CEASE_OUT_OF_RESOURCES = 8;
+export const CEASE_HARD_RESET = 9;
+export const CEASE_BFD_DOWN = 10;
+
 // ROUTE-REFRESH Message Error subcode (RFC 7313 §5).
 export const ROUTE_REFRESH_INVALID_LENGTH = 1;
 

@@ -48,6 +48,7 @@ export class BgpError extends Error {
   }
 }
 
+/** The one place a codec error becomes the NOTIFICATION that answers it (RFC 4271 §6). */
 export function notificationFor(err: BgpError): NotificationMessage {
   return { type: 'NOTIFICATION', code: err.code, subcode: err.subcode, data: err.data };
 }

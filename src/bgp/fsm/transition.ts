@@ -21,18 +21,24 @@
  * - Passive (Calico's `passive on`): no ConnectRetryTimer at all, never connect.
  */
 import type { DownCause, FsmAction, FsmConfig, FsmData, FsmEvent, Notice, Transition } from './types.js';
+import {
+  CEASE_ADMIN_RESET,
+  CEASE_ADMIN_SHUTDOWN,
+  CEASE_CONNECTION_COLLISION,
+  CEASE_HARD_RESET,
+  CEASE_OTHER_CONFIG_CHANGE,
+  CEASE_PEER_DECONFIGURED,
+  ERR_CEASE,
+  ERR_FSM,
+  ERR_HOLD_TIMER,
+} from '../codec/constants.js';
 
-/** RFC 4271 §6 error codes and RFC 4486 Cease subcodes used by the FSM. */
-export const HOLD_TIMER_EXPIRED: Notice = { code: 4, subcode: 0 };
-export const CEASE = 6;
-export const CEASE_ADMIN_SHUTDOWN = 2;
-export const CEASE_PEER_DECONFIGURED = 3;
-export const CEASE_ADMIN_RESET = 4;
-export const CEASE_OTHER_CONFIG_CHANGE = 6;
-export const CEASE_CONNECTION_COLLISION = 7;
-export const CEASE_HARD_RESET = 9; // RFC 8538
+/** RFC 4271 §6 error codes and RFC 4486 Cease subcodes used by the FSM (named once, in the codec). */
+export const HOLD_TIMER_EXPIRED: Notice = { code: ERR_HOLD_TIMER, subcode: 0 };
+export const CEASE = ERR_CEASE;
+export { CEASE_ADMIN_SHUTDOWN, CEASE_PEER_DECONFIGURED, CEASE_ADMIN_RESET, CEASE_OTHER_CONFIG_CHANGE, CEASE_CONNECTION_COLLISION, CEASE_HARD_RESET };
 /** RFC 6608 FSM error subcodes: unexpected message in OpenSent / OpenConfirm / Established. */
-const FSM_ERROR = 5;
+const FSM_ERROR = ERR_FSM;
 const FSM_SUBCODE = { OpenSent: 1, OpenConfirm: 2, Established: 3 } as const;
 
 /** The "large value" for the HoldTimer while waiting for the peer's OPEN (RFC 4271 §8.2.2 suggests 4 minutes). */

@@ -2,6 +2,7 @@
  * OPEN message checks (RFC 4271 §6.2) and the words an operator reads when
  * one fails. Pure: the peer turns a failure into a BGPOpenMsgErr event.
  */
+import { ERR_OPEN, OPEN_BAD_BGP_ID, OPEN_BAD_PEER_AS, OPEN_UNACCEPTABLE_HOLD_TIME, OPEN_UNSUPPORTED_VERSION } from '../codec/constants.js';
 import type { OpenMessage } from '../codec/types.js';
 import type { Notice } from '../fsm/types.js';
 import { parseIpv4 } from '../prefix.js';
@@ -32,14 +33,14 @@ export function checkOpen(open: OpenMessage, expect: OpenExpectation): OpenFailu
   if (open.version !== 4) {
     // RFC 4271 §6.2: data = the largest supported version below the bid, as 2 octets.
     return {
-      notice: { code: 2, subcode: 1, data: u16(4) },
+      notice: { code: ERR_OPEN, subcode: OPEN_UNSUPPORTED_VERSION, data: u16(4) },
       detail: `peer speaks BGP version ${open.version}, we speak 4`,
     };
   }
   const remoteAs = claimedAs(open);
   if (remoteAs !== expect.peerAs) {
     return {
-      notice: { code: 2, subcode: 2, data: u16(open.myAs) },
+      notice: { code: ERR_OPEN, subcode: OPEN_BAD_PEER_AS, data: u16(open.myAs) },
       detail: `peer says AS ${remoteAs}, configured ${expect.peerAs}`,
     };
   }
@@ -53,14 +54,14 @@ export function checkOpen(open: OpenMessage, expect: OpenExpectation): OpenFailu
   // RFC 4271 §6.2 (0.0.0.0 is not a valid unicast host address); RFC 6286 §2.2: within an AS ids must differ.
   if (id === 0 || (ibgp && open.bgpId === expect.localId)) {
     return {
-      notice: { code: 2, subcode: 3, data: new Uint8Array(0) },
+      notice: { code: ERR_OPEN, subcode: OPEN_BAD_BGP_ID, data: new Uint8Array(0) },
       detail: id === 0 ? `peer's BGP identifier ${open.bgpId} is invalid` : `peer's BGP identifier ${open.bgpId} equals ours`,
     };
   }
   if (open.holdTime === 1 || open.holdTime === 2) {
     // RFC 4271 §4.2: hold time must be 0 or at least 3 seconds.
     return {
-      notice: { code: 2, subcode: 6, data: new Uint8Array(0) },
+      notice: { code: ERR_OPEN, subcode: OPEN_UNACCEPTABLE_HOLD_TIME, data: new Uint8Array(0) },
       detail: `peer offers hold time ${open.holdTime} s (must be 0 or at least 3)`,
     };
   }
