@@ -45,6 +45,8 @@ export interface AgentDeps {
   now?: () => number;
   /** Runs `ip` for --manage-tunnel (tests inject a fake). */
   ipRunner?: IpRunner;
+  /** The event-loop stall that fails `agent live` (10 s; tests use less so they need not stall for 10 s). */
+  liveStallLimitMs?: number;
 }
 
 /** Identity fields whose change means new sessions (new OPEN contents). */
@@ -404,9 +406,15 @@ export class Agent {
   private liveness(): Check[] {
     const lag = this.maxLoopLagMs;
     this.maxLoopLagMs = 0;
+    const control = this.control.reachable();
+    const limit = this.deps.liveStallLimitMs ?? 10_000;
     const checks: Check[] = [
-      { name: 'control', ok: true, detail: `answering (pid ${process.pid})` },
-      { name: 'event-loop', ok: lag < 10_000, detail: `longest stall since last probe ${lag} ms` },
+      { name: 'control', ok: control.ok, detail: `${control.detail} (pid ${process.pid})` },
+      {
+        name: 'event-loop',
+        ok: lag < limit,
+        detail: `longest stall since last probe ${lag} ms` + (lag < limit ? '' : ` (limit ${limit} ms): the agent stopped answering peers and timers for that long`),
+      },
     ];
     const kernel = kernelLoopCheck(this.snapshot());
     if (kernel) checks.push(kernel);

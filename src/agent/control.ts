@@ -8,7 +8,7 @@
  * if something answers there, it is running; a socket file nobody answers on
  * is a leftover of a crash and is replaced.
  */
-import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
 
@@ -31,6 +31,8 @@ export class AgentAlreadyRunningError extends Error {}
 export class ControlServer {
   private server?: net.Server;
   private readonly handlers = new Map<string, ControlHandler>();
+  /** The socket file this server bound (device, inode): a file at the path that is not this one reaches someone else. */
+  private bound?: { dev: number; ino: number };
 
   constructor(readonly path: string) {}
 
@@ -58,7 +60,29 @@ export class ControlServer {
       });
     });
     chmodSync(this.path, 0o600);
+    const st = lstatSync(this.path);
+    this.bound = { dev: st.dev, ino: st.ino };
     this.server = server;
+  }
+
+  /**
+   * Whether a client connecting to the path now reaches this server. A probe
+   * answered over a connection opened earlier proves nothing about new ones:
+   * the file can have been removed (a tmp cleaner, a second agent's clean-up)
+   * or replaced by another process's socket, leaving `agent status` blind.
+   */
+  reachable(): { ok: boolean; detail: string } {
+    if (!this.server?.listening) return { ok: false, detail: `not listening on ${this.path}` };
+    let st;
+    try {
+      st = lstatSync(this.path);
+    } catch (err) {
+      return { ok: false, detail: `socket file ${this.path} is gone (${(err as NodeJS.ErrnoException).code}): no new client can reach this agent` };
+    }
+    if (!st.isSocket() || st.dev !== this.bound?.dev || st.ino !== this.bound?.ino) {
+      return { ok: false, detail: `${this.path} is no longer this agent's socket (replaced by another file): clients reach something else` };
+    }
+    return { ok: true, detail: `answering on ${this.path}` };
   }
 
   private serve(socket: net.Socket): void {
