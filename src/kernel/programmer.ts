@@ -472,8 +472,8 @@ export class KernelProgrammer {
   }
 
   private async scan(): Promise<void> {
-    const t0 = Date.now();
     const at = this.sched.now();
+    const t0 = at;
     try {
       const scan = await this.backend.scan();
       const index = await this.backend.linkIndex(this.tunnelDevice);
@@ -485,10 +485,10 @@ export class KernelProgrammer {
       this.tunnelIndex = index;
       const repaired = this.absorbScan(scan.routes, scan.foreign, true);
       this.counters.scans++;
-      this.lastScan = { at, durationMs: Date.now() - t0, kernelRoutes: scan.routes.length, repaired };
+      this.lastScan = { at, durationMs: this.sched.now() - t0, kernelRoutes: scan.routes.length, repaired };
       if (repaired > 0) this.log?.warn({ repaired }, 'kernel: scan found proto bird routes changed behind our back');
     } catch (err) {
-      this.lastScan = { at, durationMs: Date.now() - t0, kernelRoutes: -1, repaired: 0, error: (err as Error).message };
+      this.lastScan = { at, durationMs: this.sched.now() - t0, kernelRoutes: -1, repaired: 0, error: (err as Error).message };
       throw err;
     }
   }
