@@ -88,7 +88,16 @@ async function runOne(lab: Lab, spec: ClusterSpec, shape: IngestShape, side: Sid
     let reached: boolean;
     let count = { paths: -1, prefixes: -1 };
     if (routes) {
-      const at = await Promise.race([routes.when(paths), sleep(Math.max(0, deadline - monoMs())).then(() => null)]);
+      // If the monitor lost events (the count never reaches `paths`), the stream going silent for 2 s
+      // ends the wait; one dump then confirms (no dump while routes are still arriving).
+      const stalled = (async (): Promise<null> => {
+        while (monoMs() < deadline) {
+          await sleep(500);
+          if (routes!.lastEventMono > 0 && monoMs() - routes!.lastEventMono > 2000 && kernelRouteCount() >= paths) return null;
+        }
+        return null;
+      })();
+      const at = await Promise.race([routes.when(paths), stalled]);
       if (at === null) {
         // Events lost (monitor overrun) or not all there: the last route event, confirmed by one dump.
         end = routes.lastEventMono;
