@@ -183,17 +183,25 @@ async function runOne(side: string, run: number): Promise<Record<string, unknown
   let cpu = 0;
   let prev: [number, number] | null = null;
   const timeline: string[] = [];
+  const pre: [number, number][] = [];
   let lastBusy: [number, number] | null = null;
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     const now = performance.timeOrigin + performance.now();
     const c = cpuNs(pid);
     if (t0 === 0) {
+      pre.push([now, c]);
       const m = /"first-connect","t":(\d+)/.exec(out.join(''));
       if (m) {
         t0 = Number(m[1]);
-        c0 = c; // start-up CPU before the connect is not counted
-        lastBusy = [t0, c];
+        // CPU at the connect: the last sample taken before it (the feeder's line reaches us later).
+        c0 = pre[0][1];
+        for (const [at, cpuAt] of pre) if (at <= t0) c0 = cpuAt;
+        lastBusy = [t0, c0];
+      }
+      if (!m) {
+        await sleep(2);
+        continue;
       }
     } else {
       if (side === 'bird') {

@@ -26,6 +26,7 @@ import type { DatastoreSnapshot, KernelSnapshot, PeerSnapshot, StatusSnapshot } 
 import { inspectRoutes, type RoutesQuery } from './inspect.js';
 import { Routing } from './routing.js';
 import { VERSION } from '../version.js';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 
 /** What the agent needs of the datastore (src/datastore's Datastore; a fake in unit tests). */
 export interface DatastorePort {
@@ -42,7 +43,8 @@ export interface AgentDeps {
   datastore: DatastorePort;
   /** Opens the kernel backend; not called when config.programRoutes is false. */
   kernelBackend?: () => Promise<KernelBackend>;
-  now?: () => number;
+  /** Time for everything the agent schedules (default the system clock); the event-loop stall watch alone uses real timers, since a stall is real time lost. */
+  clock?: Clock;
   /** Runs `ip` for --manage-tunnel (tests inject a fake). */
   ipRunner?: IpRunner;
   /** The event-loop stall that fails `agent live` (10 s; tests use less so they need not stall for 10 s). */
@@ -85,7 +87,12 @@ export class Agent {
   private kernel?: KernelProgrammer;
   private state?: DesiredState;
   private readonly log: Logger;
+  private readonly clock: Clock;
   private readonly now: () => number;
+  /** The BGP listener's port and, when it could not listen, why (status, readiness). */
+  private listener?: { port?: number; error?: string };
+  /** The pending node-registration retry, cancelled on stop so it holds nothing open. */
+  private registerRetry?: TimerHandle;
   private readonly startedAt: number;
   private stopping = false;
   /** Our routes were in the kernel at start: we are restarting (RFC 4724 R bit until every End-of-RIB). */
@@ -101,7 +108,8 @@ export class Agent {
     private readonly deps: AgentDeps,
   ) {
     this.log = deps.logger;
-    this.now = deps.now ?? Date.now;
+    this.clock = deps.clock ?? systemClock;
+    this.now = () => this.clock.now();
     this.startedAt = this.now();
     this.control = new ControlServer(config.controlSocket);
     this.metrics = new AgentMetrics(() => this.snapshot());
@@ -161,7 +169,7 @@ export class Agent {
         return;
       } catch (err) {
         this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'node registration failed; retrying');
-        await new Promise((r) => setTimeout(r, delay).unref());
+        await new Promise<void>((r) => (this.registerRetry = this.clock.setTimer(delay, r)));
       }
     }
   }
@@ -240,10 +248,14 @@ export class Agent {
     this.speaker = speaker;
     const routing = new Routing({ rib, sessions: speaker, kernel: this.kernel, logger: this.log, restarting: this.restarting });
     this.routing = routing;
+    this.listener = { port: listenPort };
     try {
       await speaker.start();
     } catch (err) {
-      this.log.error({ err: (err as Error).message, port: listenPort }, 'cannot listen for BGP; only active sessions will work');
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === 'EADDRINUSE' ? 'address already in use (another BGP daemon, BIRD?)' : e.code === 'EACCES' ? 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : e.message;
+      this.listener = { port: listenPort, error: `cannot listen on port ${listenPort}: ${why}` };
+      this.log.error({ err: e.message, port: listenPort }, 'cannot listen for BGP; only active sessions will work');
     }
     if (this.speaker !== speaker) return;
     state = this.state!; // diffs that arrived while the listener was starting
@@ -344,6 +356,7 @@ export class Agent {
     });
     for (const r of this.routing?.refusedPeers() ?? []) peers.push(refusedPeerSnapshot(r.config, r.reason, this.startedAt));
     const n = this.state?.node;
+    const datastore = this.deps.datastore.status();
     return {
       version: VERSION,
       pid: process.pid,
@@ -356,12 +369,21 @@ export class Agent {
         asNumber: n?.asNumber,
         routerId: n?.routerId,
         clusterId: n?.routeReflectorClusterID,
+        ...(n ? {} : { problem: this.identityProblem(datastore) }),
       },
+      ...(this.listener ? { listener: { ...this.listener } } : {}),
       peers,
-      datastore: this.deps.datastore.status(),
+      datastore,
       kernel: this.kernelSnapshot(),
       rib: { prefixes: rib?.size() ?? 0, paths: rib?.paths() ?? 0 },
     };
+  }
+
+  /** Why there is no node identity yet: the datastore's problem for our Node resource, or not synced yet. */
+  private identityProblem(ds: DatastoreSnapshot): string {
+    const own = (ds.problems ?? []).find((p) => p.key.endsWith(`/nodes/${this.config.nodeName}`));
+    if (own) return own.message;
+    return ds.synced ? `no usable Node resource for this node "${this.config.nodeName}"` : 'waiting for the datastore to sync';
   }
 
   private kernelSnapshot(): KernelSnapshot {
@@ -439,6 +461,7 @@ export class Agent {
   async stop(opts: { graceful: boolean } = { graceful: true }): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.registerRetry?.cancel();
     if (this.lagTimer) clearInterval(this.lagTimer);
     // Kernel first: whatever the sessions do while closing, routes stay as they are
     // (BIRD's `persist`); the RIB is not told of the sessions going down.

@@ -168,6 +168,15 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     throw new ConfigError(`CALICO_ROUTER_ID (--router-id): "${routerId}" must be an IPv4 address or "hash"`);
   }
 
+  // calico-node's DATASTORE_TYPE: this agent reads Calico's etcd layout only;
+  // anything else would otherwise be ignored silently (dialling 127.0.0.1:2379).
+  const datastoreType = pick(undefined, 'DATASTORE_TYPE');
+  if (datastoreType !== undefined && datastoreType !== 'etcdv3') {
+    throw new ConfigError(
+      `DATASTORE_TYPE: "${datastoreType}" is not supported: this agent reads Calico's etcd datastore only (DATASTORE_TYPE=etcdv3 or unset)`,
+    );
+  }
+
   const endpointsRaw = pick(flags.etcdEndpoints, 'ETCD_ENDPOINTS') ?? 'http://127.0.0.1:2379';
   const endpoints = endpointsRaw.split(',').map((e) => e.trim()).filter(Boolean);
   for (const e of endpoints) {

@@ -29,6 +29,21 @@ export function readiness(snap: StatusSnapshot, opts: ReadinessOptions): Check[]
   });
 
   const inGrace = snap.now - snap.startedAt < opts.gracePeriod * 1000;
+  // Without its own Node resource the node has no address or AS: no speaker
+  // runs, so "0 peers down" must not read as ready.
+  const nodeProblem = snap.node.problem;
+  checks.push({
+    name: 'node',
+    ok: nodeProblem === undefined || (inGrace && ds.synced === false),
+    detail:
+      nodeProblem === undefined
+        ? `node ${snap.node.name} is ${snap.node.ipv4 ?? snap.node.ipv6 ?? '?'}, AS ${snap.node.asNumber ?? '?'}`
+        : `${nodeProblem}: no BGP speaker runs` + (inGrace && !ds.synced ? ` — within the ${opts.gracePeriod}s start-up grace period` : ''),
+  });
+  if (snap.listener?.error) {
+    checks.push({ name: 'listen', ok: false, detail: `${snap.listener.error}: peers cannot connect to this node` });
+  }
+
   const down = snap.peers.filter((p) => p.bgpState !== 'Established');
   const peersOk = down.length === 0 || inGrace;
   checks.push({

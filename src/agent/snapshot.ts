@@ -87,7 +87,18 @@ export interface StatusSnapshot {
   startedAt: number;
   /** Epoch ms at which this snapshot was taken. */
   now: number;
-  node: { name: string; ipv4?: string; ipv6?: string; asNumber?: number; routerId?: string; clusterId?: string };
+  node: {
+    name: string;
+    ipv4?: string;
+    ipv6?: string;
+    asNumber?: number;
+    routerId?: string;
+    clusterId?: string;
+    /** Why this node has no identity yet (its Node resource missing or without an address): no speaker runs. */
+    problem?: string;
+  };
+  /** The BGP listener: its port, or why it is not listening (only outgoing sessions then work). */
+  listener?: { port?: number; error?: string };
   peers: PeerSnapshot[];
   datastore: DatastoreSnapshot;
   kernel: KernelSnapshot;

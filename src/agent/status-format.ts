@@ -105,6 +105,8 @@ export function problems(snap: StatusSnapshot, opts: FormatOptions = {}): string
   } else if (!snap.datastore.synced) {
     out.push('datastore not yet synced: waiting for the first list from etcd');
   }
+  if (snap.node.problem && snap.datastore.synced) out.push(`node: ${snap.node.problem}: no BGP speaker runs until it is fixed`);
+  if (snap.listener?.error) out.push(`BGP listener: ${snap.listener.error}; only outgoing sessions can come up`);
   for (const s of snap.datastore.skipped) out.push(`bad resource skipped: ${s.key}: ${s.error}`);
   for (const p of snap.datastore.problems ?? []) out.push(`datastore: ${p.key}: ${p.message}`);
   for (const p of [...snap.peers].sort((a, b) => a.address.localeCompare(b.address, 'en', { numeric: true }))) {

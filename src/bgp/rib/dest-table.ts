@@ -125,6 +125,12 @@ export class Ipv4Table {
     return w !== EMPTY && w !== DELETED;
   }
 
+  /** `slot` holds `key` (a live slot; any slot index is allowed). */
+  holds(slot: number, key: number): boolean {
+    const w = this.words[slot];
+    return w !== DELETED && w !== EMPTY && this.addrs[slot] * 64 + (w & LEN_MASK) === key;
+  }
+
   keyAt(slot: number): number {
     return this.addrs[slot] * 64 + (this.words[slot] & LEN_MASK);
   }

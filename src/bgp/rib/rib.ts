@@ -118,7 +118,10 @@ export class Rib {
   /** Dirty destinations since the last flush, in touch order, with their best (and, for ADD-PATH, all accepted paths) before. */
   private dirtyKeys: PrefixKey[] = [];
   private dirtyOld: (Path | undefined)[] = [];
-  private dirtyOldAll: (Path[] | null)[] = [];
+  /** Only while an ADD-PATH peer is up: index in dirtyKeys -> every accepted path before. */
+  private dirtyOldAll = new Map<number, Path[]>();
+  /** The slot each dirty destination had when touched (the flush checks it still holds the key: a growth moves slots). */
+  private dirtySlots: number[] = [];
   /** Our own routes' prefixes (setLocalRoutes diffs against it; iBGP full exports start from it). */
   private readonly localKeys = new Set<PrefixKey>();
   private pathCount = 0;
@@ -382,9 +385,11 @@ export class Rib {
     const dirtyKeys = this.dirtyKeys;
     const dirtyOld = this.dirtyOld;
     const dirtyOldAll = this.dirtyOldAll;
+    const dirtySlots = this.dirtySlots;
     this.dirtyKeys = [];
     this.dirtyOld = [];
-    this.dirtyOldAll = [];
+    this.dirtyOldAll = new Map();
+    this.dirtySlots = [];
     const table = this.table;
     const peers = this.upPeers;
     const outs: OutChange[][] = peers.map(() => []);
@@ -401,7 +406,9 @@ export class Rib {
     let exportsEqual = true;
     for (let d = 0; d < dirtyKeys.length; d++) {
       const key = dirtyKeys[d];
-      const slot = table.find(key);
+      // One probe saved per prefix: the slot from the touch, unless the table grew since.
+      let slot = dirtySlots[d];
+      if (slot < 0 || !table.holds(slot, key)) slot = table.find(key);
       let pl = 0;
       if (slot >= 0) {
         table.clearDirty(slot);
@@ -436,7 +443,7 @@ export class Rib {
       let oldAll: Path[] | null = null;
       let curAll: Path[] | null = null;
       if (anyAddPath) {
-        oldAll = dirtyOldAll[d] ?? (oldBest ? [oldBest] : []);
+        oldAll = dirtyOldAll.get(d) ?? (oldBest ? [oldBest] : []);
         curAll = this.acceptedPaths(pl);
       }
       // One OutChange object per distinct export for this prefix, shared by the peers that get it.
@@ -695,7 +702,10 @@ export class Rib {
     }
     this.curOff = -1;
     if (slot < 0) {
-      if (n > 0) t.insert(key, pl, dirty);
+      if (n > 0) {
+        const at = t.insert(key, pl, dirty);
+        if (dirty) this.dirtySlots[this.dirtySlots.length - 1] = at;
+      }
       return;
     }
     if (dirty) t.setDirty(slot);
@@ -711,21 +721,21 @@ export class Rib {
   private touch(slot: number, key: PrefixKey, n: number, arenaOff = -1): boolean {
     if (slot >= 0 && this.table.dirty(slot)) return false;
     this.dirtyKeys.push(key);
+    this.dirtySlots.push(slot);
     // The elements are in E, or (arenaOff >= 0) in the arena list at arenaOff.
     const src = arenaOff >= 0 ? this.lists.a : this.E;
     const base = arenaOff >= 0 ? arenaOff + 1 : 0;
     const reg = this.pathById;
     const first = n > 0 ? reg[src[base] >>> 1]! : undefined;
     this.dirtyOld.push(first !== undefined && first.accepted ? first : undefined);
-    let all: Path[] | null = null;
     if (this.addPathUp > 0) {
-      all = [];
+      const all: Path[] = [];
       for (let i = 0; i < n; i++) {
         const p = reg[src[base + i] >>> 1]!;
         if (p.accepted) all.push(p);
       }
+      this.dirtyOldAll.set(this.dirtyKeys.length - 1, all);
     }
-    this.dirtyOldAll.push(all);
     if (this.requestFlush && !this.flushRequested) {
       this.flushRequested = true;
       this.requestFlush(() => this.flush());
@@ -928,10 +938,9 @@ export class Rib {
         st.accepted++;
         this.pathCount++;
         this.prefixCount++;
-        this.E[0] = 0;
         this.touch(-1, key, 0);
-      }
-      this.table.insert(key, this.ref(path), accepted);
+        this.dirtySlots[this.dirtySlots.length - 1] = this.table.insert(key, this.ref(path), true);
+      } else this.table.insert(key, this.ref(path), false);
       return;
     }
     const pl = this.table.payload(slot);

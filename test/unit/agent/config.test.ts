@@ -31,6 +31,7 @@ describe('agent run configuration', () => {
     [{ ETCD_ENDPOINTS: 'localhost:2379' }, /^ETCD_ENDPOINTS \(--etcd-endpoints\): "localhost:2379" must use http or https/],
     [{ NODENAME: 'Node_A' }, /^NODENAME \(--node-name\): "Node_A" is not a valid node name/],
     [{ LOG_LEVEL: 'loud' }, /^--log-level: "loud" is not one of/],
+    [{ DATASTORE_TYPE: 'kubernetes' }, /^DATASTORE_TYPE: "kubernetes" is not supported: this agent reads Calico's etcd datastore only/],
   ])('names the setting and the problem: %o', (env, message) => {
     expect(() => loadConfig({}, { NODENAME: 'n', IP: '10.0.0.1', ...env })).toThrow(ConfigError);
     expect(() => loadConfig({}, { NODENAME: 'n', IP: '10.0.0.1', ...env })).toThrow(message);
@@ -44,5 +45,11 @@ describe('agent run configuration', () => {
   it('parses asdot AS numbers as Calico does', () => {
     expect(parseAsNumber('AS', '1.10')).toBe(65546);
     expect(parseAsNumber('AS', '4294967295')).toBe(4294967295);
+  });
+});
+
+describe('DATASTORE_TYPE', () => {
+  it('etcdv3 or unset is the etcd datastore', () => {
+    expect(loadConfig({}, { NODENAME: 'n', IP: '10.0.0.1', DATASTORE_TYPE: 'etcdv3' }).etcd.endpoints).toEqual(['http://127.0.0.1:2379']);
   });
 });

@@ -38,9 +38,23 @@ describe('readiness', () => {
       }),
       { gracePeriod: 30 },
     );
-    expect(checks.map((c) => [c.name, c.ok])).toEqual([['datastore', false], ['bgp', true], ['routes', false]]);
+    expect(checks.map((c) => [c.name, c.ok])).toEqual([['datastore', false], ['node', true], ['bgp', true], ['routes', false]]);
     expect(checks[0].detail).toBe('not synced yet: ECONNREFUSED');
-    expect(checks[2].detail).toContain('10.1.0.0/26: No such device');
+    expect(checks[3].detail).toContain('10.1.0.0/26: No such device');
+  });
+
+  it('fails naming the reason when the node has no Node resource: no speaker runs, so no peer is down (issue 23)', () => {
+    const missing = snap([], { node: { name: 'node-a', problem: 'no Node resource for this node "node-a"' } });
+    const node = readiness(missing, { gracePeriod: 30 }).find((c) => c.name === 'node')!;
+    expect(node).toEqual({ name: 'node', ok: false, detail: 'no Node resource for this node "node-a": no BGP speaker runs' });
+    expect(readiness(missing, { gracePeriod: 30 }).find((c) => c.name === 'bgp')?.ok).toBe(true); // 0 peers: not the failure to look for
+  });
+
+  it('fails when the BGP port could not be bound', () => {
+    const busy = snap([peer('10.0.0.2', 'Established')], { listener: { port: 179, error: 'cannot listen on port 179: address already in use (another BGP daemon, BIRD?)' } });
+    const checks = readiness(busy, { gracePeriod: 30 });
+    expect(checks.find((c) => c.name === 'listen')).toMatchObject({ ok: false, detail: expect.stringMatching(/^cannot listen on port 179: address already in use/) });
+    expect(formatChecks(checks)).toMatch(/FAIL listen: /);
   });
 });
 

@@ -150,3 +150,16 @@ describe('the kernel reconcile loop in status and liveness (issue 15)', () => {
     expect(kernelLoopCheck({ ...never, startedAt: NOW - 2000 })).toMatchObject({ ok: true });
   });
 });
+
+describe('problems for a node that cannot run its speaker (issue 23)', () => {
+  it('names a missing Node resource and a BGP port that could not be bound', () => {
+    const snap = snapshot([], {
+      node: { name: 'node-a', problem: 'no Node resource for this node "node-a"' },
+      listener: { port: 179, error: 'cannot listen on port 179: address already in use (another BGP daemon, BIRD?)' },
+    });
+    expect(problems(snap)).toEqual([
+      'node: no Node resource for this node "node-a": no BGP speaker runs until it is fixed',
+      'BGP listener: cannot listen on port 179: address already in use (another BGP daemon, BIRD?); only outgoing sessions can come up',
+    ]);
+  });
+});
