@@ -52,6 +52,21 @@ export interface PeerConfig {
   ttlSecurity?: number;
   /** Address of the Calico node behind this peer, when it is one (mesh, peerSelector). */
   nodeName?: string;
+  /**
+   * BFD for this session (RFC 5880, single hop RFC 5881, BGP's use RFC 5882):
+   * set when its BGPPeer has `failureDetectionMode: BFDIfDirectlyConnected`
+   * and the peer is on this node's subnet. Timers from BGPConfiguration
+   * spec.bfd (default 100 ms / 100 ms / 3). A change of timers is applied to
+   * the live BFD session (Poll Sequence); it never resets the BGP session.
+   */
+  bfd?: BfdSettings;
+}
+
+/** BGPConfiguration spec.bfd: BFD's intervals (ms) and detect multiplier. */
+export interface BfdSettings {
+  minTxMs: number;
+  minRxMs: number;
+  multiplier: number;
 }
 
 export type AffinityState = 'confirmed' | 'pending' | 'pendingDeletion';

@@ -46,9 +46,9 @@ export interface SpeakerEvents {
   event: [SessionEvent];
 }
 
-/** Fields whose change does not require a session reset. */
+/** Fields whose change does not require a session reset (BFD timers go to the BFD session, src/bfd). */
 function sessionKey(c: PeerConfig): string {
-  const { name: _n, type: _t, nodeName: _nn, ...rest } = c;
+  const { name: _n, type: _t, nodeName: _nn, bfd: _bfd, ...rest } = c;
   return JSON.stringify(rest, Object.keys(rest).sort());
 }
 
@@ -159,6 +159,21 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   requestRefresh(peerName?: string): void {
     if (peerName) this.peers.get(peerName)?.requestRefresh();
     else for (const p of this.peers.values()) p.requestRefresh();
+  }
+
+  /**
+   * BFD says the forwarding path to this peer failed (RFC 5882 §4.1): close
+   * the session at once with Cease 10 "BFD Down" (RFC 9384), not gracefully,
+   * so the RIB drops its routes now rather than keeping them as stale; then
+   * start it again, to come back as soon as the peer answers. False when
+   * there is no such peer.
+   */
+  resetForForwardingFailure(peerName: string): boolean {
+    const peer = this.peers.get(peerName);
+    if (!peer) return false;
+    peer.stop({ code: 6, subcode: 10 });
+    peer.start();
+    return true;
   }
 
   /** Administrative reset (Cease 4) of one peer. */
