@@ -25,6 +25,7 @@ import { kernelLoopCheck, readiness, type Check } from './readiness.js';
 import type { DatastoreSnapshot, KernelSnapshot, PeerSnapshot, StatusSnapshot } from './snapshot.js';
 import { inspectRoutes, type RoutesQuery } from './inspect.js';
 import { Routing } from './routing.js';
+import { BfdManager } from '../bfd/manager.js';
 import { VERSION } from '../version.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 
@@ -128,6 +129,7 @@ export class Agent {
       this.log.info({ port }, 'metrics listening');
     }
     this.watchEventLoop();
+    this.startBfd();
 
     if (this.config.programRoutes) {
       if (!this.deps.kernelBackend) throw new Error('no kernel backend configured');
@@ -262,9 +264,11 @@ export class Agent {
     routing.setPeers([...state.peers.values()]);
     this.applyLocal(state);
     this.log.info({ as: n.asNumber, routerId: n.routerId, port: listenPort, peers: state.peers.size }, 'BGP speaker started');
+    this.syncBfd(state);
   }
 
   private applyPeers(diff: DesiredStateDiff, state: DesiredState): void {
+    if (diff.peersAdded.length || diff.peersChanged.length || diff.peersRemoved.length) this.syncBfd(state);
     if (diff.peersAdded.length || diff.peersChanged.length || diff.peersRemoved.length) {
       this.routing?.setPeers([...state.peers.values()]);
     }
@@ -311,6 +315,30 @@ export class Agent {
     }
   }
 
+  // ------------------------------------------------------------ BFD (issue 22)
+  // BFD runs in this process beside the sessions (src/bfd). A BFD Up -> Down
+  // is a forwarding failure (RFC 5882 §4.1): the BGP session is reset at
+  // once with Cease 10 "BFD Down" (RFC 9384), not gracefully, so the RIB
+  // drops the peer's routes and the kernel loses them now; the session is
+  // started again and comes back when the peer answers.
+
+  private bfd?: BfdManager;
+
+  private startBfd(): void {
+    const bfd = new BfdManager({ logger: this.log.child({ component: 'bfd' }) });
+    bfd.on('change', (c) => {
+      if (!c.forwardingFailure) return;
+      const reset = this.speaker?.resetForForwardingFailure(c.peer) ?? false;
+      this.log.warn({ peer: c.peer, address: c.address, reason: c.reason, reset }, 'BFD down: BGP session reset (Cease 10) and its routes withdrawn');
+    });
+    this.bfd = bfd;
+  }
+
+  /** BFD sessions for the desired peers that have `bfd` (the manager diffs; unchanged sessions are untouched). */
+  private syncBfd(state: DesiredState): void {
+    this.bfd?.setPeers([...state.peers.values()], state.node.ipv4);
+  }
+
   // ------------------------------------------------------------ status
 
   snapshot(): StatusSnapshot {
@@ -343,6 +371,7 @@ export class Agent {
         holdTime: s.holdTime,
         keepaliveTime: s.keepaliveTime,
         capabilities: s.capabilities,
+        bfd: this.bfd?.status(s.name),
         counters: {
           messagesIn: s.counters.messagesIn,
           messagesOut: s.counters.messagesOut,
@@ -467,6 +496,8 @@ export class Agent {
     // (BIRD's `persist`); the RIB is not told of the sessions going down.
     this.routing?.detach();
     await this.kernel?.stop();
+    // BFD first: peers are told AdminDown, which RFC 5882 §3.2 says is not a forwarding failure.
+    await this.bfd?.stop();
     await this.speaker?.stop({ graceful: opts.graceful, message: 'agent stopping' });
     await this.deps.datastore.stop();
     await this.metrics.close();

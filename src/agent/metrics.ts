@@ -73,6 +73,9 @@ export class AgentMetrics {
     const established: [Labels, number][] = [];
     const prefixes: [Labels, number][] = [];
     const messages: [Labels, number][] = [];
+    const bfdState: [Labels, number][] = [];
+    const bfdTransitions: [Labels, number][] = [];
+    const bfdDetection: [Labels, number][] = [];
     for (const p of s.peers) {
       const l = { peer: p.address, name: p.name, type: p.type };
       established.push([l, p.bgpState === 'Established' ? 1 : 0]);
@@ -81,11 +84,20 @@ export class AgentMetrics {
       prefixes.push([{ ...l, kind: 'advertised' }, p.counters.advertised]);
       messages.push([{ ...l, direction: 'in' }, p.counters.messagesIn]);
       messages.push([{ ...l, direction: 'out' }, p.counters.messagesOut]);
+      if (p.bfd) {
+        // One sample per RFC 5880 state, 1 for the current one (the usual enum-as-gauges shape).
+        for (const st of ['AdminDown', 'Down', 'Init', 'Up'] as const) bfdState.push([{ ...l, state: st }, p.bfd.state === st ? 1 : 0]);
+        bfdTransitions.push([l, p.bfd.transitions]);
+        bfdDetection.push([l, p.bfd.detectionTimeMs / 1000]);
+      }
     }
     const out: string[] = [];
     family(out, 'bgp_agent_peer_established', 'gauge', '1 when the BGP session is Established', established);
     family(out, 'bgp_agent_peer_prefixes', 'gauge', 'Paths held per peer', prefixes);
     family(out, 'bgp_agent_peer_messages_total', 'counter', 'BGP messages per peer and direction', messages);
+    family(out, 'bgp_agent_peer_bfd_state', 'gauge', 'BFD session state per peer (1 for the current state)', bfdState);
+    family(out, 'bgp_agent_peer_bfd_transitions_total', 'counter', 'BFD session state changes per peer', bfdTransitions);
+    family(out, 'bgp_agent_peer_bfd_detection_time_seconds', 'gauge', 'Negotiated BFD detection time per peer', bfdDetection);
     family(out, 'bgp_agent_kernel_routes', 'gauge', 'Routes this agent holds in the kernel (proto bird)', [[{}, s.kernel.routes]]);
     family(out, 'bgp_agent_kernel_route_errors', 'gauge', 'Routes that failed to program', [[{}, s.kernel.failed.length]]);
     family(out, 'bgp_agent_datastore_connected', 'gauge', '1 when etcd is reachable', [[{}, s.datastore.connected ? 1 : 0]]);

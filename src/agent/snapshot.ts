@@ -7,6 +7,7 @@
  */
 import type { PeerType } from '../contracts.js';
 import type { BirdState } from '../bgp/session/peer.js';
+import type { BfdPeerStatus } from '../bfd/manager.js';
 
 export type { BirdState };
 
@@ -45,6 +46,8 @@ export interface PeerSnapshot {
   keepaliveTime?: number;
   capabilities?: string[];
   counters: PeerCounters;
+  /** BFD (issue 22), when the peer's failureDetectionMode turned it on: state, negotiated intervals, last down reason. */
+  bfd?: BfdPeerStatus;
 }
 
 export interface DatastoreSnapshot {

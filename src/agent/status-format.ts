@@ -113,6 +113,9 @@ export function problems(snap: StatusSnapshot, opts: FormatOptions = {}): string
     if (p.bgpState === 'Established') continue;
     out.push(`peer ${p.address} (${p.name}) is ${p.bgpState}: ${explainPeer(p)}`);
   }
+  for (const p of snap.peers) {
+    if (p.bfd && p.bfd.state !== 'Up') out.push(`peer ${p.address} (${p.name}) BFD is ${p.bfd.state}: ${explainBfd(p.bfd)}`);
+  }
   const loop = kernelLoopCheck(snap);
   if (loop && !loop.ok) out.push(`kernel: ${loop.detail}`);
   if (snap.kernel.tunnelMissing) out.push(`kernel: ${snap.kernel.tunnelMissing}`);
@@ -121,6 +124,13 @@ export function problems(snap: StatusSnapshot, opts: FormatOptions = {}): string
     out.push(`route not programmed: ${f.route}: ${f.error} (${f.attempts} attempts since ${when(f.since)})`);
   }
   return out;
+}
+
+/** Why a peer's BFD session is not Up (issue 22). */
+export function explainBfd(b: NonNullable<PeerSnapshot['bfd']>): string {
+  if (b.error) return b.error;
+  if (b.lastDown && b.transitions > 0) return `${b.lastDown.reason}; routes via this peer left the kernel and its BGP session was reset (Cease 10, BFD Down)`;
+  return `no BFD packet from the peer yet — is BFD configured on its side (BIRD: protocol bfd, and bfd on in the bgp protocol)?`;
 }
 
 /** Why a peer is not Established, in words an operator can act on. */

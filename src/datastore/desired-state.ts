@@ -35,6 +35,7 @@ import { selectRouterId } from './router-id.js';
 import { blockDisposition, PoolIndex } from '../calico/ipam-rules.js';
 import { parsePrefix } from '../bgp/prefix.js';
 import type { Selector } from './selector.js';
+import type { BfdSettings } from '../contracts.js';
 
 export const DEFAULT_AS = 64512;
 export const DEFAULT_PORT = 179;
@@ -223,6 +224,31 @@ function localSidePicks(p: BGPPeerResource, self: NodeResource): boolean {
   return true; // global
 }
 
+/** Issue 22: BFD's defaults (100 ms TX, 100 ms RX, multiplier 3), as Calico Enterprise's. */
+export const DEFAULT_BFD: BfdSettings = { minTxMs: 100, minRxMs: 100, multiplier: 3 };
+
+/**
+ * BGPConfiguration spec.bfd, field by field: node.<name> over default over
+ * the defaults. Its bad fields are problems naming the resource and field.
+ */
+function bfdSettings(view: ResourceView, nodeName: string, problems: DesiredProblem[]): BfdSettings {
+  const out = { ...DEFAULT_BFD };
+  for (const name of ['default', `node.${nodeName}`]) {
+    const c = view.bgpConfigs.get(name);
+    if (!c) continue;
+    for (const x of c.bfdProblems ?? []) problems.push({ key: `/calico/resources/v3/projectcalico.org/bgpconfigurations/${name}`, message: `${x.field}: ${x.message}` });
+    Object.assign(out, c.bfd ?? {});
+  }
+  return out;
+}
+
+/** RFC 5881 single hop: is `ip` on this node's own IPv4 subnet (address/len from spec.bgp.ipv4Address)? */
+function onIPv4Subnet(ip: string, self: string, len: number): boolean {
+  const n = (a: string): number => a.split('.').reduce((x, o) => x * 256 + Number(o), 0);
+  const size = 2 ** (32 - len);
+  return Math.floor(n(ip) / size) === Math.floor(n(self) / size);
+}
+
 export function computePeers(
   view: ResourceView,
   id: NodeIdentity,
@@ -235,6 +261,7 @@ export function computePeers(
   if (!self) return peers;
   const gAS = globalAS(view);
   const g = globalConfig(view);
+  const bfd = bfdSettings(view, id.name, problems);
   const nodeIPs = new Map<string, NodeResource>();
   for (const n of view.nodes.values()) {
     if (n.ipv4) nodeIPs.set(n.ipv4, n);
@@ -281,6 +308,9 @@ export function computePeers(
   }
 
   const sorted = [...view.bgpPeers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const p of sorted) {
+    for (const x of p.bfdProblems ?? []) problems.push({ key: `/calico/resources/v3/projectcalico.org/bgppeers/${p.name}`, message: `${x.field}: ${x.message}` });
+  }
 
   const emit = (c: Candidate, p: BGPPeerResource, type: PeerType, reverse: boolean): void => {
     if (c.ip === id.ipv4 || (id.ipv6 && c.ip === id.ipv6)) return; // confd skips ourselves by IP
@@ -316,6 +346,8 @@ export function computePeers(
     if (p.keepaliveTime !== undefined) pc.keepaliveTime = p.keepaliveTime;
     if (p.ttlSecurity) pc.ttlSecurity = p.ttlSecurity;
     if (c.nodeName) pc.nodeName = c.nodeName;
+    // Calico Enterprise's BFDIfDirectlyConnected: BFD only towards a peer on this node's subnet (single hop, RFC 5881).
+    if (p.failureDetectionMode === 'BFDIfDirectlyConnected' && !v6 && onIPv4Subnet(c.ip, id.ipv4, id.ipv4PrefixLen)) pc.bfd = { ...bfd };
     peers.set(key, pc);
   };
 

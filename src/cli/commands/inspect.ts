@@ -25,6 +25,15 @@ export function formatPeer(p: PeerSnapshot, now: number): string {
   lines.push(`    Routes:           ${c.received} received, ${c.accepted} accepted, ${c.advertised} advertised`);
   lines.push(`    Messages:         ${c.messagesIn} in (${c.updatesIn} updates), ${c.messagesOut} out (${c.updatesOut} updates)`);
   if (p.lastError) lines.push(`    Last error:       ${p.lastError}`);
+  const b = p.bfd;
+  if (b) {
+    // birdc show bfd sessions, folded into the peer it serves.
+    lines.push(`  BFD state:          ${b.state} since ${formatSince(b.since, now)} (remote ${b.remoteState})`);
+    lines.push(`    Intervals:        tx ${b.txIntervalMs} ms, rx ${b.rxIntervalMs} ms, multiplier ${b.multiplier} (remote ${b.remoteMultiplier}), detection ${b.detectionTimeMs} ms`);
+    lines.push(`    Discriminators:   local ${b.localDiscriminator}, remote ${b.remoteDiscriminator}`);
+    if (b.lastDown) lines.push(`    Last down:        ${formatSince(b.lastDown.at, now)}: ${b.lastDown.reason}`);
+    if (b.error) lines.push(`    Error:            ${b.error}`);
+  }
   return lines.join('\n') + '\n';
 }
 

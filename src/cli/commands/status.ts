@@ -26,6 +26,7 @@ export const statusCommand: CommandModule<object, ControlArgs & { json: boolean 
           asNumber: p.asNumber,
           prefixes: { received: p.counters.received, accepted: p.counters.accepted, advertised: p.counters.advertised },
           counters: p.counters,
+          ...(p.bfd ? { bfd: p.bfd } : {}),
         })),
         problems: problems(snap),
         notes: notes(snap),

@@ -9,7 +9,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { parseKey, type ParsedKey, type ResourceKind } from '../keys.js';
 import { parseSelector, SelectorError, type Selector } from '../selector.js';
-import { FieldReader, ValidationError, type Obj, type ParsedCidr } from './fields.js';
+import { FieldReader, ValidationError, type FieldProblem, type Obj, type ParsedCidr } from './fields.js';
 
 export interface NodeResource {
   kind: 'Node';
@@ -44,6 +44,10 @@ export interface BGPConfigurationResource {
   ignoredInterfaces: string[];
   logSeverityScreen?: string;
   programClusterRoutes?: string;
+  /** spec.bfd: BFD timers for peers with failureDetectionMode (issue 22); unset fields take the defaults. */
+  bfd?: { minTxMs?: number; minRxMs?: number; multiplier?: number };
+  /** Bad spec.bfd fields: reported by name, the rest of the resource still applies. */
+  bfdProblems?: FieldProblem[];
 }
 
 export interface PeerIP {
@@ -69,6 +73,10 @@ export interface BGPPeerResource {
   keepaliveTime?: number;
   ttlSecurity?: number;
   reversePeering: 'Auto' | 'Manual';
+  /** spec.failureDetectionMode: BFDIfDirectlyConnected turns BFD on for peers on this node's subnet. */
+  failureDetectionMode?: 'BFDIfDirectlyConnected';
+  /** An unknown failureDetectionMode: reported by field; the peering applies without BFD. */
+  bfdProblems?: FieldProblem[];
 }
 
 export type EncapModeValue = 'Never' | 'Always' | 'CrossSubnet';
@@ -213,10 +221,44 @@ function parseBGPConfiguration(r: FieldReader, doc: Obj, name: string): BGPConfi
     'EnabledIPIPOnly',
     'EnabledNoEncapOnly',
   ] as const);
+  const bfdProblems: FieldProblem[] = [];
+  const bfd = parseBfdTimers(spec.bfd, bfdProblems);
+  if (bfd) cfg.bfd = bfd;
+  if (bfdProblems.length) cfg.bfdProblems = bfdProblems;
   if (name !== 'default' && !name.startsWith('node.')) {
     // Calico only reads "default" and "node.<name>"; others are harmless but inert.
   }
   return cfg;
+}
+
+const BFD_LIMITS = { minTxMs: [1, 60_000], minRxMs: [1, 60_000], multiplier: [1, 255] } as const;
+
+/**
+ * BGPConfiguration spec.bfd {minTxMs, minRxMs, multiplier}. A bad or unknown
+ * field is a problem naming it and its default applies, so that a typo in
+ * the BFD timers never stops the mesh settings of the same resource.
+ */
+function parseBfdTimers(v: unknown, problems: FieldProblem[]): BGPConfigurationResource['bfd'] {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    problems.push({ field: 'spec.bfd', message: 'must be an object {minTxMs, minRxMs, multiplier}: the BFD defaults apply' });
+    return undefined;
+  }
+  const out: NonNullable<BGPConfigurationResource['bfd']> = {};
+  for (const [k, x] of Object.entries(v as Obj)) {
+    const field = `spec.bfd.${k}`;
+    if (!(k in BFD_LIMITS)) {
+      problems.push({ field, message: 'is not a BFD setting (minTxMs, minRxMs, multiplier): ignored' });
+      continue;
+    }
+    const [min, max] = BFD_LIMITS[k as keyof typeof BFD_LIMITS];
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max) {
+      problems.push({ field, message: `${JSON.stringify(x)} is not an integer in ${min}..${max}: the default applies` });
+      continue;
+    }
+    out[k as keyof typeof BFD_LIMITS] = x;
+  }
+  return out;
 }
 
 function secretRef(r: FieldReader, o: Obj, field: string): string | undefined {
@@ -275,6 +317,12 @@ function parseBGPPeer(r: FieldReader, doc: Obj, name: string): BGPPeerResource {
   peer.keepaliveTime = r.duration(spec.keepaliveTime, 'spec.keepaliveTime');
   peer.ttlSecurity = r.int(spec.ttlSecurity, 'spec.ttlSecurity', 0, 255);
   peer.reversePeering = r.oneOf(spec.reversePeering, 'spec.reversePeering', ['Auto', 'Manual'] as const) ?? 'Auto';
+  // Not r.fail: an unknown mode must not drop the peering itself, only its BFD (named in the status).
+  const fdm = spec.failureDetectionMode;
+  if (fdm === 'BFDIfDirectlyConnected') peer.failureDetectionMode = fdm;
+  else if (fdm !== undefined && fdm !== null && fdm !== '' && fdm !== 'None') {
+    peer.bfdProblems = [{ field: 'spec.failureDetectionMode', message: `${JSON.stringify(fdm)} is not one of None, BFDIfDirectlyConnected: BFD is off for this peer` }];
+  }
   // libcalico-go's validateBGPPeerSpec rules.
   if (peer.node && spec.nodeSelector) r.fail('spec.nodeSelector', 'cannot be set together with spec.node');
   if (peer.peerIP && spec.peerSelector) r.fail('spec.peerSelector', 'cannot be set together with spec.peerIP');
