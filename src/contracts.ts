@@ -43,12 +43,25 @@ export interface PeerConfig {
   /** Set when this node reflects routes to this peer: `rr client; rr cluster id X`. */
   routeReflectorClient?: { clusterId: string };
   keepOriginalNextHop: boolean;
-  /** TCP MD5 password (RFC 2385) if configured. */
+  /**
+   * TCP MD5 password (RFC 2385) if configured: the key is its UTF-8 bytes.
+   * Filled by the agent from `passwordSecret` (src/agent/secrets.ts), or from
+   * its own configuration (AGENT_PEER_PASSWORDS / AGENT_MESH_PASSWORD).
+   */
   password?: string;
+  /**
+   * Where the password lives: BGPPeer spec.password.secretKeyRef, or
+   * BGPConfiguration spec.nodeMeshPassword.secretKeyRef for mesh sessions.
+   * A name and key only; the value never enters the desired state.
+   */
+  passwordSecret?: { name: string; key: string };
+  /** Why the password could not be read (missing secret file or key): the session stays down with this reason. */
+  passwordProblem?: string;
   /** Graceful restart time advertised (seconds): nodeMeshMaxRestartTime / maxRestartTime, default 120. */
   restartTime: number;
   /** BGPPeer keepaliveTime, seconds, if set (hold = 3x). */
   keepaliveTime?: number;
+  /** BGPPeer ttlSecurity: GTSM (RFC 5082) with this many hops (send TTL 255, accept >= 256 - hops). */
   ttlSecurity?: number;
   /** Address of the Calico node behind this peer, when it is one (mesh, peerSelector). */
   nodeName?: string;

@@ -25,6 +25,7 @@ import { kernelLoopCheck, readiness, type Check } from './readiness.js';
 import type { DatastoreSnapshot, KernelSnapshot, PeerSnapshot, StatusSnapshot } from './snapshot.js';
 import { inspectRoutes, type RoutesQuery } from './inspect.js';
 import { Routing } from './routing.js';
+import { BgpPasswords } from './bgp-passwords.js';
 import { BfdManager } from '../bfd/manager.js';
 import { VERSION } from '../version.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
@@ -103,6 +104,8 @@ export class Agent {
   private lagTimer?: NodeJS.Timeout;
   /** When a datastore diff touching local blocks arrived, for the datastore-to-kernel histogram. */
   private pendingBlockChangeAt?: number;
+  /** TCP MD5 passwords from mounted Secrets (issue 20); a change re-applies the peers. */
+  private readonly passwords: BgpPasswords;
 
   constructor(
     readonly config: AgentConfig,
@@ -114,6 +117,13 @@ export class Agent {
     this.startedAt = this.now();
     this.control = new ControlServer(config.controlSocket);
     this.metrics = new AgentMetrics(() => this.snapshot());
+    this.passwords = new BgpPasswords({
+      dir: config.secretsDir,
+      onChange: () => {
+        // Only sessions whose password changed are reset: the speaker diffs each peer's config.
+        if (this.state && !this.stopping) this.routing?.setPeers(this.passwords.apply([...this.state.peers.values()]));
+      },
+    });
   }
 
   async start(): Promise<void> {
@@ -129,6 +139,7 @@ export class Agent {
       this.log.info({ port }, 'metrics listening');
     }
     this.watchEventLoop();
+    this.passwords.start();
     this.startBfd();
 
     if (this.config.programRoutes) {
@@ -261,7 +272,7 @@ export class Agent {
     }
     if (this.speaker !== speaker) return;
     state = this.state!; // diffs that arrived while the listener was starting
-    routing.setPeers([...state.peers.values()]);
+    routing.setPeers(this.passwords.apply([...state.peers.values()]));
     this.applyLocal(state);
     this.log.info({ as: n.asNumber, routerId: n.routerId, port: listenPort, peers: state.peers.size }, 'BGP speaker started');
     this.syncBfd(state);
@@ -270,7 +281,7 @@ export class Agent {
   private applyPeers(diff: DesiredStateDiff, state: DesiredState): void {
     if (diff.peersAdded.length || diff.peersChanged.length || diff.peersRemoved.length) this.syncBfd(state);
     if (diff.peersAdded.length || diff.peersChanged.length || diff.peersRemoved.length) {
-      this.routing?.setPeers([...state.peers.values()]);
+      this.routing?.setPeers(this.passwords.apply([...state.peers.values()]));
     }
   }
 
@@ -386,6 +397,8 @@ export class Agent {
     for (const r of this.routing?.refusedPeers() ?? []) peers.push(refusedPeerSnapshot(r.config, r.reason, this.startedAt));
     const n = this.state?.node;
     const datastore = this.deps.datastore.status();
+    const secretProblems = this.passwords.problems();
+    if (secretProblems.length) datastore.problems = [...(datastore.problems ?? []), ...secretProblems];
     return {
       version: VERSION,
       pid: process.pid,
@@ -401,7 +414,7 @@ export class Agent {
         ...(n ? {} : { problem: this.identityProblem(datastore) }),
       },
       ...(this.listener ? { listener: { ...this.listener } } : {}),
-      peers,
+      peers: this.passwords.explain(peers),
       datastore,
       kernel: this.kernelSnapshot(),
       rib: { prefixes: rib?.size() ?? 0, paths: rib?.paths() ?? 0 },
@@ -492,6 +505,7 @@ export class Agent {
     this.stopping = true;
     this.registerRetry?.cancel();
     if (this.lagTimer) clearInterval(this.lagTimer);
+    this.passwords.stop();
     // Kernel first: whatever the sessions do while closing, routes stay as they are
     // (BIRD's `persist`); the RIB is not told of the sessions going down.
     this.routing?.detach();

@@ -38,12 +38,14 @@ export interface AgentConfig {
   manageTunnel: boolean;
   tunnelMtu: number;
   /**
-   * TCP MD5 passwords from the agent's own configuration: etcd-mode Calico
-   * keeps them in Kubernetes secrets, which this agent cannot read.
-   * AGENT_MESH_PASSWORD for the mesh, AGENT_PEER_PASSWORDS="bgppeer-name=pw,...".
+   * TCP MD5 passwords from the agent's own configuration, a fallback that
+   * wins over the secrets: AGENT_MESH_PASSWORD for the mesh,
+   * AGENT_PEER_PASSWORDS="bgppeer-name=pw,...".
    */
   meshPassword?: string;
   peerPasswords: Record<string, string>;
+  /** BGP_SECRETS_DIR: where the Secrets named by secretKeyRefs are mounted (src/agent/secrets.ts). */
+  secretsDir?: string;
 }
 
 export class ConfigError extends Error {}
@@ -235,5 +237,6 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     tunnelMtu: integer('--tunnel-mtu', pick(flags.tunnelMtu, 'AGENT_TUNNEL_MTU') ?? '1440', 576, 9000),
     meshPassword: pick(undefined, 'AGENT_MESH_PASSWORD'),
     peerPasswords,
+    secretsDir: env.BGP_SECRETS_DIR || undefined,
   };
 }

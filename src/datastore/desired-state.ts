@@ -271,16 +271,11 @@ export function computePeers(
 
   // 1. Node-to-node mesh.
   if (settings.nodeToNodeMeshEnabled && !clusterId) {
-    let meshPassword = overrides.meshPassword;
-    let meshRefused = false;
-    if (g?.nodeMeshPasswordRef && meshPassword === undefined) {
-      problems.push({
-        key: '/calico/resources/v3/projectcalico.org/bgpconfigurations/default',
-        message: `spec.nodeMeshPassword refers to Kubernetes secret ${g.nodeMeshPasswordRef}, which etcd mode cannot read: mesh sessions are not configured until the agent's own configuration gives the mesh password`,
-      });
-      meshRefused = true;
-    }
-    if (!meshRefused) {
+    // The agent's own mesh password (AGENT_MESH_PASSWORD) wins; else the
+    // secret, which the agent reads from its mounted secrets (src/agent/secrets.ts).
+    const meshPassword = overrides.meshPassword;
+    const meshSecret = meshPassword === undefined ? g?.nodeMeshPasswordRef : undefined;
+    {
       const names = [...view.nodes.keys()].sort();
       for (const name of names) {
         const n = view.nodes.get(name)!;
@@ -302,6 +297,7 @@ export function computePeers(
           nodeName: n.name,
         };
         if (meshPassword !== undefined) pc.password = meshPassword;
+        else if (meshSecret) pc.passwordSecret = { ...meshSecret };
         peers.set(key, pc);
       }
     }
@@ -319,14 +315,7 @@ export function computePeers(
     const port = c.port || DEFAULT_PORT;
     const key = `${c.ip}:${port}`;
     if (peers.has(key)) return; // an earlier peering to this ip:port wins
-    let password = overrides.peerPasswords?.[p.name];
-    if (p.passwordRef && password === undefined) {
-      problems.push({
-        key: `/calico/resources/v3/projectcalico.org/bgppeers/${p.name}`,
-        message: `spec.password refers to Kubernetes secret ${p.passwordRef}, which etcd mode cannot read: session to ${c.ip} is not configured until the agent's own configuration gives peerPasswords["${p.name}"]`,
-      });
-      return;
-    }
+    const password = overrides.peerPasswords?.[p.name];
     const prefix = type === 'global' ? 'Global' : 'Node';
     const pc: PeerConfig = {
       name: sessionName(prefix, c.ip, c.port),
@@ -343,6 +332,7 @@ export function computePeers(
       pc.routeReflectorClient = { clusterId };
     }
     if (password !== undefined) pc.password = password;
+    else if (p.passwordRef) pc.passwordSecret = { ...p.passwordRef };
     if (p.keepaliveTime !== undefined) pc.keepaliveTime = p.keepaliveTime;
     if (p.ttlSecurity) pc.ttlSecurity = p.ttlSecurity;
     if (c.nodeName) pc.nodeName = c.nodeName;

@@ -6,4 +6,4 @@ export { TxQueue, type TxEncoder, type TxSink } from './tx-queue.js';
 export { checkOpen } from './open-check.js';
 export { resolveCollision, collisionWinner } from './collision.js';
 export { isGracefulDown } from './graceful.js';
-export { MD5_REFUSED } from './words.js';
+export { ListenerSecurity, connectWithOptions, needsSocketOptions } from './session-security.js';

@@ -82,6 +82,11 @@ export class Listener {
     });
   }
 
+  /** The listening server, for socket options node cannot set (TCP MD5 keys: session-security.ts). */
+  get netServer(): net.Server | null {
+    return this.server;
+  }
+
   get port(): number | undefined {
     const a = this.server?.address();
     return a && typeof a === 'object' ? a.port : undefined;

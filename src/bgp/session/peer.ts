@@ -43,7 +43,8 @@ import { resolveCollision } from './collision.js';
 import { Connection } from './connection.js';
 import { grCapability, isGracefulDown } from './graceful.js';
 import { TxQueue, type TxEncoder, type TxQueueOptions } from './tx-queue.js';
-import { MD5_REFUSED, receivedNotificationWords, sentNotificationWords, socketErrorWords } from './words.js';
+import { receivedNotificationWords, sentNotificationWords, socketErrorWords } from './words.js';
+import { connectorFor, secureAccepted } from './session-security.js';
 
 /** The local speaker's identity and restart state, shared by all peers. */
 export interface LocalSpeaker {
@@ -178,13 +179,17 @@ export class Peer {
     return this.fsm.state;
   }
 
-  /** AutomaticStart; a peer with a TCP MD5 password is refused instead (node `net` cannot set TCP_MD5SIG). */
+  /**
+   * AutomaticStart; a peer whose password could not be read stays down with
+   * that reason instead (peering without the password would be refused by
+   * the peer anyway, RFC 2385 §2), still listed in status and metrics.
+   */
   start(): void {
-    if (this.config.password) {
+    if (this.config.passwordProblem) {
       this.refused = true;
-      this.lastError = MD5_REFUSED;
+      this.lastError = this.config.passwordProblem;
       this.since = this.clock.now();
-      this.log.warn({ peer: this.name }, MD5_REFUSED);
+      this.log.warn({ peer: this.name }, this.config.passwordProblem);
       return;
     }
     this.fsm.handle({ type: 'AutomaticStart' });
@@ -219,6 +224,13 @@ export class Peer {
     if (this.refused || state === 'Idle') {
       // Idle: stopped, refused, or resting in the error-wait time (as BIRD refuses then).
       this.log.debug({ peer: this.name, state }, 'incoming connection refused in this state');
+      socket.destroy();
+      return;
+    }
+    // RFC 5082 §3: a GTSM peer is not served without its TTL check.
+    const gtsmError = secureAccepted(socket, this.config);
+    if (gtsmError) {
+      this.lastError = gtsmError;
       socket.destroy();
       return;
     }
@@ -342,7 +354,8 @@ export class Peer {
   private connect(): void {
     const opts: net.NetConnectOpts = { host: this.config.address, port: this.config.port };
     if (this.config.sourceAddress) opts.localAddress = this.config.sourceAddress;
-    const socket = (this.deps.connect ?? net.connect)(opts);
+    // A password or GTSM needs its options before the SYN (session-security.ts); tests' fakes come first.
+    const socket = (this.deps.connect ?? connectorFor(this.config))(opts);
     this.primary?.close();
     this.primary = new Connection(socket, 'out', this.handlers, this.clock);
   }

@@ -13,6 +13,7 @@ import { systemClock, type Clock } from '../../clock.js';
 import type { FsmConfig } from '../fsm/types.js';
 import type { OutChange, SessionEvent } from '../route.js';
 import { Listener } from './listener.js';
+import { ListenerSecurity } from './session-security.js';
 import { Peer, silentLogger, type LocalSpeaker, type Logger, type PeerStatus } from './peer.js';
 import type { TxEncoder, TxQueueOptions } from './tx-queue.js';
 import { shutdownMessage } from './words.js';
@@ -61,6 +62,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   private stopped = false;
   /** Shared by every peer, so clearing the R bit reaches the next OPEN of each. */
   private readonly local: LocalSpeaker;
+  /** TCP MD5 keys (and GTSM's TTL) on the listening socket, one key per peer address (RFC 2385). */
+  private listenerSecurity: ListenerSecurity | null = null;
 
   constructor(private readonly options: SpeakerOptions) {
     super();
@@ -88,7 +91,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   /** Start listening; resolves with the bound port. */
   async start(): Promise<number | undefined> {
     if (!this.listener) return undefined;
-    return this.listener.listen(Math.max(1024, this.peers.size));
+    const port = await this.listener.listen(Math.max(1024, this.peers.size));
+    const server = this.listener.netServer;
+    this.listenerSecurity = server ? ListenerSecurity.forServer(server, this.logger) : null;
+    this.listenerSecurity?.sync([...this.peers.values()].map((p) => p.config));
+    return port;
   }
 
   get port(): number | undefined {
@@ -106,6 +113,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         this.removePeer(peer, { code: 6, subcode: 6, data: shutdownMessage('peer configuration changed') });
       }
     }
+    // Keys on the listener before any new peer can connect (RFC 2385: unsigned SYNs are dropped).
+    this.listenerSecurity?.sync(configs);
     for (const config of configs) {
       if (this.peers.has(config.name)) continue;
       const peer = new Peer(

@@ -67,4 +67,3 @@ export function sentNotificationWords(n: Notice, detail?: string): string {
   return `Sent NOTIFICATION ${noticeTitle(n)}${why ? `: ${why}` : ''}`;
 }
 
-export const MD5_REFUSED = 'TCP MD5 password configured but not supported by this agent: refusing to peer without it';

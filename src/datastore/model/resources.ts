@@ -35,8 +35,8 @@ export interface BGPConfigurationResource {
   nodeToNodeMeshEnabled?: boolean;
   asNumber?: number;
   listenPort?: number;
-  /** nodeMeshPassword is a Kubernetes secretKeyRef: recorded only so it can be refused clearly. */
-  nodeMeshPasswordRef?: string;
+  /** spec.nodeMeshPassword.secretKeyRef: the Secret holding every mesh session's password. */
+  nodeMeshPasswordRef?: SecretKeyRef;
   nodeMeshMaxRestartTime?: number;
   serviceClusterIPs: string[];
   serviceExternalIPs: string[];
@@ -65,8 +65,8 @@ export interface BGPPeerResource {
   peerSelector?: Selector;
   asNumber?: number;
   keepOriginalNextHop: boolean;
-  /** spec.password.secretKeyRef as "<secret>/<key>": etcd mode cannot read it. */
-  passwordRef?: string;
+  /** spec.password.secretKeyRef: the Secret holding this peering's TCP MD5 password. */
+  passwordRef?: SecretKeyRef;
   /** UseNodeIP (default) or None. */
   sourceAddress: 'UseNodeIP' | 'None';
   maxRestartTime?: number;
@@ -261,12 +261,18 @@ function parseBfdTimers(v: unknown, problems: FieldProblem[]): BGPConfigurationR
   return out;
 }
 
-function secretRef(r: FieldReader, o: Obj, field: string): string | undefined {
+/** A Kubernetes secretKeyRef: the agent reads `$BGP_SECRETS_DIR/<name>/<key>` (src/agent/secrets.ts). */
+export interface SecretKeyRef {
+  name: string;
+  key: string;
+}
+
+function secretRef(r: FieldReader, o: Obj, field: string): SecretKeyRef | undefined {
   const ref = r.object(o.secretKeyRef, `${field}.secretKeyRef`, true);
   if (!ref) return undefined;
   const n = r.string(ref.name, `${field}.secretKeyRef.name`, true);
   const k = r.string(ref.key, `${field}.secretKeyRef.key`, true);
-  return n && k ? `${n}/${k}` : undefined;
+  return n && k ? { name: n, key: k } : undefined;
 }
 
 /** "10.0.0.1", "10.0.0.1:1790", "[fd00::1]:1790" or "fd00::1". */

@@ -101,13 +101,17 @@ describe('node-to-node mesh', () => {
     const s = desired('a', { nodes, bgpConfig: { nodeMeshMaxRestartTime: '300s' }, nodeConfigs: { b: { listenPort: 1790 } } });
     expect(s.peers.get('10.0.0.2:1790')).toMatchObject({ name: 'Mesh_10_0_0_2', asNumber: 65002, port: 1790, restartTime: 300, sourceAddress: '10.0.0.1', nodeName: 'b' });
   });
-  it('refuses a nodeMeshPassword secret unless the agent config gives the password', () => {
+  it('a nodeMeshPassword secret reaches every mesh session by name and key (never a value); the agent config password wins', () => {
     const opts = { nodes: three, bgpConfig: { nodeMeshPassword: { secretKeyRef: { name: 'bgp', key: 'pw' } } } };
     const r = computeDesiredState(cacheWith(opts), 'a');
-    expect(r.state!.peers.size).toBe(0);
-    expect(r.problems[0].message).toMatch(/secret bgp\/pw.*etcd mode cannot read/);
+    expect(r.state!.peers.size).toBe(2);
+    expect(r.problems).toEqual([]);
+    for (const p of r.state!.peers.values()) {
+      expect(p.passwordSecret).toEqual({ name: 'bgp', key: 'pw' });
+      expect(p.password).toBeUndefined();
+    }
     const withPw = desired('a', opts, { meshPassword: 's3cret' });
-    expect([...withPw.peers.values()].every((p) => p.password === 's3cret')).toBe(true);
+    expect([...withPw.peers.values()].every((p) => p.password === 's3cret' && !p.passwordSecret)).toBe(true);
   });
 });
 
@@ -206,9 +210,10 @@ describe('BGPPeers', () => {
     expect(e.sourceAddress).toBeUndefined();
     const i = a.peers.get('192.0.2.2:179')!;
     expect(i).toMatchObject({ keepOriginalNextHop: false, password: 'pw', restartTime: 120, sourceAddress: '10.0.0.1' });
-    const refused = computeDesiredState(cacheWith(cfg), 'a');
-    expect(refused.state!.peers.has('192.0.2.2:179')).toBe(false);
-    expect(refused.problems.map((p) => p.key)).toEqual(['/calico/resources/v3/projectcalico.org/bgppeers/ibgp']);
+    const fromSecret = computeDesiredState(cacheWith(cfg), 'a');
+    expect(fromSecret.state!.peers.get('192.0.2.2:179')).toMatchObject({ passwordSecret: { name: 's', key: 'k' } });
+    expect(fromSecret.state!.peers.get('192.0.2.2:179')!.password).toBeUndefined();
+    expect(fromSecret.problems).toEqual([]);
   });
   it('mesh plus BGPPeer to a node already in the mesh: the mesh session wins', () => {
     const cfg = { nodes: three, peers: { gp: { peerIP: '10.0.0.2' } } };

@@ -8,7 +8,6 @@ import { FakeClock } from '../../../src/clock.js';
 import type { SessionEvent } from '../../../src/bgp/route.js';
 import { parsePrefix } from '../../../src/bgp/prefix.js';
 import { Peer, type LocalSpeaker } from '../../../src/bgp/session/peer.js';
-import { MD5_REFUSED } from '../../../src/bgp/session/words.js';
 import type { PeerConfig } from '../../../src/datastore/desired.js';
 import { FakeSocket, remoteOpen } from './fake-socket.js';
 
@@ -333,13 +332,22 @@ describe('graceful restart signalling and session events', () => {
 });
 
 describe('TCP MD5', () => {
-  it('a peer with a password is refused with a clear status, never connected or accepted', () => {
-    const h = harness({ config: { password: 'secret' } });
+  it('a peer whose password could not be read stays down with that reason, never connected or accepted, still listed', () => {
+    const problem = 'TCP MD5 password: secret bgp-pw key "peer" not found';
+    const h = harness({ config: { passwordSecret: { name: 'bgp-pw', key: 'peer' }, passwordProblem: problem } });
     h.peer.start();
     expect(h.outgoing).toHaveLength(0);
     const s = new FakeSocket();
     h.peer.accept(s.asSocket());
     expect(s.destroyed).toBe(true);
-    expect(h.peer.status()).toMatchObject({ state: 'Idle', birdState: 'down', lastError: MD5_REFUSED });
+    expect(h.peer.status()).toMatchObject({ state: 'Idle', birdState: 'down', lastError: problem });
+  });
+
+  it('a peer with a password starts like any other (the injected connect factory is used)', () => {
+    const h = harness({ config: { password: 'secret' } });
+    h.peer.start();
+    expect(h.outgoing).toHaveLength(1);
+    expect(h.peer.status().lastError).toBeUndefined();
+    expect(h.peer.state).toBe('Connect');
   });
 });
