@@ -714,20 +714,36 @@ export class Rib {
   }
 
   /**
-   * First change to the Loc-RIB entry of `key` since the last flush:
-   * remember its best (and, for ADD-PATH peers, every accepted path) as it
-   * was. `E[0, n)` holds the destination before the change.
+   * First change to the Loc-RIB entry of `key` since the last flush that
+   * matters to it: remember its best as it was (`oldBest`). Returns false
+   * when the destination is already dirty.
+   *
+   * Without ADD-PATH peers up, a flush looks at the best path only, so a
+   * change that leaves the best alone (a new path that does not win, a
+   * non-best path withdrawn: most of them with many paths per prefix) marks
+   * nothing; the caller decides after re-selecting. With ADD-PATH peers up,
+   * `touch` is called before the change and keeps every accepted path too.
    */
-  private touch(slot: number, key: PrefixKey, n: number, arenaOff = -1): boolean {
+  private markDirty(slot: number, key: PrefixKey, oldBest: Path | undefined): boolean {
     if (slot >= 0 && this.table.dirty(slot)) return false;
     this.dirtyKeys.push(key);
     this.dirtySlots.push(slot);
+    this.dirtyOld.push(oldBest);
+    if (this.requestFlush && !this.flushRequested) {
+      this.flushRequested = true;
+      this.requestFlush(() => this.flush());
+    }
+    return true;
+  }
+
+  /** `markDirty` before a change while ADD-PATH peers are up: `E[0, n)` (or the arena list at `arenaOff`) is the destination as it was. */
+  private touch(slot: number, key: PrefixKey, n: number, arenaOff = -1): boolean {
     // The elements are in E, or (arenaOff >= 0) in the arena list at arenaOff.
     const src = arenaOff >= 0 ? this.lists.a : this.E;
     const base = arenaOff >= 0 ? arenaOff + 1 : 0;
     const reg = this.pathById;
     const first = n > 0 ? reg[src[base] >>> 1]! : undefined;
-    this.dirtyOld.push(first !== undefined && first.accepted ? first : undefined);
+    if (!this.markDirty(slot, key, first !== undefined && first.accepted ? first : undefined)) return false;
     if (this.addPathUp > 0) {
       const all: Path[] = [];
       for (let i = 0; i < n; i++) {
@@ -736,11 +752,13 @@ export class Rib {
       }
       this.dirtyOldAll.set(this.dirtyKeys.length - 1, all);
     }
-    if (this.requestFlush && !this.flushRequested) {
-      this.flushRequested = true;
-      this.requestFlush(() => this.flush());
-    }
     return true;
+  }
+
+  /** After a change of `E[0, n)` without ADD-PATH peers: mark dirty when the best is no longer `oldBest`. */
+  private markIfBestChanged(slot: number, key: PrefixKey, n: number, oldBest: Path | undefined): boolean {
+    const nb = n > 0 && this.atE(0).accepted ? this.atE(0) : undefined;
+    return nb !== oldBest && this.markDirty(slot, key, oldBest);
   }
 
   /**
@@ -965,7 +983,8 @@ export class Rib {
         return;
       }
       const path = st.pathFor(set, pathId, accepted);
-      const dirty = (old.accepted || accepted) && this.touch(slot, key, n);
+      const pre = this.addPathUp > 0;
+      let dirty = pre && (old.accepted || accepted) && this.touch(slot, key, n);
       if (E[i] & 1 && --st.staleCount === 0) this.stopStale(st);
       st.accepted += (accepted ? 1 : 0) - (old.accepted ? 1 : 0);
       this.pathCount += (accepted ? 1 : 0) - (old.accepted ? 1 : 0);
@@ -973,13 +992,15 @@ export class Rib {
       this.unref(E[i]);
       E[i] = e;
       this.reselect(n, REPLACE, i, hadBest);
+      if (!pre) dirty = this.markIfBestChanged(slot, key, n, hadBest ? first : undefined);
       this.countBest(hadBest, n);
       this.store(slot, key, n, dirty);
       return;
     }
     {
       const path = st.pathFor(set, pathId, accepted);
-      const dirty = accepted && this.touch(slot, key, n);
+      const pre = this.addPathUp > 0;
+      let dirty = pre && accepted && this.touch(slot, key, n);
       st.received++;
       if (accepted) {
         st.accepted++;
@@ -989,6 +1010,7 @@ export class Rib {
       this.E[n] = this.ref(path);
       n++;
       this.reselect(n, ADD, n - 1, hadBest);
+      if (!pre) dirty = this.markIfBestChanged(slot, key, n, hadBest ? first : undefined);
       this.countBest(hadBest, n);
       this.store(slot, key, n, dirty);
     }
@@ -1015,14 +1037,15 @@ export class Rib {
     const b = reg[a[off + 1] >>> 1]!;
     if (!b.accepted || (accepted && set.neighbourAs !== b.attrs.neighbourAs)) return false;
     const path = st.pathFor(set, pathId, accepted);
-    const dirty = accepted && this.touch(slot, key, n, off);
+    const wins = accepted && better(path, b);
+    const dirty = (this.addPathUp > 0 ? accepted : wins) && this.touch(slot, key, n, off);
     st.received++;
     if (accepted) {
       st.accepted++;
       this.pathCount++;
     }
     const e = this.ref(path);
-    if (accepted && better(path, b)) {
+    if (wins) {
       a[off + 1 + n] = a[off + 1];
       a[off + 1] = e;
     } else a[off + 1 + n] = e;
@@ -1062,7 +1085,8 @@ export class Rib {
     const old = this.atE(i);
     const first = this.atE(0);
     const hadBest = first.accepted;
-    if (old.accepted && this.touch(slot, key, n)) this.table.setDirty(slot);
+    const pre = this.addPathUp > 0;
+    if (pre && old.accepted && this.touch(slot, key, n)) this.table.setDirty(slot);
     st.received--;
     if (old.accepted) {
       st.accepted--;
@@ -1074,6 +1098,7 @@ export class Rib {
     E[i] = E[n];
     // The last element moved into `i`; when `i` was the best, reselect sees REMOVE at 0.
     this.reselect(n, REMOVE, i, hadBest);
+    if (!pre && this.markIfBestChanged(slot, key, n, hadBest ? first : undefined)) this.table.setDirty(slot);
     this.countBest(hadBest, n);
     return n;
   }
