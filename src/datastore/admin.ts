@@ -29,6 +29,7 @@ import {
   type ResourceKind,
 } from './keys.js';
 import { ValidationError, parseCidr } from './model/fields.js';
+import { checkName, manifestKind, unknownFields } from './strict.js';
 import { decodeKv } from './model/resources.js';
 
 export type AdminKind = ResourceKind | 'IPAMBlock' | 'BlockAffinity';
@@ -78,6 +79,8 @@ export function parseManifests(text: string): Manifest[] {
     if (Array.isArray(v)) v.forEach((x, j) => push(x, `document ${i + 1}[${j}]`));
     else push(v, `document ${i + 1}`);
   });
+  // calicoctl: an empty file is an error, not a successful apply of nothing.
+  if (out.length === 0) throw new Error('no resources specified');
   return out;
 }
 
@@ -88,15 +91,49 @@ export interface KeyValue {
   label: string;
 }
 
-/** The etcd key and value a manifest becomes (not yet validated). */
+/** A manifest's operator name, `Kind/name`, for messages (never an etcd path). */
+export function manifestLabel(m: Manifest): string {
+  const spec = (m.spec ?? {}) as Record<string, unknown>;
+  const name = typeof m.metadata?.name === 'string' ? m.metadata.name : undefined;
+  if (m.kind === 'IPAMBlock') return `IPAMBlock/${name ?? ipamName(String(spec.cidr ?? '?'))}`;
+  if (m.kind === 'BlockAffinity') return `BlockAffinity/${name ?? `${String(spec.node ?? '?')}/${ipamName(String(spec.cidr ?? '?'))}`}`;
+  return `${m.kind}/${name ?? '(no name)'}`;
+}
+
+/** The one name of an IPAM block: its cidr as in its etcd key, "10.244.1.0-26". */
+export function ipamName(cidr: string): string {
+  const c = parseCidr(cidr);
+  return c ? cidrToKeyPart(c.cidr) : cidr;
+}
+
+/** An error about one resource, naming it and the field, once per field. */
+export class ManifestError extends Error {
+  constructor(
+    readonly label: string,
+    readonly problems: string[],
+  ) {
+    super(problems.map((p) => `${label}: ${p}`).join('\n'));
+  }
+}
+
+/** The etcd key and value a manifest becomes (validated as calicoctl would, then by the watcher's model). */
 export function manifestToKeyValue(m: Manifest, existing?: string): KeyValue {
-  const kind = resolveKind(m.kind);
+  const label = manifestLabel(m);
+  const strict = manifestKind(m.kind);
+  if ('error' in strict) throw new ManifestError(label, [strict.error]);
+  const kind = strict.kind;
+  const unknown = unknownFields(kind, m as unknown as Record<string, unknown>);
+  if (typeof m.metadata?.name === 'string' && kind !== 'IPAMBlock' && kind !== 'BlockAffinity') {
+    const bad = checkName(m.metadata.name);
+    if (bad) unknown.unshift(`metadata.name: ${bad}`);
+  }
+  if (unknown.length) throw new ManifestError(label, unknown);
   const spec = (m.spec ?? {}) as Record<string, unknown>;
   if (kind === 'IPAMBlock') {
     const c = parseCidr(String(spec.cidr ?? ''));
-    if (!c) throw new Error(`IPAMBlock: spec.cidr: "${String(spec.cidr)}" is not a CIDR`);
+    if (!c) throw new ManifestError(label, [`spec.cidr: "${String(spec.cidr)}" is not a CIDR`]);
     const size = c.ipVersion === 4 ? 2 ** (32 - c.prefixLen) : 0;
-    if (spec.allocations === undefined && size > 65536) throw new Error(`IPAMBlock ${c.cidr}: block too large to fill allocations`);
+    if (spec.allocations === undefined && size > 65536) throw new ManifestError(label, ['spec.allocations: the block is too large to fill them in: give them']);
     const block = {
       cidr: c.cidr,
       affinity: spec.affinity ?? null,
@@ -107,21 +144,21 @@ export function manifestToKeyValue(m: Manifest, existing?: string): KeyValue {
       deleted: spec.deleted ?? false,
       ...(spec.sequenceNumber !== undefined ? { sequenceNumber: spec.sequenceNumber } : {}),
     };
-    return { key: blockKey(c.cidr), value: JSON.stringify(block), label: `IPAMBlock/${c.cidr}` };
+    return { key: blockKey(c.cidr), value: JSON.stringify(block), label: `IPAMBlock/${cidrToKeyPart(c.cidr)}` };
   }
   if (kind === 'BlockAffinity') {
     const c = parseCidr(String(spec.cidr ?? ''));
-    if (!c) throw new Error(`BlockAffinity: spec.cidr: "${String(spec.cidr)}" is not a CIDR`);
-    if (typeof spec.node !== 'string' || !spec.node) throw new Error(`BlockAffinity ${c.cidr}: spec.node is required`);
+    if (!c) throw new ManifestError(label, [`spec.cidr: "${String(spec.cidr)}" is not a CIDR`]);
+    if (typeof spec.node !== 'string' || !spec.node) throw new ManifestError(label, ['spec.node: required']);
     const value = { state: spec.state ?? 'confirmed', deleted: spec.deleted ?? false };
-    return { key: affinityKey(spec.node, c.cidr), value: JSON.stringify(value), label: `BlockAffinity/${spec.node}/${c.cidr}` };
+    return { key: affinityKey(spec.node, c.cidr), value: JSON.stringify(value), label: `BlockAffinity/${spec.node}/${cidrToKeyPart(c.cidr)}` };
   }
   if (m.apiVersion !== undefined && m.apiVersion !== 'projectcalico.org/v3') {
-    throw new Error(`${kind}: apiVersion "${m.apiVersion}" is not projectcalico.org/v3`);
+    throw new ManifestError(label, [`apiVersion: "${m.apiVersion}" is not projectcalico.org/v3`]);
   }
   const md = { ...(m.metadata ?? {}) } as Record<string, unknown>;
   const name = md.name;
-  if (typeof name !== 'string' || !name) throw new Error(`${kind}: metadata.name is required`);
+  if (typeof name !== 'string' || !name) throw new ManifestError(label, ['metadata.name: required']);
   delete md.resourceVersion;
   // Keep identity fields of an existing resource, as calicoctl apply does.
   let prevMd: Record<string, unknown> = {};
@@ -136,6 +173,23 @@ export function manifestToKeyValue(m: Manifest, existing?: string): KeyValue {
   md.creationTimestamp = md.creationTimestamp ?? prevMd.creationTimestamp ?? new Date().toISOString();
   const doc = { kind, apiVersion: 'projectcalico.org/v3', metadata: md, spec };
   return { key: resourceKey(kind, name), value: JSON.stringify(doc), label: `${kind}/${name}` };
+}
+
+/** One line per problem, `Kind/name: field: message`. */
+function describeError(m: Manifest, index: number, err: unknown): string[] {
+  if (err instanceof ManifestError) return err.problems.map((p) => `${err.label}: ${p}`);
+  const label = typeof m.kind === 'string' ? manifestLabel(m) : `resource ${index + 1}`;
+  if (err instanceof ValidationError) {
+    const seen = new Set<string>();
+    const out: string[] = [];
+    for (const p of err.problems) {
+      const line = `${label}: ${p.field ? `${p.field}: ` : ''}${p.message}`;
+      if (!seen.has(line)) out.push(line);
+      seen.add(line);
+    }
+    return out;
+  }
+  return [`${label}: ${(err as Error).message}`];
 }
 
 export interface ApplyResult {
@@ -158,7 +212,7 @@ export async function applyManifests(client: Etcd3, manifests: Manifest[]): Prom
       decodeKv(kv.key, kv.value);
       kvs.push(kv);
     } catch (err) {
-      errors.push(err instanceof ValidationError ? err.message : `resource ${i + 1} (${m.kind}): ${(err as Error).message}`);
+      errors.push(...describeError(m, i, err));
     }
   }
   if (errors.length) return { applied: [], errors };
@@ -204,7 +258,7 @@ function toStored(kind: AdminKind, key: string, raw: string, modRevision: string
     return {
       apiVersion: 'projectcalico.org/v3',
       kind: 'BlockAffinity',
-      metadata: { name: `${pk.node}-${cidrToKeyPart(pk.cidr)}`, resourceVersion: modRevision },
+      metadata: { name: `${pk.node}/${cidrToKeyPart(pk.cidr)}`, resourceVersion: modRevision },
       spec: { node: pk.node, cidr: pk.cidr, state: v.state || 'confirmed', deleted: v.deleted ?? false, ...(v.invalid ? { invalid: v.invalid } : {}) },
     };
   }
@@ -225,28 +279,35 @@ export async function getResources(client: Etcd3, kind: AdminKind, name?: string
   for (const kv of res.kvs) {
     const r = toStored(kind, kv.key.toString(), kv.value.toString(), String(kv.mod_revision));
     if (!r) continue;
-    if (name !== undefined && r.metadata.name !== name && r.spec.cidr !== name && cidrToKeyPart(String(r.spec.cidr ?? '')) !== name) continue;
+    // One name per object, the one `get` prints (IPAM: the cidr as in the etcd key, "10.244.1.0-26").
+    if (name !== undefined && r.metadata.name !== name) continue;
     out.push(r);
   }
   return out;
 }
 
-/** Delete by name; for BlockAffinity the name is "<node>/<cidr>" or the name `get` prints. */
+/** Delete by name, the name `get` prints: IPAMBlock "10.244.1.0-26", BlockAffinity "<node>/10.244.1.0-26". */
 export async function deleteResource(client: Etcd3, kind: AdminKind, name: string): Promise<number> {
   let key: string;
-  if (kind === 'IPAMBlock') {
-    const c = parseCidr(name.includes('/') ? name : name.replace(/-(\d+)$/, '/$1'));
-    if (!c) throw new Error(`IPAMBlock: "${name}" is not a block cidr`);
-    key = blockKey(c.cidr);
-  } else if (kind === 'BlockAffinity') {
-    const m = /^(.+?)\/(.+\/\d+)$/.exec(name);
-    if (m) key = affinityKey(m[1], m[2]);
-    else {
-      const found = (await getResources(client, kind, name))[0];
-      if (!found) return 0;
-      key = affinityKey(String(found.spec.node), String(found.spec.cidr));
-    }
+  if (kind === 'IPAMBlock' || kind === 'BlockAffinity') {
+    const found = (await getResources(client, kind, name))[0];
+    if (!found) return 0;
+    key = kind === 'IPAMBlock' ? blockKey(String(found.spec.cidr)) : affinityKey(String(found.spec.node), String(found.spec.cidr));
   } else key = resourceKey(kind, name);
   const res = await client.delete().key(key).exec();
   return Number(res.deleted);
+}
+
+/** For a "not found": the name an IPAM object has when `name` is another spelling of it. */
+export function ipamNameHint(kind: AdminKind, name: string): string | undefined {
+  if (kind === 'IPAMBlock') {
+    const c = parseCidr(name.replace(/^(\d+)-(\d+)-(\d+)-(\d+)-(\d+)$/, '$1.$2.$3.$4/$5'));
+    return c && cidrToKeyPart(c.cidr) !== name ? `IPAM blocks are named by their cidr as in etcd: ${cidrToKeyPart(c.cidr)}` : undefined;
+  }
+  if (kind === 'BlockAffinity') {
+    const m = /^(.+?)\/(.+\/\d+)$/.exec(name);
+    const c = m ? parseCidr(m[2]) : undefined;
+    return m && c ? `block affinities are named <node>/<cidr as in etcd>: ${m[1]}/${cidrToKeyPart(c.cidr)}` : undefined;
+  }
+  return undefined;
 }

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { stringify } from 'yaml';
-import { applyManifests, deleteResource, getResources, parseManifests, resolveKind, type StoredResource } from '../../datastore/admin.js';
+import { applyManifests, deleteResource, getResources, ipamNameHint, manifestLabel, parseManifests, resolveKind, type Manifest, type StoredResource } from '../../datastore/admin.js';
 import { createEtcdClient, etcdConfigFromEnv, type EtcdConfig } from '../../datastore/etcd-config.js';
 
 interface EtcdArgs {
@@ -30,6 +30,46 @@ function configFrom(argv: EtcdArgs): EtcdConfig {
   if (argv['etcd-cert-file']) overrides.certFile = argv['etcd-cert-file'];
   if (argv['etcd-key-file']) overrides.keyFile = argv['etcd-key-file'];
   return etcdConfigFromEnv(process.env, overrides);
+}
+
+/**
+ * etcd's gRPC errors in operator words: which endpoints, and what went wrong
+ * (unreachable, timed out, refused credentials), not the client's prose.
+ */
+export function etcdWords(err: unknown, endpoints: string[]): string {
+  const e = err as { code?: number; details?: string; message?: string };
+  const where = `etcd at ${endpoints.join(', ')}`;
+  const msg = e.message ?? String(err);
+  const cause = /ECONNREFUSED/.test(msg) ? 'connection refused' : /ENOTFOUND|EAI_AGAIN/.test(msg) ? 'host not found' : /ETIMEDOUT|EHOSTUNREACH/.test(msg) ? 'no route or timed out' : undefined;
+  switch (e.code) {
+    case 14:
+      return `${where} is unreachable${cause ? ` (${cause})` : ''}`;
+    case 4:
+      return `${where} did not answer in time`;
+    case 16:
+    case 7:
+      return `${where} refused our credentials (ETCD_USERNAME / ETCD_PASSWORD or the client certificate)`;
+    default:
+      return cause ? `${where} is unreachable (${cause})` : msg.replace(/^\d+ [A-Z_]+: /, '');
+  }
+}
+
+/** Run `fn` with an etcd client, every failure (configuration or etcd) as one line and exit status 1. */
+async function withClient(argv: EtcdArgs, what: string, fn: (client: ReturnType<typeof createEtcdClient>) => Promise<void>): Promise<void> {
+  let config: EtcdConfig;
+  try {
+    config = configFrom(argv);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  const client = createEtcdClient(config);
+  try {
+    await fn(client);
+  } catch (err) {
+    fail(`${what} failed: ${etcdWords(err, config.endpoints)}`);
+  } finally {
+    client.close();
+  }
 }
 
 function fail(msg: string): void {
@@ -75,23 +115,18 @@ const apply: CommandModule<object, ApplyArgs> = {
     } catch (err) {
       return fail(`${argv.filename}: ${(err as Error).message}`);
     }
-    const client = createEtcdClient(configFrom(argv));
-    try {
+    await withClient(argv, 'apply', async (client) => {
       const r = await applyManifests(client, manifests);
-      if (r.errors.length) return fail(`nothing applied; ${r.errors.length} invalid resource(s):\n${r.errors.map((e) => `  ${e}`).join('\n')}`);
+      if (r.errors.length) return fail(`nothing applied; ${r.errors.length} problem(s):\n${r.errors.map((e) => `  ${e}`).join('\n')}`);
       process.stdout.write(`Successfully applied ${r.applied.length} resource(s): ${r.applied.join(', ')}\n`);
-    } catch (err) {
-      fail(`apply failed: ${(err as Error).message}`);
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 
 interface GetArgs extends EtcdArgs {
   kind: string;
   name?: string;
-  output: 'table' | 'json' | 'yaml';
+  output: 'table' | 'wide' | 'json' | 'yaml';
 }
 
 function tableRow(r: StoredResource): string[] {
@@ -105,9 +140,9 @@ function tableRow(r: StoredResource): string[] {
     case 'IPPool':
       return [String(r.metadata.name), String(s.cidr ?? ''), String(s.ipipMode ?? 'Never'), String(s.disableBGPExport ?? false)];
     case 'IPAMBlock':
-      return [String(s.cidr ?? r.metadata.name), String(s.affinity ?? '')];
+      return [String(r.metadata.name), String(s.cidr ?? ''), String(s.affinity ?? '')];
     case 'BlockAffinity':
-      return [String(s.node), String(s.cidr), String(s.state)];
+      return [String(r.metadata.name), String(s.node), String(s.cidr), String(s.state)];
     default:
       return [String(r.metadata.name), JSON.stringify(s)];
   }
@@ -117,13 +152,14 @@ const HEADERS: Record<string, string[]> = {
   Node: ['NAME', 'IPV4ADDRESS', 'ASN', 'RRCLUSTERID'],
   BGPPeer: ['NAME', 'PEER', 'NODE', 'ASN'],
   IPPool: ['NAME', 'CIDR', 'IPIPMODE', 'DISABLEBGPEXPORT'],
-  IPAMBlock: ['CIDR', 'AFFINITY'],
-  BlockAffinity: ['NODE', 'CIDR', 'STATE'],
+  IPAMBlock: ['NAME', 'CIDR', 'AFFINITY'],
+  BlockAffinity: ['NAME', 'NODE', 'CIDR', 'STATE'],
   BGPConfiguration: ['NAME', 'SPEC'],
 };
 
-export function formatTable(kind: string, rows: StoredResource[]): string {
-  const all = [HEADERS[kind] ?? ['NAME'], ...rows.map(tableRow)];
+export function formatTable(kind: string, rows: StoredResource[], wide = false): string {
+  const header = [...(HEADERS[kind] ?? ['NAME']), ...(wide ? ['SPEC'] : [])];
+  const all = [header, ...rows.map((r) => [...tableRow(r), ...(wide ? [JSON.stringify(r.spec)] : [])])];
   const widths = all[0].map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   return all.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('   ').trimEnd()).join('\n') + '\n';
 }
@@ -135,7 +171,7 @@ const get: CommandModule<object, GetArgs> = {
     etcdOptions(y)
       .positional('kind', { type: 'string', demandOption: true })
       .positional('name', { type: 'string' })
-      .option('output', { alias: 'o', choices: ['table', 'json', 'yaml'] as const, default: 'table' as const }) as unknown as Argv<GetArgs>,
+      .option('output', { alias: 'o', choices: ['table', 'wide', 'json', 'yaml'] as const, default: 'table' as const }) as unknown as Argv<GetArgs>,
   handler: async (argv) => {
     let kind;
     try {
@@ -143,49 +179,66 @@ const get: CommandModule<object, GetArgs> = {
     } catch (err) {
       return fail((err as Error).message);
     }
-    const client = createEtcdClient(configFrom(argv));
-    try {
+    await withClient(argv, 'get', async (client) => {
       const rows = await getResources(client, kind, argv.name);
-      if (argv.name !== undefined && rows.length === 0) return fail(`${kind} "${argv.name}" not found`);
+      if (argv.name !== undefined && rows.length === 0) {
+        const hint = ipamNameHint(kind, argv.name);
+        return fail(`${kind} "${argv.name}" not found${hint ? ` (${hint})` : ''}`);
+      }
       const single = argv.name !== undefined && rows.length === 1;
       const doc = single ? rows[0] : { apiVersion: 'projectcalico.org/v3', kind: 'List', items: rows };
       if (argv.output === 'json') process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
       else if (argv.output === 'yaml') process.stdout.write(stringify(doc));
-      else process.stdout.write(formatTable(kind, rows));
-    } catch (err) {
-      fail(`get failed: ${(err as Error).message}`);
-    } finally {
-      client.close();
-    }
+      else process.stdout.write(formatTable(kind, rows, argv.output === 'wide'));
+    });
   },
 };
 
 interface DeleteArgs extends EtcdArgs {
-  kind: string;
-  name: string;
+  kind?: string;
+  name?: string;
+  filename?: string;
+}
+
+/** What to delete: the positional kind and name, or every resource of a file (as calicoctl delete -f). */
+function deleteTargets(argv: DeleteArgs): { kind: string; name: string; label: string }[] {
+  if (argv.filename !== undefined) {
+    const manifests: Manifest[] = parseManifests(readFileSync(argv.filename === '-' ? 0 : argv.filename, 'utf8'));
+    return manifests.map((m) => {
+      const label = manifestLabel(m);
+      return { kind: m.kind, name: label.slice(label.indexOf('/') + 1), label };
+    });
+  }
+  if (!argv.kind || !argv.name) throw new Error('give <kind> <name>, or -f <file>');
+  return [{ kind: argv.kind, name: argv.name, label: `${argv.kind}/${argv.name}` }];
 }
 
 const del: CommandModule<object, DeleteArgs> = {
-  command: 'delete <kind> <name>',
-  describe: 'delete one resource (BlockAffinity name: <node>/<cidr>)',
-  builder: (y) => etcdOptions(y).positional('kind', { type: 'string', demandOption: true }).positional('name', { type: 'string', demandOption: true }) as unknown as Argv<DeleteArgs>,
+  command: 'delete [kind] [name]',
+  describe: 'delete resources by kind and name, or those of a file (-f); IPAM names as `get` prints them',
+  builder: (y) =>
+    etcdOptions(y)
+      .positional('kind', { type: 'string' })
+      .positional('name', { type: 'string' })
+      .option('filename', { alias: 'f', type: 'string', describe: 'delete the resources this file names (- for stdin)' }) as unknown as Argv<DeleteArgs>,
   handler: async (argv) => {
-    let kind;
+    let targets;
     try {
-      kind = resolveKind(argv.kind);
+      targets = deleteTargets(argv).map((t) => ({ ...t, kind: resolveKind(t.kind) }));
     } catch (err) {
       return fail((err as Error).message);
     }
-    const client = createEtcdClient(configFrom(argv));
-    try {
-      const n = await deleteResource(client, kind, argv.name);
-      if (!n) return fail(`${kind} "${argv.name}" not found`);
-      process.stdout.write(`Deleted ${kind} ${argv.name}\n`);
-    } catch (err) {
-      fail(`delete failed: ${(err as Error).message}`);
-    } finally {
-      client.close();
-    }
+    await withClient(argv, 'delete', async (client) => {
+      for (const t of targets) {
+        const n = await deleteResource(client, t.kind, t.name);
+        if (!n) {
+          const hint = ipamNameHint(t.kind, t.name);
+          fail(`${t.kind} "${t.name}" not found${hint ? ` (${hint})` : ''}`);
+          continue;
+        }
+        process.stdout.write(`Deleted ${t.kind} ${t.name}\n`);
+      }
+    });
   },
 };
 

@@ -100,7 +100,14 @@ describe('agent datastore apply / get / delete', () => {
     expect(aff.items).toEqual([expect.objectContaining({ kind: 'BlockAffinity', spec: { node: 'node-a', cidr: '10.8.94.64/26', state: 'confirmed', deleted: false } })]);
     const blocks = JSON.parse(await run(datastoreGet, { kind: 'ipamblocks', output: 'json' }));
     expect(blocks.items[0].spec).toMatchObject({ cidr: '10.8.94.64/26', affinity: 'host:node-a' });
-    expect(await run(datastoreGet, { kind: 'ipamblocks', output: 'table' })).toMatch(/CIDR\s+AFFINITY\n10\.8\.94\.64\/26\s+host:node-a/);
+    expect(await run(datastoreGet, { kind: 'ipamblocks', output: 'table' })).toMatch(/NAME\s+CIDR\s+AFFINITY\n10\.8\.94\.64-26\s+10\.8\.94\.64\/26\s+host:node-a/);
+    // One name per IPAM object: the one `get` prints is the one get and delete take.
+    expect(JSON.parse(await run(datastoreGet, { kind: 'blockaffinity', name: 'node-a/10.8.94.64-26', output: 'json' })).spec).toMatchObject({ node: 'node-a', cidr: '10.8.94.64/26' });
+    await run(datastoreGet, { kind: 'ipamblock', name: '10.8.94.64/26', output: 'json' });
+    expect(process.exitCode).toBe(1);
+    expect(err.join('')).toContain('IPAMBlock "10.8.94.64/26" not found (IPAM blocks are named by their cidr as in etcd: 10.8.94.64-26)');
+    process.exitCode = undefined;
+    expect(await run(datastoreGet, { kind: 'ippools', output: 'wide' })).toMatch(/NAME\s+CIDR\s+IPIPMODE\s+DISABLEBGPEXPORT\s+SPEC\npool-a .*"cidr":"10\.8\.0\.0\/16"/);
 
     // Round trip: everything we got, applied again, leaves the stored values equal (uid kept).
     const all = [] as unknown[];
@@ -133,17 +140,71 @@ spec: {cidr: 10.9.0.0/16}
     );
     await run(datastoreApply, { filename: f });
     expect(process.exitCode).toBe(1);
-    expect(err.join('')).toContain('/calico/resources/v3/projectcalico.org/bgppeers/p1: spec.peerIP: "10.0.0" is not an IP address');
+    expect(err.join('')).toContain('BGPPeer/p1: spec.peerIP: "10.0.0" is not an IP address');
+    expect(err.join('')).not.toContain('/calico/');
     expect(etcd.etcdctl(['get', '/calico/resources/v3/projectcalico.org/ippools/good'])).toBe('');
     process.exitCode = undefined;
   });
 
   it('deletes, and reports what is not there', async () => {
-    expect(await run(datastoreDelete, { kind: 'blockaffinity', name: 'node-a/10.8.94.64/26' })).toMatch(/Deleted/);
+    await run(datastoreDelete, { kind: 'blockaffinity', name: 'node-a/10.8.94.64/26' });
+    expect(err.join('')).toContain('block affinities are named <node>/<cidr as in etcd>: node-a/10.8.94.64-26');
+    expect(await run(datastoreDelete, { kind: 'blockaffinity', name: 'node-a/10.8.94.64-26' })).toMatch(/Deleted BlockAffinity node-a\/10\.8\.94\.64-26/);
     expect(etcd.etcdctl(['get', '--prefix', '/calico/ipam/v2/host/'])).toBe('');
     await run(datastoreGet, { kind: 'bgppeer', name: 'nope', output: 'json' });
     expect(process.exitCode).toBe(1);
     expect(err.join('')).toContain('BGPPeer "nope" not found');
+    process.exitCode = undefined;
+  });
+
+  it('is as strict as calicoctl: kinds as calicoctl spells them, unknown fields by name, DNS-1123 names, an empty file (issue 23)', async () => {
+    const f = join(dir, 'strict.yaml');
+    writeFileSync(
+      f,
+      `kind: node
+apiVersion: projectcalico.org/v3
+metadata: {name: p2}
+spec: {peerIP: 10.0.0.9, asNumber: 65000}
+---
+kind: BGPPeer
+apiVersion: projectcalico.org/v3
+metadata: {name: p3}
+spec: {peerIp: 10.0.0.9, nodeSelecter: all(), asNumber: 65000}
+---
+kind: IPPool
+apiVersion: projectcalico.org/v3
+metadata: {name: Bad_Name}
+spec: {cidr: 10.10.0.0/16}
+`,
+    );
+    await run(datastoreApply, { filename: f });
+    expect(process.exitCode).toBe(1);
+    const e = err.join('');
+    expect(e).toContain('node/p2: kind "node" is not a Calico kind (calicoctl spells it Node)');
+    expect(e).toContain('BGPPeer/p3: spec.peerIp: unknown field (did you mean peerIP?)');
+    expect(e).toContain('BGPPeer/p3: spec.nodeSelecter: unknown field (did you mean nodeSelector?)');
+    expect(e).toContain('IPPool/Bad_Name: metadata.name: "Bad_Name" is not a valid name');
+    expect(e.match(/spec\.peerIp/g)).toHaveLength(1);
+    expect(etcd.etcdctl(['get', '--prefix', '/calico/resources/v3/projectcalico.org/nodes/p2'])).toBe('');
+    const empty = join(dir, 'empty.yaml');
+    writeFileSync(empty, '# nothing here\n');
+    await run(datastoreApply, { filename: empty });
+    expect(process.exitCode).toBe(1);
+    expect(err.join('')).toContain('no resources specified');
+    process.exitCode = undefined;
+  });
+
+  it('deletes what a file names (delete -f), and says etcd is unreachable in plain words', async () => {
+    const f = join(dir, 'pool.yaml');
+    writeFileSync(f, 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: gone}\nspec: {cidr: 10.11.0.0/16}\n');
+    expect(await run(datastoreApply, { filename: f })).toMatch(/Successfully applied 1/);
+    expect(await run(datastoreDelete, { filename: f })).toMatch(/Deleted IPPool gone/);
+    expect(etcd.etcdctl(['get', '/calico/resources/v3/projectcalico.org/ippools/gone'])).toBe('');
+    await run(datastoreGet, { kind: 'nodes', output: 'table', 'etcd-endpoints': 'http://127.0.0.1:1' });
+    expect(process.exitCode).toBe(1);
+    expect(err.join('')).toBe('get failed: etcd at http://127.0.0.1:1 is unreachable (connection refused)\n');
+    await run(datastoreGet, { kind: 'nodes', output: 'table', 'etcd-endpoints': 'localhost:2379' });
+    expect(err.join('')).toBe('ETCD_ENDPOINTS: "localhost:2379" is not http(s)://host:port\n');
     process.exitCode = undefined;
   });
 });
