@@ -390,20 +390,48 @@ export class Rib {
     this.dirtyOld = [];
     this.dirtyOldAll = new Map();
     this.dirtySlots = [];
-    const table = this.table;
     const peers = this.upPeers;
     const outs: OutChange[][] = peers.map(() => []);
     const best: BestPathChange[] | null = this.bestListeners.length > 0 ? [] : null;
-    let memoOld: Path | undefined | null = null;
-    let memoNew: Path | undefined | null = null;
-    const oldEx: (InternedAttrs | null)[] = new Array(peers.length).fill(null);
-    const newEx: (InternedAttrs | null)[] = new Array(peers.length).fill(null);
+    this.memoOld = null;
+    this.memoNew = null;
+    this.oldEx = new Array(peers.length).fill(null);
+    this.newEx = new Array(peers.length).fill(null);
+    this.exportsEqual = true;
     // No peer's export differs between memoOld and memoNew (e.g. plain iBGP: an
     // iBGP-learned path goes to no iBGP peer), so the per-peer loop has nothing
     // to do unless an ADD-PATH peer needs its own diff.
     let anyAddPath = false;
     for (const to of peers) if (to.addPathSend) anyAddPath = true;
-    let exportsEqual = true;
+    this.flushDirty(dirtyKeys, dirtySlots, dirtyOld, dirtyOldAll, anyAddPath, peers, outs, best);
+    this.oldEx = [];
+    this.newEx = [];
+    for (let i = 0; i < peers.length; i++) {
+      if (outs[i].length === 0) continue;
+      for (const fn of this.outListeners) fn(peers[i].name, outs[i]);
+    }
+    if (best !== null && best.length > 0) for (const fn of this.bestListeners) fn(best);
+  }
+
+  /**
+   * The per-prefix part of `flush`, in a function of its own with nothing
+   * after the loop: a flush of 16k prefixes is compiled while it runs
+   * (on-stack replacement), and code after the loop that had never run left
+   * the optimised loop for the interpreter at every flush (--trace-deopt,
+   * "insufficient type feedback", 8 times in a 100k ingest). The rare parts
+   * of the body are methods for the same reason.
+   */
+  private flushDirty(
+    dirtyKeys: PrefixKey[],
+    dirtySlots: number[],
+    dirtyOld: (Path | undefined)[],
+    dirtyOldAll: Map<number, Path[]>,
+    anyAddPath: boolean,
+    peers: PeerState[],
+    outs: OutChange[][],
+    best: BestPathChange[] | null,
+  ): void {
+    const table = this.table;
     for (let d = 0; d < dirtyKeys.length; d++) {
       const key = dirtyKeys[d];
       // One probe saved per prefix: the slot from the touch, unless the table grew since.
@@ -419,59 +447,72 @@ export class Rib {
       const oldBest = dirtyOld[d];
       const newBest = this.bestOf(pl);
       if (oldBest === newBest && !anyAddPath) continue;
-      if (best !== null && oldBest !== newBest && !(oldBest && newBest && oldBest.attrs === newBest.attrs && oldBest.src === newBest.src)) {
-        best.push({ key, best: newBest ? this.bestInfo(newBest) : null });
-      }
+      if (best !== null && oldBest !== newBest) this.noteBest(best, key, oldBest, newBest);
       // Consecutive prefixes mostly share their Path objects: export each once per flush run.
-      if (oldBest !== memoOld || newBest !== memoNew) {
-        if (oldBest !== memoOld) {
-          memoOld = oldBest;
-          for (let i = 0; i < peers.length; i++) oldEx[i] = oldBest === undefined ? null : this.exportOf(oldBest, peers[i]);
-        }
-        if (newBest !== memoNew) {
-          memoNew = newBest;
-          for (let i = 0; i < peers.length; i++) newEx[i] = newBest === undefined ? null : this.exportOf(newBest, peers[i]);
-        }
-        exportsEqual = true;
-        for (let i = 0; i < peers.length; i++) {
-          const a = oldEx[i];
-          const b = newEx[i];
-          if (!(a === b || (a !== null && b !== null && a.internKey === b.internKey))) exportsEqual = false;
-        }
-      }
-      if (exportsEqual && !anyAddPath) continue;
-      let oldAll: Path[] | null = null;
-      let curAll: Path[] | null = null;
-      if (anyAddPath) {
-        oldAll = dirtyOldAll.get(d) ?? (oldBest ? [oldBest] : []);
-        curAll = this.acceptedPaths(pl);
-      }
-      // One OutChange object per distinct export for this prefix, shared by the peers that get it.
-      let lastSet: InternedAttrs | null | undefined;
-      let lastChange: OutChange | undefined;
-      for (let i = 0; i < peers.length; i++) {
-        const to = peers[i];
-        if (to.addPathSend) {
-          this.diffAddPath(to, key, oldAll!, curAll!, outs[i]);
-          continue;
-        }
-        const a = oldEx[i];
-        const b = newEx[i];
-        if (a === b || (a !== null && b !== null && a.internKey === b.internKey)) continue;
-        if (b !== lastSet || lastChange === undefined) {
-          lastSet = b;
-          lastChange = { key, pathId: 0, attrs: b };
-        }
-        outs[i].push(lastChange);
-        if (a === null) to.advertised++;
-        else if (b === null) to.advertised--;
-      }
+      if (oldBest !== this.memoOld || newBest !== this.memoNew) this.memoExports(oldBest, newBest, peers);
+      if (this.exportsEqual && !anyAddPath) continue;
+      this.flushPeers(key, pl, anyAddPath ? (dirtyOldAll.get(d) ?? (oldBest ? [oldBest] : [])) : null, peers, outs);
     }
+  }
+
+  // Flush state for runs of prefixes with the same old and new best (see flush).
+  private memoOld: Path | undefined | null = null;
+  private memoNew: Path | undefined | null = null;
+  private oldEx: (InternedAttrs | null)[] = [];
+  private newEx: (InternedAttrs | null)[] = [];
+  private exportsEqual = true;
+
+  private noteBest(best: BestPathChange[], key: PrefixKey, oldBest: Path | undefined, newBest: Path | undefined): void {
+    // The kernel needs nothing when only the path object changed (same attributes from the same source).
+    if (oldBest && newBest && oldBest.attrs === newBest.attrs && oldBest.src === newBest.src) return;
+    best.push({ key, best: newBest ? this.bestInfo(newBest) : null });
+  }
+
+  private memoExports(oldBest: Path | undefined, newBest: Path | undefined, peers: PeerState[]): void {
+    const oldEx = this.oldEx;
+    const newEx = this.newEx;
+    if (oldBest !== this.memoOld) {
+      this.memoOld = oldBest;
+      for (let i = 0; i < peers.length; i++) oldEx[i] = oldBest === undefined ? null : this.exportOf(oldBest, peers[i]);
+    }
+    if (newBest !== this.memoNew) {
+      this.memoNew = newBest;
+      for (let i = 0; i < peers.length; i++) newEx[i] = newBest === undefined ? null : this.exportOf(newBest, peers[i]);
+    }
+    let equal = true;
     for (let i = 0; i < peers.length; i++) {
-      if (outs[i].length === 0) continue;
-      for (const fn of this.outListeners) fn(peers[i].name, outs[i]);
+      const a = oldEx[i];
+      const b = newEx[i];
+      if (!(a === b || (a !== null && b !== null && a.internKey === b.internKey))) equal = false;
     }
-    if (best !== null && best.length > 0) for (const fn of this.bestListeners) fn(best);
+    this.exportsEqual = equal;
+  }
+
+  /** One dirty prefix's Adj-RIB-Out changes for every up peer; `oldAll` (ADD-PATH peers up) is every accepted path before. */
+  private flushPeers(key: PrefixKey, pl: number, oldAll: Path[] | null, peers: PeerState[], outs: OutChange[][]): void {
+    const curAll = oldAll !== null ? this.acceptedPaths(pl) : null;
+    const oldEx = this.oldEx;
+    const newEx = this.newEx;
+    // One OutChange object per distinct export for this prefix, shared by the peers that get it.
+    let lastSet: InternedAttrs | null | undefined;
+    let lastChange: OutChange | undefined;
+    for (let i = 0; i < peers.length; i++) {
+      const to = peers[i];
+      if (to.addPathSend) {
+        this.diffAddPath(to, key, oldAll!, curAll!, outs[i]);
+        continue;
+      }
+      const a = oldEx[i];
+      const b = newEx[i];
+      if (a === b || (a !== null && b !== null && a.internKey === b.internKey)) continue;
+      if (b !== lastSet || lastChange === undefined) {
+        lastSet = b;
+        lastChange = { key, pathId: 0, attrs: b };
+      }
+      outs[i].push(lastChange);
+      if (a === null) to.advertised++;
+      else if (b === null) to.advertised--;
+    }
   }
 
   // ------------------------------------------------------------------ queries
