@@ -22,7 +22,15 @@
  * /proc/<pid>/status. Optionally (PS_ELD=1) a preload in the agent prints its
  * event-loop delay max each second (eld-preload.mjs).
  *
- * Usage: mesh-fanout.sh <dist> [--nodes 1000] [--changes 200] [--rate 50] [--json out.json]
+ * --mode rr: the mesh is off and the agent is a route reflector (cluster id
+ * 224.0.0.1, label route-reflector=true), every node peers with it through
+ * one BGPPeer {nodeSelector: all(), peerSelector: route-reflector == 'true'}
+ * (the agent peers back by reverse peering, as a client: `rr client`). The
+ * simulated nodes only dial; the agent's own dials to them are refused. Bring-up
+ * ends when every client holds every other client's block (reflected) and
+ * End-of-RIB.
+ *
+ * Usage: mesh-fanout.sh <dist> [--mode mesh|rr] [--nodes 1000] [--changes 200] [--rate 50] [--json out.json]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,6 +49,7 @@ const N = Number(flag('nodes', '1000'));
 const CHANGES = Number(flag('changes', '200'));
 const RATE = Number(flag('rate', '50'));
 const jsonOut = flag('json', '');
+const RR = flag('mode', 'mesh') === 'rr';
 const agentFlags = flag('node-flags', '').split(' ').filter(Boolean);
 const ETCD_PORT = Number(flag('etcd-port', '23911'));
 const AGENT_IP = '10.78.0.1';
@@ -96,10 +105,23 @@ for (let i = 0; ; i++) {
 const R = '/calico/resources/v3/projectcalico.org';
 const res = (kind: string, name: string, spec: unknown) => JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind, metadata: { name }, spec });
 const kvs: [string, string][] = [
-  [`${R}/bgpconfigurations/default`, res('BGPConfiguration', 'default', { nodeToNodeMeshEnabled: true, asNumber: AS })],
+  [`${R}/bgpconfigurations/default`, res('BGPConfiguration', 'default', { nodeToNodeMeshEnabled: !RR, asNumber: AS })],
   [`${R}/ippools/default-ipv4-ippool`, res('IPPool', 'default-ipv4-ippool', { cidr: '10.201.0.0/16', ipipMode: 'Always', blockSize: 26 })],
-  [`${R}/nodes/ps-agent`, res('Node', 'ps-agent', { bgp: { ipv4Address: `${AGENT_IP}/16` } })],
+  // The nodes' own blocks: a reflector passes on only routes inside a pool (Calico's export filter).
+  [`${R}/ippools/nodes-ippool`, res('IPPool', 'nodes-ippool', { cidr: '100.64.0.0/16', ipipMode: 'Always', blockSize: 26 })],
+  [
+    `${R}/nodes/ps-agent`,
+    RR
+      ? JSON.stringify({
+          apiVersion: 'projectcalico.org/v3',
+          kind: 'Node',
+          metadata: { name: 'ps-agent', labels: { 'route-reflector': 'true' } },
+          spec: { bgp: { ipv4Address: `${AGENT_IP}/16`, routeReflectorClusterID: '224.0.0.1' } },
+        })
+      : res('Node', 'ps-agent', { bgp: { ipv4Address: `${AGENT_IP}/16` } }),
+  ],
 ];
+if (RR) kvs.push([`${R}/bgppeers/peer-with-rr`, res('BGPPeer', 'peer-with-rr', { nodeSelector: 'all()', peerSelector: "route-reflector == 'true'" })]);
 for (let i = 0; i < N; i++) kvs.push([`${R}/nodes/ps-n${i}`, res('Node', `ps-n${i}`, { bgp: { ipv4Address: `${nodeIp(i)}/16` } })]);
 for (let i = 0; i < kvs.length; i += 100) {
   const ops = kvs.slice(i, i + 100).map(([k, v]) => client.put(k).value(v));
@@ -161,7 +183,12 @@ interface Node {
   up: boolean;
   eor: boolean;
   gotChange: Float64Array;
+  /** Other nodes' blocks held (RR mode). */
+  held: Uint8Array | null;
+  heldCount: number;
+  fullAt: number;
 }
+let full = 0;
 let established = 0;
 let eors = 0;
 let closed = 0;
@@ -190,7 +217,15 @@ function session(i: number): Node {
   let rx: DecodeContext = DEFAULT_CONTEXT;
   let tx: DecodeContext = DEFAULT_CONTEXT;
   let gotOpen = false;
-  const node: Node = { sock: net.connect({ host: AGENT_IP, port: 179, localAddress: nodeIp(i) }), up: false, eor: false, gotChange };
+  const node: Node = {
+    sock: net.connect({ host: AGENT_IP, port: 179, localAddress: nodeIp(i) }),
+    up: false,
+    eor: false,
+    gotChange,
+    held: RR ? new Uint8Array(N) : null,
+    heldCount: 0,
+    fullAt: 0,
+  };
   const sock = node.sock;
   sock.setNoDelay(true);
   sock.on('connect', () => sock.write(encodeMessage(open, DEFAULT_CONTEXT)));
@@ -225,6 +260,25 @@ function session(i: number): Node {
           if (!node.eor) eors++;
           node.eor = true;
         }
+        if (node.held !== null) {
+          for (const k of msg.nlri.keys) {
+            const j = (Math.floor(k / 64) - 0x64400000) / 64;
+            if (Number.isInteger(j) && j >= 0 && j < N && j !== i && node.held[j] === 0) {
+              node.held[j] = 1;
+              if (++node.heldCount === N - 1) {
+                node.fullAt = now;
+                full++;
+              }
+            }
+          }
+          for (const k of msg.withdrawn.keys) {
+            const j = (Math.floor(k / 64) - 0x64400000) / 64;
+            if (Number.isInteger(j) && j >= 0 && j < N && node.held[j] === 1) {
+              node.held[j] = 0;
+              if (node.heldCount-- === N - 1) full--;
+            }
+          }
+        }
         for (const k of msg.nlri.keys) {
           const c = changeIndexOfKey(k);
           if (Number.isInteger(c) && c >= 0 && c < CHANGES && gotChange[c] === 0) gotChange[c] = now;
@@ -248,11 +302,11 @@ let allUpMs = -1;
 for (;;) {
   await sleep(20);
   peakDuring = Math.max(peakDuring, mem().rss);
-  if (established === N && eors === N) {
+  if (established === N && eors === N && (!RR || full === N)) {
     allUpMs = mono() - t0;
     break;
   }
-  if (mono() - t0 > 120_000) throw new Error(`bring-up timed out: ${established} established, ${eors} End-of-RIB, ${closed} closed`);
+  if (mono() - t0 > (RR ? 150_000 : 120_000)) throw new Error(`bring-up timed out: ${established} established, ${eors} End-of-RIB, ${full} full, ${closed} closed; node 0 holds ${nodes[0].heldCount}`);
 }
 // Settled: every node's /26 should be in (no kernel programming: --no-program-routes).
 let lastCpu = cpu();
@@ -349,7 +403,12 @@ const result = {
   rate: RATE,
   nodeFlags: agentFlags,
   idle: { rssKB: idle.rss, anonKB: idle.anon },
-  bringUp: { allEstablishedAndEorMs: Math.round(allUpMs), cpuS: r1(upCpu * 100) / 100 },
+  mode: RR ? 'rr' : 'mesh',
+  bringUp: {
+    allEstablishedAndEorMs: Math.round(allUpMs),
+    cpuS: r1(upCpu * 100) / 100,
+    ...(RR ? { clientFullMs: { p50: r1(q(nodes.map((n) => n.fullAt - t0), 0.5)), max: r1(q(nodes.map((n) => n.fullAt - t0), 1)) } } : {}),
+  },
   settled: { rssKB: settled.rss, anonKB: settled.anon, perSessionKB: r1((settled.rss - idle.rss) / N) },
   peakRssKB: Math.max(final.hwm, peakDuring),
   fanout: {

@@ -137,12 +137,19 @@ function contextKey(ctx: DecodeContext, addPath: boolean): string {
   return `${ctx.as4 ? 1 : 0}${addPath ? 1 : 0}${ctx.extendedMessage ? 1 : 0}`;
 }
 
-/** A packed piece, remembered for the other queues of the same encoder and send context. */
+/**
+ * A packed piece, remembered for the other queues of the same encoder and
+ * send context. A one-prefix piece (most of a reflector's: each client's
+ * route has its own attributes) keeps its key and path id inline, so
+ * remembering it allocates no arrays.
+ */
 interface Encoded {
-  hash: number;
   attrs: AttrSet | null;
-  keys: Float64Array;
-  /** Path ids as sent (ADD-PATH), or null. */
+  n: number;
+  key0: number;
+  id0: number;
+  /** Keys and path ids as sent (path ids only with ADD-PATH), when n > 1. */
+  keys: Float64Array | null;
   pathIds: Uint32Array | null;
   messages: Buffer[];
 }
@@ -191,18 +198,23 @@ function pieceHash(attrs: AttrSet | null, keys: Float64Array, pathIds: Uint32Arr
 }
 
 function sameContent(e: Encoded, attrs: AttrSet | null, keys: Float64Array, pathIds: Uint32Array | null): boolean {
-  if (e.attrs !== attrs || e.keys.length !== keys.length || (e.pathIds === null) !== (pathIds === null)) return false;
-  const ek = e.keys;
-  for (let i = 0; i < keys.length; i++) if (ek[i] !== keys[i]) return false;
+  const n = keys.length;
+  if (e.attrs !== attrs || e.n !== n) return false;
+  if (n === 1) return e.key0 === keys[0] && e.id0 === (pathIds === null ? -1 : pathIds[0]);
+  if ((e.pathIds === null) !== (pathIds === null)) return false;
+  const ek = e.keys!;
+  for (let i = 0; i < n; i++) if (ek[i] !== keys[i]) return false;
   if (pathIds !== null) {
     const ei = e.pathIds!;
-    for (let i = 0; i < pathIds.length; i++) if (ei[i] !== pathIds[i]) return false;
+    for (let i = 0; i < n; i++) if (ei[i] !== pathIds[i]) return false;
   }
   return true;
 }
 
 /** Work per event-loop turn for all queues together (issue 17: stalls under 50 ms). */
 export const TURN_BUDGET_MS = 5;
+/** At most this long for one queue's slice, checked every 32 pieces. */
+const SLICE_MS = 2;
 
 /**
  * Drains ready queues round-robin, one slice each per visit, until the
@@ -370,6 +382,10 @@ export class TxQueue {
     if (this.closed || this.waitingDrain) return;
     let budget = this.sliceSize;
     let writable = true;
+    // A slice of many one-prefix pieces (a reflector: every route has its own
+    // attributes) costs far more than one of a few large pieces: bound it in time too.
+    const started = performance.now();
+    let pieces = 0;
     const corked = typeof this.sink.cork === 'function' && typeof this.sink.uncork === 'function';
     if (corked) this.sink.cork!();
     try {
@@ -386,6 +402,10 @@ export class TxQueue {
         }
         const groups = (seg.groups ??= partition(seg.changes));
         while (budget > 0 && writable && seg.gi < groups.length) {
+          if ((++pieces & 31) === 0 && performance.now() - started >= SLICE_MS) {
+            budget = 0;
+            break;
+          }
           const g = groups[seg.gi];
           const to = Math.min(g.size, seg.at + this.sliceSize);
           writable = this.writePiece(g, seg.at, to);
@@ -466,14 +486,24 @@ export class TxQueue {
     pathIds: Uint32Array | null,
     messages: Buffer[],
   ): void {
-    let bytes = 0;
+    // Message bytes plus what the entry itself holds, so many small entries are bounded too.
+    let bytes = 64 + (keys.length > 1 ? 12 * keys.length : 0);
     for (const m of messages) bytes += m.length;
     if (shared.pieceBytes + bytes > MAX_SHARED_PIECE_BYTES) {
       shared.pieces = new Map();
       shared.pieceBytes = 0;
       known = undefined;
     }
-    const entry: Encoded = { hash, attrs, keys: keys.slice(), pathIds: pathIds === null ? null : pathIds.slice(), messages };
+    const one = keys.length === 1;
+    const entry: Encoded = {
+      attrs,
+      n: keys.length,
+      key0: keys[0],
+      id0: pathIds === null ? -1 : pathIds[0],
+      keys: one ? null : keys.slice(),
+      pathIds: one || pathIds === null ? null : pathIds.slice(),
+      messages,
+    };
     if (known) known.push(entry);
     else shared.pieces.set(hash, [entry]);
     shared.pieceBytes += bytes;

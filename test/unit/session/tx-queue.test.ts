@@ -456,6 +456,21 @@ describe('TxQueue', () => {
     });
   });
 
+  it('one-prefix pieces are shared only with the same prefix, path id and attributes', () => {
+    const enc = counting();
+    const d = manualDefer();
+    const ap = { ...DEFAULT_CONTEXT, as4: true, addPath: new Set([257]) };
+    const one = (pathId: number, attrs: AttrSet | null, key = p('10.31.0.0/26')): OutChange[] => [{ key, pathId, attrs }];
+    const sinks = [new FakeSink(), new FakeSink(), new FakeSink(), new FakeSink(), new FakeSink()];
+    const inputs = [one(3, A), one(3, A), one(4, A), one(3, B), one(3, A, p('10.31.0.64/26'))];
+    sinks.forEach((sink, i) => new TxQueue(sink, enc, ap, true, { defer: d.defer }).enqueue(inputs[i]));
+    d.run();
+    expect(enc.packCalls).toBe(4);
+    expect(sinks[1].written[0]).toBe(sinks[0].written[0]);
+    for (const i of [2, 3, 4]) expect(sinks[i].written[0].equals(sinks[0].written[0])).toBe(false);
+    expect((decodeMessage(sinks[2].written[0], ap) as UpdateMessage).nlri.pathIds).toEqual([4]);
+  });
+
   describe('DrainScheduler', () => {
     it('drains queues round-robin, one slice each, and yields once the turn budget is used', () => {
       let now = 0;
