@@ -197,7 +197,8 @@ export const MIXED = 1 << 21;
 
 export class PathLists {
   a: Int32Array = new Int32Array(1024);
-  private top = 4; // offset 0 unused so that a list payload is never LIST_FLAG + 0... kept simple: blocks start at 4
+  /** Next unused offset; blocks are multiples of 4 ints, so a list payload is offset / 4 + LIST_FLAG. */
+  private top = 0;
   private readonly free: number[][] = [];
 
   /** A new list of capacity >= n; returns its offset. */
@@ -235,31 +236,6 @@ export class PathLists {
 
   capacityOf(off: number): number {
     return (4 << ((this.a[off] >>> CLASS_SHIFT) & 31)) - 1;
-  }
-
-  /** Append `e`; returns the (possibly moved) list offset. */
-  push(off: number, e: number): number {
-    const n = this.a[off] & COUNT_MASK;
-    if (n === this.capacityOf(off)) {
-      const to = this.alloc(n + 1);
-      const a = this.a;
-      a[to] |= a[off] & MIXED;
-      for (let i = 1; i <= n; i++) a[to + i] = a[off + i];
-      a[to] = (a[to] & ~COUNT_MASK) | n;
-      this.release(off);
-      off = to;
-    }
-    this.a[off + 1 + n] = e;
-    this.a[off]++;
-    return off;
-  }
-
-  /** Remove element `i` (0-based) by moving the last one into its place. */
-  removeAt(off: number, i: number): void {
-    const a = this.a;
-    const n = a[off] & COUNT_MASK;
-    a[off + 1 + i] = a[off + n];
-    a[off]--;
   }
 
   get(off: number, i: number): number {
