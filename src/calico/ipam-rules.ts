@@ -15,8 +15,14 @@
  * - The pool of a prefix is the most specific pool whose cidr covers it.
  * - A learned route is passed on to peers only inside a pool whose export is
  *   not disabled (confd's `calico_export_to_bgp_peers`).
+ *
+ * IPv6 (calico-node's bird6, rendered from bird6_aggr.cfg / bird6_ipam.cfg)
+ * follows the same rules with its own single-address length: a /128 block is
+ * exported, never blackholed. IPv6 prefixes are interned ids (negative
+ * numbers, src/bgp/prefix6.ts), so `PoolIndex.of` takes either family's key.
  */
 import { keyLength, parsePrefix, prefixCovers, type PrefixKey } from '../bgp/prefix.js';
+import { isPrefix6, parsePrefix6, prefix6Covers, prefix6Length } from '../bgp/prefix6.js';
 
 export type AffinityState = 'confirmed' | 'pending' | 'pendingDeletion';
 
@@ -36,32 +42,42 @@ export function blockDisposition(
   state: AffinityState | '' | undefined,
   prefixLength: number,
   pool: { name: string; disableBGPExport: boolean } | undefined,
+  family: 4 | 6 = 4,
 ): BlockDisposition {
   if (!affinityConfirmed(state)) return { blackhole: false, exported: false, reason: `affinity ${state}` };
-  const blackhole = prefixLength < 32;
+  // bird_aggr skips "/32" blocks, bird6_aggr "/128" ones: a one-address block has nothing to blackhole.
+  const blackhole = prefixLength < (family === 6 ? 128 : 32);
   if (pool?.disableBGPExport) return { blackhole, exported: false, reason: `pool ${pool.name} has disableBGPExport` };
   return { blackhole, exported: true, reason: pool ? `confirmed, pool ${pool.name}` : 'confirmed, outside any pool' };
 }
 
 /**
- * IPv4 pools indexed for "the most specific pool covering this prefix":
- * parsed once, longest first. Pools whose cidr is not IPv4 are left out.
+ * Pools indexed for "the most specific pool covering this prefix": parsed
+ * once, longest first, each family apart. `of` takes an IPv4 prefix key or an
+ * IPv6 id (src/bgp/prefix6.ts) and only ever answers a pool of the same family.
  */
 export class PoolIndex<P extends { cidr: string }> {
   private readonly rules: { key: PrefixKey; pool: P }[] = [];
+  private readonly rules6: { key: number; pool: P }[] = [];
 
   constructor(pools: Iterable<P>) {
     for (const pool of pools) {
       try {
-        this.rules.push({ key: parsePrefix(pool.cidr, true), pool });
+        if (pool.cidr.includes(':')) this.rules6.push({ key: parsePrefix6(pool.cidr, true), pool });
+        else this.rules.push({ key: parsePrefix(pool.cidr, true), pool });
       } catch {
-        // IPv6 or malformed: not an IPv4 prefix's pool (the datastore reports malformed ones)
+        // malformed: no prefix's pool (the datastore reports malformed ones)
       }
     }
     this.rules.sort((a, b) => keyLength(b.key) - keyLength(a.key));
+    this.rules6.sort((a, b) => prefix6Length(b.key) - prefix6Length(a.key));
   }
 
   of(prefix: PrefixKey): P | undefined {
+    if (isPrefix6(prefix)) {
+      for (const r of this.rules6) if (prefix6Covers(r.key, prefix)) return r.pool;
+      return undefined;
+    }
     for (const r of this.rules) if (prefixCovers(r.key, prefix)) return r.pool;
     return undefined;
   }

@@ -9,6 +9,7 @@
  * A block's CIDR appears in keys with its '/' replaced by '-', as Calico's
  * BlockKey / BlockAffinityKey do.
  */
+import { canonicalCidr6 } from '../bgp/prefix6.js';
 
 export const RESOURCES_PREFIX = '/calico/resources/v3/projectcalico.org/';
 export const IPAM_PREFIX = '/calico/ipam/v2/';
@@ -38,12 +39,29 @@ export function resourceKey(kind: ResourceKind, name: string): string {
   return `${RESOURCES_PREFIX}${KIND_PLURAL[kind]}/${name}`;
 }
 
-/** "10.8.94.64/26" -> "10.8.94.64-26" (IPv6 colons are kept, as Calico does). */
+/**
+ * "10.8.94.64/26" -> "10.8.94.64-26"; "fd00:245::/122" -> "fd00:245::-122".
+ * libcalico-go writes `strings.Replace(cidr.String(), "/", "-", 1)` of a Go
+ * net.IPNet: the network address in canonical compressed form (RFC 5952,
+ * colons kept), so an IPv6 cidr is put in that form first.
+ */
 export function cidrToKeyPart(cidr: string): string {
-  return cidr.replace('/', '-');
+  let c = cidr;
+  if (c.includes(':')) {
+    try {
+      c = canonicalCidr6(c);
+    } catch {
+      // not a CIDR: left as given (callers validate)
+    }
+  }
+  return c.replace('/', '-');
 }
 
-/** "10.8.94.64-26" -> "10.8.94.64/26": the last '-' separates the length. */
+/**
+ * "10.8.94.64-26" -> "10.8.94.64/26", "fd00:245::-122" -> "fd00:245::/122":
+ * the last '-' separates the length (an address has none; a "::" ending is
+ * followed by "-", so never split on ':').
+ */
 export function keyPartToCidr(part: string): string {
   const i = part.lastIndexOf('-');
   return i < 0 ? part : `${part.slice(0, i)}/${part.slice(i + 1)}`;
@@ -76,14 +94,17 @@ export function parseKey(key: string): ParsedKey | undefined {
     const v4 = key.startsWith(BLOCK_PREFIX_V4);
     const part = key.slice((v4 ? BLOCK_PREFIX_V4 : BLOCK_PREFIX_V6).length);
     if (!part || part.includes('/')) return undefined;
-    return { type: 'block', ipVersion: v4 ? 4 : 6, cidr: keyPartToCidr(part) };
+    // libcalico-go matches `ipv.` and takes the version from the CIDR itself.
+    const cidr = keyPartToCidr(part);
+    return { type: 'block', ipVersion: cidr.includes(':') ? 6 : 4, cidr };
   }
   if (key.startsWith(HOST_AFFINITY_PREFIX)) {
     // <node>/ipv4/block/<cidr>
     const parts = key.slice(HOST_AFFINITY_PREFIX.length).split('/');
     if (parts.length !== 4 || parts[2] !== 'block' || !parts[0]) return undefined;
     if (parts[1] !== 'ipv4' && parts[1] !== 'ipv6') return undefined;
-    return { type: 'affinity', node: parts[0], ipVersion: parts[1] === 'ipv4' ? 4 : 6, cidr: keyPartToCidr(parts[3]) };
+    const cidr = keyPartToCidr(parts[3]);
+    return { type: 'affinity', node: parts[0], ipVersion: cidr.includes(':') ? 6 : 4, cidr };
   }
   return undefined;
 }

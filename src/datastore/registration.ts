@@ -17,6 +17,8 @@ export interface NodeRegistration {
   /** "10.10.20.5/24": the node's address with its subnet length (spec.bgp.ipv4Address). */
   ipv4Cidr: string;
   ipv4IPIPTunnelAddr?: string;
+  /** "fd00:199::2/64": spec.bgp.ipv6Address, as calico-node writes it from IP6 (issue 19). */
+  ipv6Cidr?: string;
   /** Written to spec.bgp.asNumber when given (calico-node's AS env). */
   asNumber?: number;
 }
@@ -32,6 +34,10 @@ export interface RegistrationResult {
 export async function registerNode(client: Etcd3, reg: NodeRegistration, opts: { maxAttempts?: number } = {}): Promise<RegistrationResult> {
   const v4 = parseCidr(reg.ipv4Cidr, false);
   if (!v4 || v4.ipVersion !== 4) throw new Error(`registerNode: ipv4Cidr "${reg.ipv4Cidr}" is not an IPv4 address with a prefix length`);
+  if (reg.ipv6Cidr !== undefined) {
+    const v6 = parseCidr(reg.ipv6Cidr, false);
+    if (!v6 || v6.ipVersion !== 6) throw new Error(`registerNode: ipv6Cidr "${reg.ipv6Cidr}" is not an IPv6 address with a prefix length`);
+  }
   if (reg.ipv4IPIPTunnelAddr && !isIPv4(reg.ipv4IPIPTunnelAddr)) throw new Error(`registerNode: ipv4IPIPTunnelAddr "${reg.ipv4IPIPTunnelAddr}" is not an IPv4 address`);
   const key = resourceKey('Node', reg.name);
   const max = opts.maxAttempts ?? 10;
@@ -72,6 +78,7 @@ export async function registerNode(client: Etcd3, reg: NodeRegistration, opts: {
 function ownedFields(reg: NodeRegistration, cidr: string): Record<string, unknown> {
   const f: Record<string, unknown> = { ipv4Address: cidr };
   if (reg.ipv4IPIPTunnelAddr) f.ipv4IPIPTunnelAddr = reg.ipv4IPIPTunnelAddr;
+  if (reg.ipv6Cidr) f.ipv6Address = reg.ipv6Cidr;
   if (reg.asNumber !== undefined) f.asNumber = reg.asNumber;
   return f;
 }

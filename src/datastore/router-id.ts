@@ -16,9 +16,17 @@ export function hashToIPv4(nodeName: string): string {
   return `${first}.${h[1]}.${h[2]}.${h[3]}`;
 }
 
-/** Returns the router id, or throws when CALICO_ROUTER_ID is neither `hash` nor an IPv4 address. */
-export function selectRouterId(nodeName: string, nodeIPv4: string, calicoRouterId?: string): string {
-  if (!calicoRouterId) return nodeIPv4;
+/**
+ * Returns the router id, or throws when CALICO_ROUTER_ID is neither `hash`
+ * nor an IPv4 address, or when it is unset on a node without an IPv4 address:
+ * the BGP identifier is 32 bits (RFC 6286 §2.1) and never an IPv6 address,
+ * so an IPv6-only node needs CALICO_ROUTER_ID (Calico's documented `hash`).
+ */
+export function selectRouterId(nodeName: string, nodeIPv4: string | undefined, calicoRouterId?: string): string {
+  if (!calicoRouterId) {
+    if (!nodeIPv4) throw new Error('CALICO_ROUTER_ID is not set and this node has no IPv4 address: an IPv6-only node needs CALICO_ROUTER_ID ("hash" or an IPv4 address) for its 32-bit BGP identifier');
+    return nodeIPv4;
+  }
   if (calicoRouterId === 'hash') return hashToIPv4(nodeName);
   if (!isIPv4(calicoRouterId)) throw new Error(`CALICO_ROUTER_ID: "${calicoRouterId}" is neither "hash" nor an IPv4 address`);
   return calicoRouterId;

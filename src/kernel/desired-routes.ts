@@ -14,9 +14,19 @@
  * - ipipMode Never, or in no pool: the direct route `<prefix> via <nh> proto bird`.
  * - VXLAN pools (vxlanMode set, ipipMode Never): nothing, Felix owns those.
  * Our own blocks win over learned routes for the same prefix.
+ *
+ * IPv6 (calico-node's bird6; issue 19), the same rules without a tunnel,
+ * since IPIP is IPv4 only:
+ * - each local IPv6 block: `blackhole <block> proto bird` (the kernel shows
+ *   `dev lo metric 1024`); none for /128 blocks or pending affinities;
+ * - a learned IPv6 prefix: `<prefix> via <peer IPv6> proto bird`, the kernel
+ *   choosing the device that reaches the next hop (`dev eth0 metric 1024`),
+ *   which is what BIRD 2 installs for the same route (checked in a
+ *   namespace); VXLAN IPv6 pools are Felix's, as for IPv4.
  */
 import { keyLength, parseIpv4, parsePrefix, prefixContains, prefixKey, type PrefixKey } from '../bgp/prefix.js';
 import { affinityConfirmed, blockDisposition, PoolIndex } from '../calico/ipam-rules.js';
+import { isPrefix6, parsePrefix6, prefix6Length } from '../bgp/prefix6.js';
 import type { LocalBlock, NodeIdentity, Pool } from '../contracts.js';
 import { blackholeRoute, gatewayRoute, type KernelRoute } from './route.js';
 
@@ -104,6 +114,17 @@ export class RouteContext {
     }
     return gatewayRoute(prefix, nextHop);
   }
+
+  /**
+   * The kernel route for an IPv6 prefix id learned with `nextHop` (its /128
+   * id, the global address: RFC 2545 link-local next hops are not used), or
+   * null. No tunnel and no onlink: the kernel resolves the device.
+   */
+  learnedRoute6(prefix: PrefixKey, nextHop: number): KernelRoute | null {
+    const pool = this.poolOf(prefix);
+    if (pool && pool.vxlanMode !== 'Never') return null; // VXLAN: Felix's business
+    return gatewayRoute(prefix, nextHop);
+  }
 }
 
 /** The blackhole for a local block, or null (pending affinity, /32 block, unparsable cidr). */
@@ -111,7 +132,8 @@ export function blockRoute(block: LocalBlock): KernelRoute | null {
   const prefix = blockPrefix(block);
   if (prefix === null) return null;
   // The pool plays no part in blackholing (src/calico/ipam-rules.ts).
-  return blockDisposition(block.state, keyLength(prefix), undefined).blackhole ? blackholeRoute(prefix) : null;
+  const d = isPrefix6(prefix) ? blockDisposition(block.state, prefix6Length(prefix), undefined, 6) : blockDisposition(block.state, keyLength(prefix), undefined);
+  return d.blackhole ? blackholeRoute(prefix) : null;
 }
 
 /** Confirmed (or legacy empty, which the datastore maps to confirmed) affinities only. */
@@ -119,9 +141,10 @@ export function blockIsOurs(block: LocalBlock): boolean {
   return affinityConfirmed(block.state);
 }
 
+/** The block's prefix key: an IPv4 key, or an IPv6 id for a cidr with a colon. */
 export function blockPrefix(block: LocalBlock): PrefixKey | null {
   try {
-    return parsePrefix(block.cidr, true);
+    return block.cidr.includes(':') ? parsePrefix6(block.cidr, true) : parsePrefix(block.cidr, true);
   } catch {
     return null;
   }
@@ -132,6 +155,7 @@ export function computeDesiredRoutes(
   ctx: RouteContext,
   learned: ReadonlyMap<PrefixKey, number>,
   blocks: Iterable<LocalBlock>,
+  learned6: ReadonlyMap<PrefixKey, number> = new Map(),
 ): Map<PrefixKey, KernelRoute> {
   const out = new Map<PrefixKey, KernelRoute>();
   const own = new Set<PrefixKey>();
@@ -145,6 +169,11 @@ export function computeDesiredRoutes(
   for (const [prefix, nextHop] of learned) {
     if (own.has(prefix)) continue; // our own block wins over a learned route
     const route = ctx.learnedRoute(prefix, nextHop);
+    if (route) out.set(prefix, route);
+  }
+  for (const [prefix, nextHop] of learned6) {
+    if (own.has(prefix)) continue;
+    const route = ctx.learnedRoute6(prefix, nextHop);
     if (route) out.set(prefix, route);
   }
   return out;

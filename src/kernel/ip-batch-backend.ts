@@ -2,15 +2,18 @@
  * Fallback kernel backend: iproute2. One `ip -force -batch -` process per
  * batch (never one per route); `-force` keeps going past a failed line and
  * reports it as "Command failed -:<line>", which maps the error back to the
- * route. Dumps parse `ip -4 -o route show table main`.
+ * route. Dumps parse `ip -4 -o route show table main` and, for IPv6 (issue
+ * 19), `ip -6 -o route show table main`; `ip` takes the family of a
+ * `route replace` / `route del` line from its addresses.
  *
  * About 3x slower than batched netlink here (bench/kernel), but needs nothing
  * but the `ip` binary; chosen with `--kernel-backend ip`.
  */
 import { spawn } from 'node:child_process';
 import { formatIpv4, formatPrefix, keyLength, parseIpv4, parsePrefix } from '../bgp/prefix.js';
+import { isPrefix6, parseAddress6, parsePrefix6 } from '../bgp/prefix6.js';
 import { splitScan, type KernelBackend, type KernelScan, type RouteOp, type RouteOpError } from './backend.js';
-import type { KernelRoute, RouteType } from './route.js';
+import { formatGateway, formatKey, type KernelRoute, type RouteType } from './route.js';
 
 export interface IpBatchBackendOptions {
   /** The `ip` binary (default "ip" on PATH). */
@@ -42,13 +45,15 @@ function run(cmd: string, args: string[], input?: string): Promise<RunResult> {
 /** The `ip -batch` line for one op (protocol bird, main table). */
 export function ipBatchLine(op: RouteOp): string {
   const r = op.route;
-  const dst = formatPrefix(r.prefix);
-  const metric = r.metric !== 0 ? ` metric ${r.metric}` : '';
+  const v6 = isPrefix6(r.prefix);
+  const dst = formatKey(r.prefix);
+  // IPv6: the model's metric 0 is the kernel's 1024, named on deletes so only that route matches.
+  const metric = r.metric !== 0 ? ` metric ${r.metric}` : v6 && op.op === 'delete' ? ' metric 1024' : '';
   if (op.op === 'delete') return `route del ${dst} proto bird table main${metric}`;
   const parts = ['route replace'];
   if (r.type !== 'unicast') parts.push(r.type === 'other' ? 'unicast' : r.type);
   parts.push(dst);
-  if (r.gateway !== undefined) parts.push('via', formatIpv4(r.gateway));
+  if (r.gateway !== undefined) parts.push('via', v6 ? formatGateway(r.gateway) : formatIpv4(r.gateway));
   if (r.dev !== undefined) parts.push('dev', r.dev);
   parts.push('proto bird table main');
   if (metric) parts.push(metric.trim());
@@ -76,6 +81,15 @@ const TYPES = new Set(['blackhole', 'unreachable', 'prohibit', 'unicast', 'local
 
 /** Parse one line of `ip -4 -o route show table main`; null for lines it cannot place. */
 export function parseIpRouteLine(line: string): { route: KernelRoute; protocol: string } | null {
+  return parseLine(line, 4);
+}
+
+/** Parse one line of `ip -6 -o route show table main` (where "default" is ::/0). */
+export function parseIpRoute6Line(line: string): { route: KernelRoute; protocol: string } | null {
+  return parseLine(line, 6);
+}
+
+function parseLine(line: string, family: 4 | 6): { route: KernelRoute; protocol: string } | null {
   const words = line.replace(/\\/g, ' ').trim().split(/\s+/);
   if (!words[0]) return null;
   let i = 0;
@@ -85,9 +99,12 @@ export function parseIpRouteLine(line: string): { route: KernelRoute; protocol: 
     type = t === 'blackhole' || t === 'unreachable' || t === 'prohibit' || t === 'unicast' ? t : 'other';
   }
   const dstText = words[i++];
+  // IPv6 lines (`ip -6 -o route`): addresses with colons; "default" is ::/0 there.
+  const v6 = dstText.includes(':') || family === 6;
   let prefix: number;
   try {
-    prefix = dstText === 'default' ? 0 : dstText.includes('/') ? parsePrefix(dstText, true) : parsePrefix(`${dstText}/32`);
+    if (v6) prefix = dstText === 'default' ? parsePrefix6('::/0') : parsePrefix6(dstText.includes('/') ? dstText : `${dstText}/128`, true);
+    else prefix = dstText === 'default' ? 0 : dstText.includes('/') ? parsePrefix(dstText, true) : parsePrefix(`${dstText}/32`);
   } catch {
     return null;
   }
@@ -97,9 +114,16 @@ export function parseIpRouteLine(line: string): { route: KernelRoute; protocol: 
   for (; i < words.length; i++) {
     const w = words[i];
     switch (w) {
-      case 'via':
-        route.gateway = parseIpv4(words[++i] === 'inet' ? words[++i] : words[i]);
+      case 'via': {
+        let gw = words[++i];
+        if (gw === 'inet' || gw === 'inet6') gw = words[++i];
+        try {
+          route.gateway = v6 ? parseAddress6(gw) : parseIpv4(gw);
+        } catch {
+          return null; // a gateway of the other family (RFC 5549): never one of ours
+        }
         break;
+      }
       case 'dev':
         route.dev = words[++i];
         break;
@@ -137,6 +161,7 @@ export function parseIpRouteLine(line: string): { route: KernelRoute; protocol: 
     }
   }
   if (nexthops > 0) route.type = 'other';
+  if (v6 && route.metric === 1024) route.metric = 0; // the kernel's default IPv6 priority (src/kernel/route.ts)
   return { route, protocol };
 }
 
@@ -161,6 +186,14 @@ export class IpBatchBackend implements KernelBackend {
     for (const line of res.stdout.split('\n')) {
       const parsed = parseIpRouteLine(line);
       if (parsed) all.push(parsed);
+    }
+    const res6 = await run(this.ip, [...this.pre, '-6', '-o', 'route', 'show', 'table', 'main']);
+    // A kernel without IPv6 answers with an error: there is no IPv6 table to manage then.
+    if (res6.code === 0) {
+      for (const line of res6.stdout.split('\n')) {
+        const parsed = parseIpRoute6Line(line);
+        if (parsed) all.push(parsed);
+      }
     }
     return splitScan(all, 'bird');
   }

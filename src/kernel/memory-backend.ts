@@ -3,12 +3,13 @@
  * kernel's refusals that matter to the programmer (missing device, a gateway
  * that is not on-link) and a way to plant foreign routes and inject faults.
  */
-import { formatPrefix, prefixContains, type PrefixKey } from '../bgp/prefix.js';
+import { prefixContains, type PrefixKey } from '../bgp/prefix.js';
+import { isPrefix6, prefix6Covers } from '../bgp/prefix6.js';
 import type { KernelBackend, KernelScan, RouteOp, RouteOpError } from './backend.js';
-import { formatRoute, type KernelRoute } from './route.js';
+import { formatKey, formatRoute, type KernelRoute } from './route.js';
 
 export interface MemoryBackendOptions {
-  /** Devices that exist, with their connected subnets (prefix keys). */
+  /** Devices that exist, with their connected subnets (IPv4 prefix keys or IPv6 prefix ids). */
   links?: Record<string, PrefixKey[]>;
 }
 
@@ -75,7 +76,7 @@ export class MemoryBackend implements KernelBackend {
     }
     if (this.foreign.has(route.prefix)) {
       // NLM_F_REPLACE would clobber it; the programmer must never ask.
-      throw new Error(`test bug: replace over foreign route ${formatPrefix(route.prefix)}`);
+      throw new Error(`test bug: replace over foreign route ${formatKey(route.prefix)}`);
     }
     const stored: KernelRoute = { ...route };
     if (route.type === 'unicast') {
@@ -93,11 +94,11 @@ export class MemoryBackend implements KernelBackend {
   }
 
   private onLink(gateway: number, dev: string): boolean {
-    return this.links.get(dev)?.subnets.some((s) => prefixContains(s, gateway)) ?? false;
+    return this.links.get(dev)?.subnets.some((s) => covers(s, gateway)) ?? false;
   }
 
   private deviceFor(gateway: number): string | undefined {
-    for (const [name, link] of this.links) if (link.subnets.some((s) => prefixContains(s, gateway))) return name;
+    for (const [name, link] of this.links) if (link.subnets.some((s) => covers(s, gateway))) return name;
     return undefined;
   }
 
@@ -105,10 +106,18 @@ export class MemoryBackend implements KernelBackend {
     return this.links.get(name)?.index ?? null;
   }
 
-  /** `ip route show proto bird`-like lines, sorted by prefix. */
+  /** `ip route show proto bird`-like lines, sorted by prefix (IPv4, then IPv6 by text). */
   show(): string[] {
-    return [...this.routes.values()].sort((a, b) => a.prefix - b.prefix).map(formatRoute);
+    const v4 = [...this.routes.values()].filter((r) => !isPrefix6(r.prefix)).sort((a, b) => a.prefix - b.prefix).map(formatRoute);
+    const v6 = [...this.routes.values()].filter((r) => isPrefix6(r.prefix)).map(formatRoute).sort();
+    return [...v4, ...v6];
   }
 
   close(): void {}
+}
+
+/** A subnet holds a gateway of its own family: IPv4 uint32 in an IPv4 key, an IPv6 /128 id in an IPv6 id. */
+function covers(subnet: PrefixKey, gateway: number): boolean {
+  if (isPrefix6(subnet) !== isPrefix6(gateway)) return false;
+  return isPrefix6(subnet) ? prefix6Covers(subnet, gateway) : prefixContains(subnet, gateway);
 }

@@ -31,6 +31,7 @@ import { getSystemErrorMap } from 'node:util';
 import type { KernelBackend, KernelScan, RouteOp, RouteOpError } from './backend.js';
 import { RTPROT_BIRD, routeSatisfies, type KernelRoute } from './route.js';
 import {
+  AF_INET6,
   linkDumpRequest,
   messages,
   NLM_F_DUMP_INTR,
@@ -123,6 +124,8 @@ export class NetlinkBackend implements KernelBackend {
   private busy = 0;
   private closed = false;
   private links = new Map<string, number>();
+  /** Set when the kernel has no IPv6 routing (the AF_INET6 dump was refused): IPv6 routes are then never dumped. */
+  ipv6Unavailable?: string;
   /** Last exception caught in a socket callback (kept for diagnosis). */
   lastCallbackError?: Error;
   private linkNames = new Map<number, string>();
@@ -323,11 +326,23 @@ export class NetlinkBackend implements KernelBackend {
     for (let attempt = 0; ; attempt++) {
       const out: DumpedRoute[] = [];
       const epoch = this.overflowEpoch;
-      await this.dumpRaw(routeDumpRequest, (buf, h) => {
+      const collect = (buf: Buffer, h: NetlinkHeader): void => {
         if (h.type !== RTM_NEWROUTE) return;
         const r = parseRoute(buf, h);
         if (r) out.push(r);
-      });
+      };
+      await this.dumpRaw(routeDumpRequest, collect);
+      // The IPv6 main table too (issue 19): one more dump, small on a node
+      // without IPv6 routes. A kernel booted with ipv6.disable=1 has no IPv6
+      // routing at all (EAFNOSUPPORT): then there is nothing to manage.
+      if (this.ipv6Unavailable === undefined) {
+        try {
+          await this.dumpRaw((seq) => routeDumpRequest(seq, AF_INET6), collect);
+        } catch (err) {
+          if (!/family not supported/i.test((err as Error).message)) throw err;
+          this.ipv6Unavailable = (err as Error).message;
+        }
+      }
       if (epoch === this.overflowEpoch || attempt >= 2) return out;
     }
   }

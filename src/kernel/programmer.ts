@@ -20,12 +20,18 @@
  * - Per-route kernel errors are reported with the route and retried with
  *   exponential backoff; a missing tunnel device is one clear status error,
  *   retried when the device appears.
+ * - IPv6 (issue 19) goes through the same maps and loop: IPv6 prefixes are
+ *   interned ids (negative numbers, src/bgp/prefix6.ts), so reconcile,
+ *   adoption, the 2 s repair and the foreign-route rule hold for the IPv6
+ *   table unchanged. Its inputs are apart from IPv4's (`setLocalBlocks6`,
+ *   `setPools6`, `applyBestPaths6`), so the IPv4 path does no extra work.
  */
-import { formatPrefix, parseIpv4, type PrefixKey } from '../bgp/prefix.js';
+import { parseIpv4, type PrefixKey } from '../bgp/prefix.js';
+import { isPrefix6, parseAddress6, parsePrefix6, type Prefix6Key } from '../bgp/prefix6.js';
 import type { BgpSettings, LocalBlock, NodeIdentity, Pool } from '../contracts.js';
 import type { KernelBackend, RouteOp, RouteOpError } from './backend.js';
 import { blockIsOurs, blockPrefix, blockRoute, RouteContext, type ClusterRoutesPolicy } from './desired-routes.js';
-import { formatRoute, routeSatisfies, type KernelRoute } from './route.js';
+import { formatKey, formatRoute, routeSatisfies, type KernelRoute } from './route.js';
 import { realScheduler, type Scheduler } from './scheduler.js';
 import type { TimerHandle } from '../clock.js';
 
@@ -63,6 +69,19 @@ export interface BestPathChange {
   nextHop: string | number | null;
 }
 
+/**
+ * An IPv6 best-path change from the RIB (issue 19). `prefix` is an interned
+ * id (`prefix6Key(w0, w1, w2, w3, len)` / `prefix6FromBytes` in
+ * src/bgp/prefix6.ts: no string per prefix) or, off the hot path, text.
+ * `nextHop` is the global IPv6 next hop (RFC 2545: of a global + link-local
+ * pair, the global one) as its /128 id (`address6FromBytes`) or text; null
+ * when the prefix was withdrawn.
+ */
+export interface BestPathChange6 {
+  prefix: Prefix6Key | string;
+  nextHop: Prefix6Key | string | null;
+}
+
 export interface FailedRoute {
   route: string;
   error: string;
@@ -86,6 +105,8 @@ export interface KernelStatus {
   waitingForTunnel: number;
   /** Desired routes whose prefix another protocol holds. */
   foreignConflicts: number;
+  /** The IPv6 share of the counts above, and proto bird IPv6 routes in the kernel at the last scan. */
+  ipv6: { routes: number; programmed: number; failed: number; kernelRoutes: number };
   programClusterRoutes: ClusterRoutesPolicy;
   /** Stale routes kept until this time (graceful restart), if holding. */
   holdingStaleUntil?: number;
@@ -136,11 +157,14 @@ export class KernelProgrammer {
 
   private node?: NodeIdentity;
   private pools: Pool[] = [];
+  private pools6: Pool[] = [];
   private programClusterRoutes?: string;
   private ctx: RouteContext;
 
   /** Learned best paths: prefix -> next hop (uint32). */
   private readonly learned = new Map<PrefixKey, number>();
+  /** Learned IPv6 best paths: prefix id -> next hop /128 id. */
+  private readonly learned6 = new Map<Prefix6Key, number>();
   /** Local blocks by prefix (all affinity states). */
   private blocks = new Map<PrefixKey, LocalBlock>();
   private readonly desired = new Map<PrefixKey, KernelRoute>();
@@ -214,14 +238,36 @@ export class KernelProgrammer {
     this.rebuild();
   }
 
-  /** The complete set of blocks affine to this node (any affinity state). */
+  /** The complete set of IPv4 blocks affine to this node (any affinity state). */
   setLocalBlocks(blocks: Iterable<LocalBlock>): void {
+    this.replaceBlocks(blocks, false);
+  }
+
+  /** The complete set of IPv6 blocks affine to this node (DesiredState.blocks6); IPv4 blocks are left alone. */
+  setLocalBlocks6(blocks: Iterable<LocalBlock>): void {
+    this.replaceBlocks(blocks, true);
+  }
+
+  /** The IPv6 pools (DesiredState.pools6): VXLAN ones leave their prefixes to Felix. */
+  setPools6(pools: Iterable<Pool>): void {
+    this.pools6 = [...pools];
+    this.rebuild();
+  }
+
+  /** Replace one family's blocks; the other family's stay as they are. */
+  private replaceBlocks(blocks: Iterable<LocalBlock>, v6: boolean): void {
     const next = new Map<PrefixKey, LocalBlock>();
+    const touched = new Set<PrefixKey>();
+    for (const [prefix, block] of this.blocks) {
+      if (isPrefix6(prefix) === v6) touched.add(prefix);
+      else next.set(prefix, block);
+    }
     for (const block of blocks) {
       const prefix = blockPrefix(block);
-      if (prefix !== null) next.set(prefix, block);
+      if (prefix === null || isPrefix6(prefix) !== v6) continue;
+      next.set(prefix, block);
+      touched.add(prefix);
     }
-    const touched = new Set<PrefixKey>([...this.blocks.keys(), ...next.keys()]);
     this.blocks = next;
     for (const prefix of touched) this.recompute(prefix);
     this.schedule();
@@ -236,6 +282,18 @@ export class KernelProgrammer {
         this.learned.set(change.key, nh);
       }
       this.recompute(change.key);
+    }
+    this.schedule();
+  }
+
+  /** IPv6 best-path changes from the Loc-RIB (see BestPathChange6). */
+  applyBestPaths6(changes: Iterable<BestPathChange6>): void {
+    for (const change of changes) {
+      const prefix = typeof change.prefix === 'number' ? change.prefix : parsePrefix6(change.prefix, true);
+      if (!isPrefix6(prefix)) throw new Error(`applyBestPaths6: ${prefix} is not an IPv6 prefix id`);
+      if (change.nextHop === null) this.learned6.delete(prefix);
+      else this.learned6.set(prefix, typeof change.nextHop === 'number' ? change.nextHop : parseAddress6(change.nextHop));
+      this.recompute(prefix);
     }
     this.schedule();
   }
@@ -340,6 +398,15 @@ export class KernelProgrammer {
         nextRetryAt: f.retryAt,
       });
     }
+    const v6 = { routes: 0, programmed: 0, failed: 0, kernelRoutes: 0 };
+    for (const [prefix, want] of this.desired) {
+      if (!isPrefix6(prefix)) continue;
+      v6.routes++;
+      const have = this.actual.get(prefix);
+      if (have && routeSatisfies(have, want)) v6.programmed++;
+    }
+    for (const prefix of this.failed.keys()) if (isPrefix6(prefix)) v6.failed++;
+    for (const prefix of this.actual.keys()) if (isPrefix6(prefix)) v6.kernelRoutes++;
     const holding = this.holdUntil > 0;
     const status: KernelStatus = {
       backend: this.backend.name,
@@ -350,6 +417,7 @@ export class KernelProgrammer {
       failedCount: this.failed.size,
       waitingForTunnel: this.waitingTunnel.size,
       foreignConflicts: this.conflicts.size,
+      ipv6: v6,
       programClusterRoutes: this.ctx.policy,
       staleHeld: holding ? this.adopted.size : 0,
       scanIntervalMs: this.scanIntervalMs,
@@ -375,7 +443,7 @@ export class KernelProgrammer {
   private makeContext(): RouteContext {
     return new RouteContext({
       node: this.node,
-      pools: this.pools,
+      pools: this.pools6.length ? [...this.pools, ...this.pools6] : this.pools,
       programClusterRoutes: this.programClusterRoutes,
       tunnelDevice: this.tunnelDevice,
     });
@@ -384,7 +452,7 @@ export class KernelProgrammer {
   /** Pools, node or policy changed: every learned route's shape may change. */
   private rebuild(): void {
     this.ctx = this.makeContext();
-    const keys = new Set<PrefixKey>([...this.desired.keys(), ...this.learned.keys()]);
+    const keys = new Set<PrefixKey>([...this.desired.keys(), ...this.learned.keys(), ...this.learned6.keys()]);
     for (const prefix of keys) this.recompute(prefix);
     this.schedule();
   }
@@ -394,6 +462,9 @@ export class KernelProgrammer {
     const block = this.blocks.get(prefix);
     if (block && blockIsOurs(block)) {
       route = blockRoute(block); // our own block wins over a learned route (none for /32)
+    } else if (isPrefix6(prefix)) {
+      const nh = this.learned6.get(prefix);
+      if (nh !== undefined) route = this.ctx.learnedRoute6(prefix, nh);
     } else {
       const nh = this.learned.get(prefix);
       if (nh !== undefined) route = this.ctx.learnedRoute(prefix, nh);
@@ -554,7 +625,7 @@ export class KernelProgrammer {
       if (!have && owner !== undefined) {
         // NLM_F_REPLACE would overwrite the other protocol's route: report it, never force it.
         this.conflicts.add(prefix);
-        this.noteFailure(prefix, want, `prefix ${formatPrefix(prefix)} is held by a proto ${owner} route; not replaced`, 'EEXIST', now, false);
+        this.noteFailure(prefix, want, `prefix ${formatKey(prefix)} is held by a proto ${owner} route; not replaced`, 'EEXIST', now, false);
         return;
       }
       if (want.dev === this.tunnelDevice && this.tunnelIndex === null) {

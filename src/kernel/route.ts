@@ -1,5 +1,5 @@
 /**
- * A kernel route as the programmer sees it: IPv4, main table, tos 0.
+ * A kernel route as the programmer sees it: IPv4 or IPv6, main table, tos 0.
  *
  * Only the fields calico-node's BIRD ever writes are modelled (DESIGN.md
  * "Kernel routes"): a gateway route, optionally `onlink` over a named device
@@ -7,16 +7,28 @@
  * BIRD's kernel protocol keeps one route per prefix at metric 0, and so do we.
  */
 import { formatIpv4, formatPrefix, keyLength, type PrefixKey } from '../bgp/prefix.js';
+import { formatAddress6, formatPrefix6, isPrefix6, prefix6Length } from '../bgp/prefix6.js';
 
 /** rtnetlink protocol number of BIRD (RTPROT_BIRD, include/uapi/linux/rtnetlink.h). */
 export const RTPROT_BIRD = 12;
 
 export type RouteType = 'unicast' | 'blackhole' | 'unreachable' | 'prohibit' | 'other';
 
+/**
+ * IPv6 routes (issue 19) use the same record: `prefix` is an IPv6 prefix id
+ * and `gateway` the /128 id of the next hop (both negative numbers,
+ * src/bgp/prefix6.ts), so the programmer's maps, compares and reconcile are
+ * the same code for both families and no IPv6 route costs a string.
+ *
+ * `metric` 0 means "the kernel's default priority" in both families: 0 for
+ * IPv4, and for IPv6 1024 (IP6_RT_PRIO_USER), which the kernel puts in place
+ * of 0 on every IPv6 route (BIRD 2 with `metric 0` installs `metric 1024`
+ * routes, checked in a namespace). The backends translate at the edge.
+ */
 export interface KernelRoute {
   prefix: PrefixKey;
   type: RouteType;
-  /** Next hop as an unsigned 32-bit address (unicast routes). */
+  /** Next hop as an unsigned 32-bit address (IPv4 unicast routes), or an IPv6 /128 id (IPv6). */
   gateway?: number;
   /**
    * Output device. In a desired route, undefined means "let the kernel choose the
@@ -39,13 +51,34 @@ export function routeSatisfies(actual: KernelRoute, desired: KernelRoute): boole
   return desired.dev === undefined || actual.dev === desired.dev;
 }
 
+/** 4 or 6, from the prefix key. */
+export function routeFamily(route: KernelRoute): 4 | 6 {
+  return isPrefix6(route.prefix) ? 6 : 4;
+}
+
+/** A prefix key of either family as text ("10.8.5.0/26", "fd00:245::/122"). */
+export function formatKey(prefix: PrefixKey): string {
+  return isPrefix6(prefix) ? formatPrefix6(prefix) : formatPrefix(prefix);
+}
+
+/** A next hop of either family as text. */
+export function formatGateway(gateway: number): string {
+  return isPrefix6(gateway) ? formatAddress6(gateway) : formatIpv4(gateway);
+}
+
+/** The destination as `ip route` prints it: host routes without their length. */
+export function formatDst(prefix: PrefixKey): string {
+  if (isPrefix6(prefix)) return prefix6Length(prefix) === 128 ? formatAddress6(prefix) : formatPrefix6(prefix);
+  return keyLength(prefix) === 32 ? formatPrefix(prefix).replace(/\/32$/, '') : formatPrefix(prefix);
+}
+
 /** The route as `ip route show` prints it (protocol always bird), for status and logs. */
 export function formatRoute(route: KernelRoute): string {
-  const dst = keyLength(route.prefix) === 32 ? formatPrefix(route.prefix).replace(/\/32$/, '') : formatPrefix(route.prefix);
+  const dst = formatDst(route.prefix);
   const parts: string[] = [];
   if (route.type !== 'unicast') parts.push(route.type);
   parts.push(dst);
-  if (route.gateway !== undefined) parts.push('via', formatIpv4(route.gateway));
+  if (route.gateway !== undefined) parts.push('via', formatGateway(route.gateway));
   if (route.dev !== undefined) parts.push('dev', route.dev);
   parts.push('proto', 'bird');
   if (route.metric !== 0) parts.push('metric', String(route.metric));

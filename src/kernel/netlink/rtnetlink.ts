@@ -1,5 +1,5 @@
 /**
- * rtnetlink messages for IPv4 routes and link lookup, encoded and decoded by
+ * rtnetlink messages for IPv4 and IPv6 routes and link lookup, encoded and decoded by
  * hand (pure: bytes in, values out). Layouts from include/uapi/linux/netlink.h
  * and rtnetlink.h; host byte order (little-endian on x64/arm64) for header
  * fields, network order for addresses.
@@ -9,6 +9,7 @@
  *   rtattr   { u16 len; u16 type } + payload, padded to 4
  */
 import type { KernelRoute, RouteType } from '../route.js';
+import { address6FromBytes, isPrefix6, prefix6FromBytes, prefix6Length, writePrefix6Address } from '../../bgp/prefix6.js';
 
 export const NLMSG_NOOP = 1;
 export const NLMSG_ERROR = 2;
@@ -32,6 +33,14 @@ export const NLM_F_REPLACE = 0x100;
 export const NLM_F_CREATE = 0x400;
 
 export const AF_INET = 2;
+export const AF_INET6 = 10;
+/**
+ * The priority the kernel gives an IPv6 route added with none (or 0):
+ * IP6_RT_PRIO_USER (include/net/ip6_route.h). The model's metric 0 stands
+ * for it (src/kernel/route.ts); it is written out explicitly so a replace or
+ * delete matches exactly that route (IPv6 keeps routes per metric).
+ */
+export const IP6_RT_PRIO_USER = 1024;
 export const RT_TABLE_MAIN = 254;
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_NOWHERE = 255;
@@ -62,6 +71,12 @@ export interface RouteRequest {
 
 /** Bytes a route request takes (for sizing batch buffers). */
 export function routeMessageLength(req: RouteRequest, del: boolean): number {
+  if (isPrefix6(req.route.prefix)) {
+    let len6 = NLMSG_HDRLEN + RTMSG_LEN + 20 + 8; // RTA_DST (16 bytes), RTA_PRIORITY (always)
+    if (!del && req.route.gateway !== undefined) len6 += 20;
+    if (!del && req.oif !== undefined) len6 += 8;
+    return len6;
+  }
   let len = NLMSG_HDRLEN + RTMSG_LEN + 8; // RTA_DST
   if (!del && req.route.gateway !== undefined) len += 8;
   if (!del && req.oif !== undefined) len += 8;
@@ -103,6 +118,7 @@ function putAttrU32(buf: Buffer, off: number, type: number, value: number, bigEn
  */
 export function writeRouteMessage(buf: Buffer, off: number, req: RouteRequest, del: boolean, seq: number, flags = 0): number {
   const { route } = req;
+  if (isPrefix6(route.prefix)) return writeRoute6Message(buf, off, req, del, seq, flags);
   const len = routeMessageLength(req, del);
   buf.writeUInt32LE(len, off);
   buf.writeUInt16LE(del ? RTM_DELROUTE : RTM_NEWROUTE, off + 4);
@@ -127,6 +143,45 @@ export function writeRouteMessage(buf: Buffer, off: number, req: RouteRequest, d
   return p;
 }
 
+function putAttr16(buf: Buffer, off: number, type: number, key: number): number {
+  buf.writeUInt16LE(20, off);
+  buf.writeUInt16LE(type, off + 2);
+  writePrefix6Address(key, buf, off + 4);
+  return off + 20;
+}
+
+/**
+ * The IPv6 form of writeRouteMessage: AF_INET6, 16-byte RTA_DST and
+ * RTA_GATEWAY, and RTA_PRIORITY always (1024 for the model's 0), since IPv6
+ * matches a replace or a delete on the metric. A delete still names protocol
+ * bird (ip6_route_del skips routes of another protocol when it is set).
+ */
+function writeRoute6Message(buf: Buffer, off: number, req: RouteRequest, del: boolean, seq: number, flags: number): number {
+  const { route } = req;
+  const len = routeMessageLength(req, del);
+  buf.writeUInt32LE(len, off);
+  buf.writeUInt16LE(del ? RTM_DELROUTE : RTM_NEWROUTE, off + 4);
+  buf.writeUInt16LE(NLM_F_REQUEST | flags | (del ? 0 : NLM_F_CREATE | NLM_F_REPLACE), off + 6);
+  buf.writeUInt32LE(seq >>> 0, off + 8);
+  buf.writeUInt32LE(0, off + 12);
+  let p = off + NLMSG_HDRLEN;
+  buf[p] = AF_INET6;
+  buf[p + 1] = prefix6Length(route.prefix);
+  buf[p + 2] = 0;
+  buf[p + 3] = 0;
+  buf[p + 4] = RT_TABLE_MAIN;
+  buf[p + 5] = req.protocol;
+  buf[p + 6] = del ? RT_SCOPE_NOWHERE : RT_SCOPE_UNIVERSE;
+  buf[p + 7] = del ? RTN_UNSPEC : typeCode(route.type);
+  buf.writeUInt32LE(!del && route.onlink ? RTNH_F_ONLINK : 0, p + 8);
+  p += RTMSG_LEN;
+  p = putAttr16(buf, p, RTA_DST, route.prefix);
+  if (!del && route.gateway !== undefined) p = putAttr16(buf, p, RTA_GATEWAY, route.gateway);
+  if (!del && req.oif !== undefined) p = putAttrU32(buf, p, RTA_OIF, req.oif);
+  p = putAttrU32(buf, p, RTA_PRIORITY, route.metric === 0 ? IP6_RT_PRIO_USER : route.metric);
+  return p;
+}
+
 /** NLMSG_NOOP with NLM_F_ACK: the kernel acks it in order after everything sent before it (a barrier). */
 export function writeBarrier(buf: Buffer, off: number, seq: number): number {
   buf.writeUInt32LE(NLMSG_HDRLEN, off);
@@ -137,13 +192,13 @@ export function writeBarrier(buf: Buffer, off: number, seq: number): number {
   return off + NLMSG_HDRLEN;
 }
 
-export function routeDumpRequest(seq: number): Buffer {
+export function routeDumpRequest(seq: number, family: number = AF_INET): Buffer {
   const buf = Buffer.alloc(NLMSG_HDRLEN + RTMSG_LEN);
   buf.writeUInt32LE(buf.length, 0);
   buf.writeUInt16LE(RTM_GETROUTE, 4);
   buf.writeUInt16LE(NLM_F_REQUEST | NLM_F_DUMP, 6);
   buf.writeUInt32LE(seq >>> 0, 8);
-  buf[NLMSG_HDRLEN] = AF_INET;
+  buf[NLMSG_HDRLEN] = family;
   return buf;
 }
 
@@ -205,6 +260,7 @@ export interface DumpedRoute {
  */
 export function parseRoute(buf: Buffer, h: NetlinkHeader): DumpedRoute | null {
   const p = h.payload;
+  if (buf[p] === AF_INET6) return parseRoute6(buf, h);
   if (buf[p] !== AF_INET) return null;
   const dstLen = buf[p + 1];
   const srcLen = buf[p + 2];
@@ -276,6 +332,86 @@ export function parseRoute(buf: Buffer, h: NetlinkHeader): DumpedRoute | null {
   if (oif !== undefined) out.oif = oif;
   return out;
 }
+
+function routeType(rtype: number, multipath: boolean): RouteType {
+  switch (rtype) {
+    case RTN_UNICAST:
+      return multipath ? 'other' : 'unicast';
+    case RTN_BLACKHOLE:
+      return 'blackhole';
+    case RTN_UNREACHABLE:
+      return 'unreachable';
+    case RTN_PROHIBIT:
+      return 'prohibit';
+    default:
+      return 'other';
+  }
+}
+
+/**
+ * parseRoute for AF_INET6: prefix and gateway become interned ids (no string
+ * per route), and the kernel's default priority 1024 becomes the model's 0.
+ * Local-table and multicast routes are in other tables and are left out as
+ * for IPv4; RTA_PREF, RTA_CACHEINFO and the rest are ignored.
+ */
+function parseRoute6(buf: Buffer, h: NetlinkHeader): DumpedRoute | null {
+  const p = h.payload;
+  const dstLen = buf[p + 1];
+  const srcLen = buf[p + 2];
+  const tos = buf[p + 3];
+  let table = buf[p + 4];
+  const protocol = buf[p + 5];
+  const rtype = buf[p + 7];
+  const rflags = buf.readUInt32LE(p + 8);
+  let dstAt = -1;
+  let gwAt = -1;
+  let oif: number | undefined;
+  let metric = 0;
+  let multipath = false;
+  let a = p + RTMSG_LEN;
+  const end = h.payload - NLMSG_HDRLEN + h.len;
+  while (a + 4 <= end) {
+    const alen = buf.readUInt16LE(a);
+    const atype = buf.readUInt16LE(a + 2) & 0x3fff;
+    if (alen < 4) break;
+    const v = a + 4;
+    switch (atype) {
+      case RTA_DST:
+        if (alen >= 20) dstAt = v;
+        break;
+      case RTA_GATEWAY:
+        if (alen >= 20) gwAt = v;
+        break;
+      case RTA_OIF:
+        oif = buf.readUInt32LE(v);
+        break;
+      case RTA_PRIORITY:
+        metric = buf.readUInt32LE(v);
+        break;
+      case RTA_TABLE:
+        table = buf.readUInt32LE(v);
+        break;
+      case 9: // RTA_MULTIPATH
+        multipath = true;
+        break;
+    }
+    a += (alen + 3) & ~3;
+  }
+  if (table !== RT_TABLE_MAIN || tos !== 0 || srcLen !== 0 || dstLen > 128) return null;
+  const prefix = dstAt < 0 ? prefix6FromBytes(ZERO16, 0, 0) : prefix6FromBytes(buf, dstAt, dstLen);
+  const route: KernelRoute = {
+    prefix,
+    type: routeType(rtype, multipath),
+    onlink: (rflags & RTNH_F_ONLINK) !== 0,
+    metric: metric === IP6_RT_PRIO_USER ? 0 : metric,
+  };
+  if (gwAt >= 0) route.gateway = address6FromBytes(buf, gwAt);
+  const out: DumpedRoute = { route, protocol };
+  if (oif !== undefined) out.oif = oif;
+  return out;
+}
+
+const ZERO16 = new Uint8Array(16);
 
 /** Decode RTM_NEWLINK: interface index and name. */
 export function parseLink(buf: Buffer, h: NetlinkHeader): { index: number; name?: string } {
