@@ -19,7 +19,8 @@
  * - Status in operator words for `agent status`.
  */
 import net from 'node:net';
-import { encodeMessage, endOfRib, isEndOfRib, negotiate, BgpError, encodeAttributes, packUpdates, notificationName } from '../codec/index.js';
+import { encodeMessage, endOfRib, isEndOfRib, negotiate, BgpError, encodeAttributes, packUpdates, notificationFor, notificationName } from '../codec/index.js';
+import { ERR_HEADER, ERR_OPEN, MSG_OPEN, OPEN_UNSUPPORTED_VERSION } from '../codec/constants.js';
 import type { BgpMessage, Capability, OpenMessage, UpdateMessage } from '../codec/types.js';
 import { DEFAULT_CONTEXT, familyKey } from '../codec/types.js';
 import { systemClock, type Clock, type TimerHandle } from '../../clock.js';
@@ -28,6 +29,7 @@ import {
   BIRD_DEFAULTS,
   CEASE,
   CEASE_CONNECTION_COLLISION,
+  HOLD_TIMER_EXPIRED,
   OPEN_HOLD_TIME,
   type DownCause,
   type FsmAction,
@@ -417,7 +419,7 @@ export class Peer {
     this.noticeDetail = undefined;
     if (!wasEstablished) return;
     this.established = false;
-    const notice = cause.kind === 'connection-lost' ? undefined : cause.kind === 'hold-timer' ? { code: 4, subcode: 0 } : cause.kind === 'collision' ? { code: 6, subcode: 7 } : cause.notice;
+    const notice = cause.kind === 'connection-lost' ? undefined : cause.kind === 'hold-timer' ? HOLD_TIMER_EXPIRED : cause.kind === 'collision' ? { code: CEASE, subcode: CEASE_CONNECTION_COLLISION } : cause.notice;
     const restartTime = this.lastSession.peerRestartTime ?? 0;
     const graceful =
       cause.kind !== 'stopped' &&
@@ -504,7 +506,7 @@ export class Peer {
       this.fsm.handle({ type: 'TcpConnectionFails', reason });
     },
     onDecodeError: (conn: Connection, err: BgpError, type: number | undefined) => {
-      const notice: Notice = { code: err.code, subcode: err.subcode, data: err.data };
+      const notice: Notice = notificationFor(err);
       if (conn === this.pending) {
         this.sendNotification(conn, notice);
         this.dropPending();
@@ -514,8 +516,8 @@ export class Peer {
       // The codec's message starts with the NOTIFICATION's name, which the words already carry.
       const name = notificationName(err.code, err.subcode);
       this.noticeDetail = err.message.startsWith(`${name}: `) ? err.message.slice(name.length + 2) : err.message === name ? undefined : err.message;
-      if (err.code === 1 || type === undefined) this.fsm.handle({ type: 'BGPHeaderErr', notice });
-      else if (type === 1 || err.code === 2) this.fsm.handle({ type: 'BGPOpenMsgErr', notice });
+      if (err.code === ERR_HEADER || type === undefined) this.fsm.handle({ type: 'BGPHeaderErr', notice });
+      else if (type === MSG_OPEN || err.code === ERR_OPEN) this.fsm.handle({ type: 'BGPOpenMsgErr', notice });
       else this.fsm.handle({ type: 'UpdateMsgErr', notice });
     },
     onMessage: (conn: Connection, msg: BgpMessage) => {
@@ -536,7 +538,7 @@ export class Peer {
       case 'NOTIFICATION': {
         const notice = { code: msg.code, subcode: msg.subcode, data: msg.data };
         this.log.info({ peer: this.name, code: msg.code, subcode: msg.subcode }, 'received NOTIFICATION');
-        this.fsm.handle(msg.code === 2 && msg.subcode === 1 ? { type: 'NotifMsgVerErr', notice } : { type: 'NotifMsg', notice });
+        this.fsm.handle(msg.code === ERR_OPEN && msg.subcode === OPEN_UNSUPPORTED_VERSION ? { type: 'NotifMsgVerErr', notice } : { type: 'NotifMsg', notice });
         return;
       }
       case 'UPDATE':
@@ -596,7 +598,7 @@ export class Peer {
     try {
       negotiated = negotiate(conn.localOpen!, open);
     } catch (err) {
-      if (err instanceof BgpError) return { notice: { code: err.code, subcode: err.subcode, data: err.data }, detail: err.message };
+      if (err instanceof BgpError) return { notice: notificationFor(err), detail: err.message };
       throw err;
     }
     // RFC 4271 §4.2: the smaller of the two hold times.
