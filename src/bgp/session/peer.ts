@@ -167,8 +167,15 @@ export class Peer {
       this.clock,
       (action, event) => this.execute(action, event),
       (from, to) => {
-        this.since = this.clock.now();
-        this.log.debug({ peer: config.name, from, to }, 'BGP state change');
+        // An operator reads a peer that never comes up from the log: each
+        // change of BIRD's state or of the reason at info, the retries that
+        // repeat the same reason at debug (one line per connect retry is noise).
+        const changed = this.noteState();
+        const reason = this.lastError;
+        if (changed || reason !== this.loggedReason) {
+          this.loggedReason = reason;
+          this.log.info({ peer: config.name, from, to, ...(reason ? { reason } : {}) }, 'BGP state change');
+        } else this.log.debug({ peer: config.name, from, to }, 'BGP state change');
       },
     );
   }
@@ -176,6 +183,28 @@ export class Peer {
   get name(): string {
     return this.config.name;
   }
+
+  /** BIRD's protocol state (up / start / down), which calicoctl's STATE and SINCE show. */
+  private birdState(): BirdState {
+    const state = this.fsm.state;
+    return state === 'Established' ? 'up' : this.refused || !this.fsm.data.autoRestart ? 'down' : 'start';
+  }
+
+  /**
+   * SINCE is the time of the last change of BIRD's state, as `birdc show
+   * protocols` and calicoctl show it, not of every FSM step: a peer retrying
+   * Connect -> Active every 5 s keeps the time it went down. True when it changed.
+   */
+  private noteState(): boolean {
+    const now = this.birdState();
+    if (now === this.sinceState) return false;
+    this.sinceState = now;
+    this.since = this.clock.now();
+    return true;
+  }
+
+  private sinceState: BirdState | undefined;
+  private loggedReason: string | undefined;
 
   get state(): FsmStateName {
     return this.fsm.state;
@@ -190,7 +219,7 @@ export class Peer {
     if (this.config.passwordProblem) {
       this.refused = true;
       this.lastError = this.config.passwordProblem;
-      this.since = this.clock.now();
+      this.noteState();
       this.log.warn({ peer: this.name }, this.config.passwordProblem);
       return;
     }
@@ -213,7 +242,7 @@ export class Peer {
     this.primary?.socket.destroy();
     this.primary = null;
     this.fsm.reset({ state: 'Idle', autoRestart: false });
-    this.since = this.clock.now();
+    this.noteState();
     if (wasEstablished) {
       this.established = false;
       this.deps.emit({ type: 'down', peer: this.name, graceful: false, restartTime: 0, reason: 'agent stopping' });
@@ -304,7 +333,7 @@ export class Peer {
       asNumber: this.config.asNumber,
       passive: this.config.passive,
       state,
-      birdState: state === 'Established' ? 'up' : this.refused || !this.fsm.data.autoRestart ? 'down' : 'start',
+      birdState: this.birdState(),
       since: this.since,
       ...(this.lastError ? { lastError: this.lastError } : {}),
       counters: {
@@ -669,7 +698,7 @@ export class Peer {
     }
     this.primary = conn;
     this.fsm.reset({ state: 'OpenSent', autoRestart: true, delayOpenRunning: false, holdTime: OPEN_HOLD_TIME });
-    this.since = this.clock.now();
+    this.noteState();
     const failure = this.acceptOpen(conn, msg);
     if (failure) {
       this.noticeDetail = failure.detail;

@@ -351,3 +351,41 @@ describe('TCP MD5', () => {
     expect(h.peer.state).toBe('Connect');
   });
 });
+
+describe('status and log in operator words (issue 23)', () => {
+  it('SINCE is when BIRD\'s state last changed, not reset by each connect retry; the reason is logged at info once per change', () => {
+    const lines: { level: string; msg: string; obj: Record<string, unknown> }[] = [];
+    const logger = {
+      info: (obj: object, msg: string) => lines.push({ level: 'info', msg, obj: obj as Record<string, unknown> }),
+      warn: (obj: object, msg: string) => lines.push({ level: 'warn', msg, obj: obj as Record<string, unknown> }),
+      debug: (obj: object, msg: string) => lines.push({ level: 'debug', msg, obj: obj as Record<string, unknown> }),
+    };
+    const clock = new FakeClock();
+    const sockets: FakeSocket[] = [];
+    const peer = new Peer(config(), { asNumber: 64512, routerId: '10.0.0.1', restarting: false, forwardingPreserved: false, grNotification: false }, {
+      clock,
+      logger,
+      emit: () => undefined,
+      connect: () => {
+        const s = new FakeSocket();
+        sockets.push(s);
+        return s.asSocket();
+      },
+      fsm: { connectDelayTime: 0 },
+    });
+    peer.start();
+    const since = peer.status().since;
+    const refused = () => sockets.at(-1)!.emit('error', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    for (let i = 0; i < 5; i++) {
+      refused();
+      sockets.at(-1)!.destroy();
+      clock.advance(5000); // connect retry
+    }
+    expect(sockets.length).toBeGreaterThanOrEqual(5);
+    expect(peer.status()).toMatchObject({ birdState: 'start', since });
+    const info = lines.filter((l) => l.level === 'info' && l.msg === 'BGP state change');
+    // The first change (start) and the first with the refusal's reason at info; the repeats at debug only.
+    expect(info.map((l) => l.obj.reason ?? null)).toEqual([null, expect.stringMatching(/connection refused/i)]);
+    expect(lines.filter((l) => l.level === 'debug' && l.msg === 'BGP state change').length).toBeGreaterThan(3);
+  });
+});
