@@ -99,6 +99,14 @@ export const runCommand: CommandModule<object, RunArgs> = {
     for (const [name, o] of Object.entries(RUN_OPTIONS)) {
       y.option(name, { type: o.type, describe: o.describe, ...(o.default !== undefined ? { default: o.default } : {}), ...(o.choices ? { choices: [...o.choices] } : {}) });
     }
+    // Passwords have no flag: a flag's value would show in `ps` to every user of the host.
+    y.epilog(
+      'TCP MD5 passwords (RFC 2385):\n' +
+        '  BGP_SECRETS_DIR       where Secrets named by BGPPeer spec.password / BGPConfiguration nodeMeshPassword\n' +
+        '                        secretKeyRefs are mounted: <dir>/<secret>/<key> (default /etc/calico/bgp-secrets)\n' +
+        '  AGENT_MESH_PASSWORD   fallback password for every mesh session (wins over nodeMeshPassword)\n' +
+        '  AGENT_PEER_PASSWORDS  fallback "bgppeer-name=password,..." (wins over a BGPPeer\'s secretKeyRef)',
+    );
     return y as unknown as Argv<RunArgs>;
   },
   handler: (args) => runAgent(args),

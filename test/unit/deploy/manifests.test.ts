@@ -157,7 +157,8 @@ describe('deploy/kubernetes/daemonset.yaml', () => {
     expect(cm?.data?.[cmRef?.key]).toMatch(/^https?:\/\//);
 
     const secretVolumes = new Map((pod.volumes as Obj[]).filter((v) => v.secret).map((v) => [v.name, v.secret.secretName]));
-    const secretMounts = (agent.volumeMounts as Obj[]).filter((m) => secretVolumes.has(m.name));
+    // The etcd TLS Secret; BGP password Secrets are mounted under BGP_SECRETS_DIR (next test).
+    const secretMounts = (agent.volumeMounts as Obj[]).filter((m) => secretVolumes.has(m.name) && !m.mountPath.startsWith('/etc/calico/bgp-secrets/'));
     expect(secretMounts.length).toBe(1);
     for (const name of ['ETCD_CA_CERT_FILE', 'ETCD_CERT_FILE', 'ETCD_KEY_FILE']) {
       const path = env.get(name)?.value as string;
@@ -165,6 +166,19 @@ describe('deploy/kubernetes/daemonset.yaml', () => {
       expect(path.startsWith(`${secretMounts[0].mountPath}/`), `${name} under the Secret mount`).toBe(true);
     }
     expect(docs.some((d) => d.kind === 'Secret' && d.metadata.name === secretVolumes.get(secretMounts[0].name))).toBe(true);
+  });
+
+  it('mounts BGP password Secrets at BGP_SECRETS_DIR/<secret name>, read-only and optional (issue 20)', () => {
+    const dir = (agent.env as Obj[]).find((e) => e.name === 'BGP_SECRETS_DIR')?.value as string;
+    expect(dir).toBe('/etc/calico/bgp-secrets');
+    const mounts = (agent.volumeMounts as Obj[]).filter((m) => (m.mountPath as string).startsWith(`${dir}/`));
+    expect(mounts.length).toBeGreaterThan(0);
+    for (const m of mounts) {
+      const vol = (pod.volumes as Obj[]).find((v) => v.name === m.name);
+      expect(m.readOnly).toBe(true);
+      expect(vol?.secret?.optional).toBe(true);
+      expect(m.mountPath).toBe(`${dir}/${vol?.secret?.secretName}`);
+    }
   });
 
   it('sets only environment variables the agent reads', () => {

@@ -2,9 +2,10 @@
  * struct tcp_md5sig as Linux lays it out (include/uapi/linux/tcp.h), and the
  * kernel counters that witness a password mismatch (RFC 2385 §2 drops).
  */
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { encodeTcpMd5Sig, gtsmMinTtl, ipv6Bytes, TCP_MD5SIG_SIZE } from '../../../src/bgp/session/socket-options.js';
-import { md5Delta, md5Explanation, needsSocketOptions, parseMd5Counters } from '../../../src/bgp/session/session-security.js';
+import { encodeTcpMd5Sig, ffiLoaded, gtsmMinTtl, ipv6Bytes, TCP_MD5SIG_SIZE } from '../../../src/bgp/session/socket-options.js';
+import { connectorFor, md5Delta, md5Explanation, needsSocketOptions, parseMd5Counters } from '../../../src/bgp/session/session-security.js';
 
 describe('struct tcp_md5sig', () => {
   it('IPv4 peer on an IPv4 socket: sockaddr_in, key length, key at offset 136', () => {
@@ -66,6 +67,12 @@ describe('GTSM (RFC 5082 §3)', () => {
     expect(needsSocketOptions({ ttlSecurity: 0 })).toBe(false);
     expect(needsSocketOptions({ ttlSecurity: 1 })).toBe(true);
     expect(needsSocketOptions({ password: 'x' })).toBe(true);
+  });
+  it('a session with neither gets node\'s own net.connect, and the FFI stays unloaded', () => {
+    const plain = { name: 'Mesh_10_0_0_2', type: 'node-to-node mesh' as const, address: '10.0.0.2', port: 179, asNumber: 64512, passive: false, keepOriginalNextHop: false, restartTime: 120 };
+    expect(connectorFor(plain)).toBe(net.connect);
+    expect(connectorFor({ ...plain, password: 'x' })).not.toBe(net.connect);
+    expect(ffiLoaded()).toBe(false);
   });
 });
 
