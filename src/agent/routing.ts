@@ -116,11 +116,14 @@ export class Routing {
   setPeers(configs: readonly PeerConfig[]): void {
     if (this.detached) return;
     const wanted = new Map(configs.map((c) => [c.name, c]));
+    const removed: string[] = [];
+    const added: string[] = [];
     for (const name of [...this.peers.keys()]) {
       if (wanted.has(name)) continue;
       this.rib.removePeer(name);
       this.peers.delete(name);
       this.awaitingEndOfRib.delete(name);
+      removed.push(name);
     }
     // The peers configured when a restarting speaker comes up are the ones
     // whose End-of-RIB releases its stale routes; later ones do not hold it
@@ -137,6 +140,7 @@ export class Routing {
         if (c.address.includes(':')) throw new Error('IPv6 peer not started: this agent speaks IPv4 unicast only so far (dual stack is not built yet)');
         if (!before) {
           this.rib.addPeer(next);
+          added.push(c.name);
           if (this.restartPending && first) this.awaitingEndOfRib.add(c.name);
         } else if (!sameRibPeer(ribPeerFromConfig(before), next)) this.rib.updatePeer(next);
       } catch (err) {
@@ -153,6 +157,9 @@ export class Routing {
       this.peers.set(c.name, c);
       accepted.push(c);
     }
+    // Operators follow the datastore's effect on sessions by name (at most a few names per line).
+    if (added.length) this.log.info({ peers: added.slice(0, 20), count: added.length }, 'peers added');
+    if (removed.length) this.log.info({ peers: removed.slice(0, 20), count: removed.length }, 'peers removed');
     for (const [name, r] of this.refused) this.log.warn({ peer: name, address: r.config.address, reason: r.reason }, 'peer not started');
     this.sessions.setPeers(accepted);
     this.checkStaleRelease();
