@@ -94,6 +94,43 @@ export class Ipv4Table {
     }
   }
 
+  /**
+   * The slot of `key`, or `-(p + 1)` where `p` is the free slot `insertAt`
+   * would fill: one probe for "look up, add when absent" (every prefix of an
+   * UPDATE of new destinations). Room for one more is made first, so `p`
+   * stays valid until the next insert.
+   */
+  probe(key: number): number {
+    if (this.used + 1 > (this.words.length * 3) >>> 2) {
+      this.rebuild(this.count * 2 >= this.words.length >>> 1 ? this.words.length * 2 : this.words.length);
+    }
+    const addr = (key / 64) >>> 0;
+    const len = key - addr * 64;
+    const addrs = this.addrs;
+    const words = this.words;
+    const mask = this.mask;
+    let i = Ipv4Table.home(addr, len, this.shift, mask);
+    let tomb = -1;
+    for (;;) {
+      const w = words[i];
+      if (w === EMPTY) return -((tomb >= 0 ? tomb : i) + 1);
+      if (w === DELETED) {
+        if (tomb < 0) tomb = i;
+      } else if (addrs[i] === addr && (w & LEN_MASK) === len) return i;
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Fill the free slot `p` that `probe(key)` returned (no insert in between). */
+  insertAt(p: number, key: number, payload: number, dirty: boolean): void {
+    const addr = (key / 64) >>> 0;
+    const len = key - addr * 64;
+    if (this.words[p] === EMPTY) this.used++;
+    this.addrs[p] = addr;
+    this.words[p] = (payload << 7) | (dirty ? DIRTY : 0) | len;
+    this.count++;
+  }
+
   /** Add `key` (absent) with `payload`, dirty when `dirty`; returns its slot. Slots move when the table grows. */
   insert(key: number, payload: number, dirty: boolean): number {
     const addr = (key / 64) >>> 0;

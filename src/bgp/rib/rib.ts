@@ -988,18 +988,19 @@ export class Rib {
 
   /** The hot path: one prefix of an UPDATE. */
   private announceOne(st: PeerState, key: PrefixKey, pathId: number, set: InternedAttrs, accepted: boolean): void {
-    const slot = this.table.find(key);
+    const slot = this.table.probe(key);
     if (slot < 0) {
-      // A new destination: no comparison, one insert.
+      // A new destination: no comparison, and the probe already found its slot.
+      const at = -slot - 1;
       const path = st.pathFor(set, pathId, accepted);
       st.received++;
       if (accepted) {
         st.accepted++;
         this.pathCount++;
         this.prefixCount++;
-        this.touch(-1, key, 0);
-        this.dirtySlots[this.dirtySlots.length - 1] = this.table.insert(key, this.ref(path), true);
-      } else this.table.insert(key, this.ref(path), false);
+        this.markDirty(at, key, undefined);
+      }
+      this.table.insertAt(at, key, this.ref(path), accepted);
       return;
     }
     const pl = this.table.payload(slot);

@@ -19,8 +19,17 @@ describe('Ipv4Table', () => {
             expect(slot >= 0).toBe(model.has(key));
             if (o.op === 'put' && slot < 0) {
               const payload = (o.n % (LIST_FLAG - 1)) + 1;
-              const at = t.insert(key, payload, o.n % 2 === 0);
+              let at: number;
+              if (o.n % 3 === 0) {
+                at = t.insert(key, payload, o.n % 2 === 0);
+              } else {
+                const p = t.probe(key);
+                expect(p).toBeLessThan(0);
+                at = -p - 1;
+                t.insertAt(at, key, payload, o.n % 2 === 0);
+              }
               expect(t.holds(at, key)).toBe(true);
+              expect(t.probe(key)).toBeGreaterThanOrEqual(0); // found (it may have moved: probe makes room first)
               model.set(key, payload);
             } else if (o.op === 'del' && slot >= 0) {
               t.remove(slot);
