@@ -68,7 +68,11 @@ export class ResourceCache implements ResourceView {
     try {
       value = decodeKv(change.key, change.value ?? '', parsed);
     } catch (err) {
-      const message = err instanceof ValidationError ? err.message : `${change.key}: ${(err as Error).message}`;
+      // The key is the entry's own field: the message says only what is wrong (status names the key once).
+      const message =
+        err instanceof ValidationError
+          ? err.problems.map((p) => `${p.field ? `${p.field}: ` : ''}${p.message}`).join('; ')
+          : (err as Error).message;
       this.skipped.set(change.key, { key: change.key, error: message });
       return undefined;
     }
