@@ -23,7 +23,7 @@ for r in $(seq $RUNS); do
   # time until the control socket answers (startup latency)
   for i in $(seq 200); do [[ -S "$DIR/ctl" ]] && break; sleep 0.02; done
   ready=$(( ($(date +%s%N) - start) / 1000000 ))
-  sleep 6
+  sleep ${PS_IDLE_WAIT:-6}
   rss=$(awk '/VmRSS/{print $2}' /proc/$AG/status); hwm=$(awk '/VmHWM/{print $2}' /proc/$AG/status); anon=$(awk '/RssAnon/{print $2}' /proc/$AG/status); file=$(awk '/RssFile/{print $2}' /proc/$AG/status)
   echo "run $r: ctl socket after ${ready} ms, VmRSS ${rss} kB, VmHWM ${hwm} kB (anon ${anon}, file ${file})"
   grep "^MU" "$DIR/agent.log" || true
