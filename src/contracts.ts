@@ -55,7 +55,7 @@ export interface PeerConfig {
    * A name and key only; the value never enters the desired state.
    */
   passwordSecret?: { name: string; key: string };
-  /** Why the password could not be read (missing secret file or key): the session stays down with this reason. */
+  /** Why the secret's value cannot be a TCP MD5 key (over 80 bytes, not UTF-8, unreadable): the session stays down with this reason. */
   passwordProblem?: string;
   /** Graceful restart time advertised (seconds): nodeMeshMaxRestartTime / maxRestartTime, default 120. */
   restartTime: number;

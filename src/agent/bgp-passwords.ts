@@ -72,7 +72,7 @@ export class BgpPasswords {
   /** One poll: secrets re-read, MD5 counters sampled while any session has a password. */
   tick(): void {
     this.store.poll();
-    if (![...this.applied.values()].some((p) => p.password !== undefined)) {
+    if (![...this.applied.values()].some((p) => p.password !== undefined || p.passwordSecret)) {
       this.samples = [];
       return;
     }
@@ -83,16 +83,23 @@ export class BgpPasswords {
     while (this.samples.length > 1 && at - this.samples[0].at > WINDOW_MS) this.samples.shift();
   }
 
-  /** Add the kernel's MD5 evidence to password peers that are not up. */
+  /**
+   * Add what is known of a password session that is not up: its secret's
+   * problem, and the kernel's MD5 evidence (also for a session running
+   * without the password its secret should have given).
+   */
   explain(peers: PeerSnapshot[]): PeerSnapshot[] {
     const first = this.samples[0]?.counters;
     const last = this.samples.at(-1)?.counters;
+    const missing = new Map(this.problemList.map((p) => [p.peer, p.message]));
     return peers.map((p) => {
       const config = this.applied.get(p.name);
-      if (!config || config.password === undefined || p.bgpState === 'Established') return p;
+      if (!config || p.bgpState === 'Established' || config.passwordProblem) return p;
+      if (config.password === undefined && !missing.has(p.name)) return p;
+      if (missing.has(p.name)) p = { ...p, lastError: p.lastError ? `${missing.get(p.name)}; ${p.lastError}` : missing.get(p.name) };
       const delta = first && last ? md5Delta(last, first) : { TCPMD5NotFound: 0, TCPMD5Unexpected: 0, TCPMD5Failure: 0 };
-      // A passive session never sends a SYN: silence then says nothing about the password.
-      const words = md5Explanation(delta, p.passive ? 'passive' : p.bgpState);
+      // Silence says something only about a signed SYN of ours (not passive, with a password).
+      const words = md5Explanation(delta, p.passive || config.password === undefined ? 'passive' : p.bgpState);
       if (!words) return p;
       return { ...p, lastError: p.lastError ? `${p.lastError}; ${words}` : words };
     });

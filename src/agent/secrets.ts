@@ -28,7 +28,13 @@ export interface SecretRef {
   key: string;
 }
 
-export type SecretValue = { ok: true; value: string } | { ok: false; problem: string };
+/**
+ * A secret key's value, or why there is none. `missing`: the secret or the
+ * key does not exist (or is empty), which calico-node's confd renders as a
+ * session without a password (its test "password": steps 1, 4 and 6); any
+ * other problem leaves no password the session could honestly use.
+ */
+export type SecretValue = { ok: true; value: string } | { ok: false; problem: string; missing: boolean };
 
 /** Kubernetes object names are DNS subdomains (RFC 1123); Secret keys are [-._a-zA-Z0-9]+, never "." or "..". */
 const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -36,10 +42,10 @@ const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
 
 /** Read one key of a mounted Secret: its exact bytes as a password, or why not (without the value). */
 export function readSecret(dir: string, ref: SecretRef): SecretValue {
-  if (!SECRET_NAME.test(ref.name)) return { ok: false, problem: `"${ref.name}" is not a Kubernetes Secret name` };
+  if (!SECRET_NAME.test(ref.name)) return { ok: false, missing: false, problem: `"${ref.name}" is not a Kubernetes Secret name` };
   // ".." and names starting with it are the kubelet's own (..data, ..2024_...): never a key.
   if (!SECRET_KEY.test(ref.key) || ref.key.startsWith('..') || ref.key === '.') {
-    return { ok: false, problem: `"${ref.key}" is not a Kubernetes Secret key` };
+    return { ok: false, missing: false, problem: `"${ref.key}" is not a Kubernetes Secret key` };
   }
   const file = join(dir, ref.name, ref.key);
   let bytes: Buffer;
@@ -47,30 +53,36 @@ export function readSecret(dir: string, ref: SecretRef): SecretValue {
     bytes = readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && !existsSync(join(dir, ref.name))) return { ok: false, problem: `secret "${ref.name}" is not mounted (no ${join(dir, ref.name)})` };
-    if (code === 'ENOENT') return { ok: false, problem: `secret "${ref.name}" has no key "${ref.key}" (no ${file})` };
-    return { ok: false, problem: `cannot read ${file}: ${code ?? (err as Error).message}` };
+    if (code === 'ENOENT' && !existsSync(join(dir, ref.name))) return { ok: false, missing: true, problem: `secret "${ref.name}" is not mounted (no ${join(dir, ref.name)})` };
+    if (code === 'ENOENT') return { ok: false, missing: true, problem: `secret "${ref.name}" has no key "${ref.key}" (no ${file})` };
+    return { ok: false, missing: false, problem: `cannot read ${file}: ${code ?? (err as Error).message}` };
   }
-  if (bytes.length === 0) return { ok: false, problem: `key "${ref.key}" of secret "${ref.name}" is empty` };
+  if (bytes.length === 0) return { ok: false, missing: true, problem: `key "${ref.key}" of secret "${ref.name}" is empty` };
   if (bytes.length > TCP_MD5SIG_MAXKEYLEN) {
-    return { ok: false, problem: `key "${ref.key}" of secret "${ref.name}" is ${bytes.length} bytes: TCP MD5 keys are at most ${TCP_MD5SIG_MAXKEYLEN}` };
+    return { ok: false, missing: false, problem: `key "${ref.key}" of secret "${ref.name}" is ${bytes.length} bytes: TCP MD5 keys are at most ${TCP_MD5SIG_MAXKEYLEN}` };
   }
   const value = bytes.toString('utf8');
   // The key is the password's UTF-8 bytes (session-security.ts md5Key), so a value must survive the round trip.
-  if (!Buffer.from(value, 'utf8').equals(bytes)) return { ok: false, problem: `key "${ref.key}" of secret "${ref.name}" is not UTF-8 text` };
+  if (!Buffer.from(value, 'utf8').equals(bytes)) return { ok: false, missing: false, problem: `key "${ref.key}" of secret "${ref.name}" is not UTF-8 text` };
   return { ok: true, value };
 }
 
 export interface SecretProblem {
   /** Which secret, for `agent status`: "secret <name> key <key>". */
   key: string;
+  /** The session it is for. */
+  peer: string;
   message: string;
 }
 
 /**
- * Fill each peer's password from its secret, or mark it with the problem
- * (the session then stays down, listed, with that reason). A peer whose
- * password came from the agent's own configuration is left as it is.
+ * Fill each peer's password from its secret. When the secret or key is
+ * missing the session runs without a password, as calico-node's confd
+ * renders it (so deleting a key removes the password, as in Calico), and a
+ * problem names the peer, the secret and the key; a value that cannot be a
+ * TCP MD5 key marks the peer (`passwordProblem`): it stays down, listed, with
+ * the reason. A peer whose password came from the agent's own configuration
+ * is left as it is.
  */
 export function resolvePasswords(configs: readonly PeerConfig[], read: (ref: SecretRef) => SecretValue): { peers: PeerConfig[]; problems: SecretProblem[] } {
   const problems: SecretProblem[] = [];
@@ -79,9 +91,10 @@ export function resolvePasswords(configs: readonly PeerConfig[], read: (ref: Sec
     if (!ref || c.password !== undefined) return c;
     const got = read(ref);
     if (got.ok) return { ...c, password: got.value };
-    const message = `peer ${c.name} (${c.address}): TCP MD5 password from secret "${ref.name}" key "${ref.key}": ${got.problem}; session not started`;
-    problems.push({ key: `secret ${ref.name} key ${ref.key}`, message });
-    return { ...c, passwordProblem: message };
+    const what = `peer ${c.name} (${c.address}): TCP MD5 password from secret "${ref.name}" key "${ref.key}": ${got.problem}`;
+    const message = got.missing ? `${what}; peering without a password, as calico-node does` : `${what}; session not started`;
+    problems.push({ key: `secret ${ref.name} key ${ref.key}`, peer: c.name, message });
+    return got.missing ? c : { ...c, passwordProblem: message };
   });
   return { peers, problems };
 }

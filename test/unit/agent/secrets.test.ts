@@ -75,7 +75,7 @@ describe('readSecret', () => {
 });
 
 describe('resolvePasswords', () => {
-  it('fills the password; a missing key marks the peer (named with secret and key) and lists a problem, other peers untouched', () => {
+  it('fills the password; a missing key means no password, as confd renders it, and a problem naming peer, secret and key; others untouched', () => {
     mountSecret('bgp-pw', { tor: 'good' });
     const store = new SecretStore(dir, () => {});
     const plain = peer({ name: 'Global_192_0_2_9', address: '192.0.2.9' });
@@ -85,14 +85,28 @@ describe('resolvePasswords', () => {
     );
     expect(peers[0].password).toBe('good');
     expect(peers[1].password).toBeUndefined();
-    expect(peers[1].passwordProblem).toMatch(/peer Node_192_0_2_2 \(192\.0\.2\.2\).*secret "bgp-pw" key "gone"/);
+    expect(peers[1].passwordProblem).toBeUndefined();
     expect(peers[2]).toBe(plain);
-    expect(problems).toEqual([{ key: 'secret bgp-pw key gone', message: peers[1].passwordProblem }]);
+    expect(problems).toEqual([
+      {
+        key: 'secret bgp-pw key gone',
+        peer: 'Node_192_0_2_2',
+        message: expect.stringMatching(/^peer Node_192_0_2_2 \(192\.0\.2\.2\): TCP MD5 password from secret "bgp-pw" key "gone": .*has no key.*peering without a password, as calico-node does$/),
+      },
+    ]);
     expect(JSON.stringify(problems)).not.toContain('good');
   });
 
+  it('a value that cannot be a TCP MD5 key keeps the peer down with the reason', () => {
+    mountSecret('bgp-pw', { long: 'y'.repeat(81) });
+    const store = new SecretStore(dir, () => {});
+    const { peers, problems } = resolvePasswords([peer({ passwordSecret: { name: 'bgp-pw', key: 'long' } })], (r) => store.read(r));
+    expect(peers[0].passwordProblem).toMatch(/81 bytes.*session not started/);
+    expect(problems).toHaveLength(1);
+  });
+
   it("the agent's own password wins over the secret", () => {
-    const { peers } = resolvePasswords([peer({ password: 'env', passwordSecret: { name: 'x', key: 'y' } })], () => ({ ok: false, problem: 'no' }));
+    const { peers } = resolvePasswords([peer({ password: 'env', passwordSecret: { name: 'x', key: 'y' } })], () => ({ ok: false, missing: true, problem: 'no' }));
     expect(peers[0]).toMatchObject({ password: 'env' });
     expect(peers[0].passwordProblem).toBeUndefined();
   });
@@ -117,13 +131,13 @@ describe('SecretStore / BgpPasswords', () => {
     expect(again[1]).toBe(cfg[1]);
   });
 
-  it('a key that appears later clears the problem', () => {
+  it('a key that appears later clears the problem and brings the password', () => {
     mountSecret('bgp-pw', { other: 'x' });
     let changes = 0;
     const pw = new BgpPasswords({ dir, onChange: () => changes++, readCounters: () => null });
     const cfg = [peer({ passwordSecret: { name: 'bgp-pw', key: 'tor' } })];
-    expect(pw.apply(cfg)[0].passwordProblem).toMatch(/has no key "tor"/);
-    expect(pw.problems()).toHaveLength(1);
+    expect(pw.apply(cfg)[0].password).toBeUndefined();
+    expect(pw.problems()).toEqual([expect.objectContaining({ message: expect.stringMatching(/has no key "tor"/) })]);
     mountSecret('bgp-pw', { other: 'x', tor: 'now' });
     pw.tick();
     expect(changes).toBe(1);
@@ -147,5 +161,13 @@ describe('SecretStore / BgpPasswords', () => {
     expect(a.lastError).toMatch(/3 segments failed the TCP MD5 check/);
     expect(b.lastError).toBeUndefined();
     expect(c.lastError).toBeUndefined();
+
+    // The key gone: the session runs without a password; its status names the secret, then the evidence.
+    mountSecret('bgp-pw', { other: 'x' });
+    pw.tick();
+    pw.apply([peer({ passwordSecret: { name: 'bgp-pw', key: 'tor' } })]);
+    const [d] = pw.explain([{ ...snap('Global_192_0_2_1', 'Active'), lastError: 'Connect: connection timed out' }]);
+    expect(d.lastError).toMatch(/^peer Global_192_0_2_1 .*key "tor".*peering without a password.*; Connect: connection timed out; TCP MD5 on this node: 3 segments/);
+    expect(d.lastError).not.toMatch(/no answer to our signed SYN/);
   });
 });
