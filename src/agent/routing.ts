@@ -17,6 +17,7 @@ import type { PeerConfig } from '../contracts.js';
 import type { OutChange, SessionEvent } from '../bgp/route.js';
 import type { Rib, RibPeer } from '../bgp/rib/rib.js';
 import type { BestPathChange as KernelBestPath } from '../kernel/programmer.js';
+import { silentLog, type Log } from '../log.js';
 
 /** What the wiring needs of the sessions (src/bgp/session's Speaker). */
 export interface SessionsPort {
@@ -35,10 +36,8 @@ export interface KernelPort {
   releaseStale(): void;
 }
 
-export interface RoutingLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
+/** The agent's one logger interface (src/log.ts), the levels the wiring uses. */
+export type RoutingLogger = Pick<Log, 'info' | 'warn'>;
 
 export interface RoutingOptions {
   rib: Rib;
@@ -51,7 +50,7 @@ export interface RoutingOptions {
   defer?: (fn: () => void) => void;
 }
 
-const silent: RoutingLogger = { info() {}, warn() {} };
+const silent: RoutingLogger = silentLog;
 
 /** The RIB's view of a configured peer. */
 export function ribPeerFromConfig(c: PeerConfig): RibPeer {

@@ -19,16 +19,11 @@ import type { Etcd3, Watcher } from 'etcd3';
 import { IPAM_PREFIX, RESOURCES_PREFIX } from './keys.js';
 import type { KvChange } from './cache.js';
 import { systemClock, type Clock } from '../clock.js';
+import { silentLog, type Log } from '../log.js';
 
-/** pino-compatible subset. */
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+/** The agent's one logger interface (src/log.ts). */
+export type Logger = Log;
+export const silentLogger: Logger = silentLog;
 
 export interface ListedKv {
   value: string;

@@ -24,6 +24,7 @@ import { ERR_HEADER, ERR_OPEN, MSG_OPEN, OPEN_UNSUPPORTED_VERSION } from '../cod
 import type { BgpMessage, Capability, OpenMessage, UpdateMessage } from '../codec/types.js';
 import { DEFAULT_CONTEXT, familyKey } from '../codec/types.js';
 import { systemClock, type Clock, type TimerHandle } from '../../clock.js';
+import { silentLog, type Log } from '../../log.js';
 import { FsmRunner } from '../fsm/runner.js';
 import {
   BIRD_DEFAULTS,
@@ -61,13 +62,9 @@ export interface LocalSpeaker {
   grNotification: boolean;
 }
 
-export interface Logger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
-}
-
-export const silentLogger: Logger = { info() {}, warn() {}, debug() {} };
+/** What the session layer logs with: the agent's one logger interface (src/log.ts), three of its levels. */
+export type Logger = Pick<Log, 'info' | 'warn' | 'debug'>;
+export const silentLogger: Logger = silentLog;
 
 export interface PeerDeps {
   clock?: Clock;

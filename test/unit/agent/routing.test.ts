@@ -143,7 +143,7 @@ describe('Routing logs what a datastore change did to the peers', () => {
     const lines: { msg: string; obj: Record<string, unknown> }[] = [];
     const rib = new Rib({ localAs: 64512, routerId: '10.0.0.1', localAddress: '10.0.0.1' });
     const sessions = new FakeSessions();
-    const routing = new Routing({ rib, sessions, logger: { info: (obj, msg) => lines.push({ msg, obj: obj as Record<string, unknown> }), warn: () => undefined } });
+    const routing = new Routing({ rib, sessions, logger: { info: (obj, msg) => lines.push({ msg: msg ?? "", obj: obj as Record<string, unknown> }), warn: () => undefined } });
     routing.setPeers([peer('10.0.0.2'), peer('10.0.0.3')]);
     routing.setPeers([peer('10.0.0.3'), peer('10.0.0.4')]);
     expect(lines.map((l) => [l.msg, l.obj.peers])).toEqual([
