@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bird } from '../../../src/testbed/bird.js';
 import { Netns, Testbed, canUseNetns, sh } from '../../../src/testbed/netns.js';
 import { until } from '../../helpers/wait.js';
+import { affinityYaml, meshWithPoolYaml, nodeYaml, startEtcdIn } from '../../helpers/calico.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');
 const CLI = join(REPO, 'dist/src/cli/main.js');
@@ -52,34 +53,15 @@ ${peer('10.97.0.9')}
 `;
 }
 
-const affinity = (node: string, cidr: string): string => `---
-kind: IPAMBlock
-spec: { cidr: ${cidr}, affinity: "host:${node}" }
----
-kind: BlockAffinity
-spec: { node: ${node}, cidr: ${cidr}, state: confirmed }
-`;
+const affinity = affinityYaml;
 
-const resources = `
-apiVersion: projectcalico.org/v3
-kind: BGPConfiguration
-metadata: { name: default }
-spec: { nodeToNodeMeshEnabled: true, asNumber: 64512 }
----
-apiVersion: projectcalico.org/v3
-kind: IPPool
-metadata: { name: pool-a }
-spec: { cidr: 10.246.0.0/16, ipipMode: Always, natOutgoing: true, blockSize: 26 }
-${[['a', 9], ['b', 5], ['c', 3]]
-  .map(
-    ([n, x]) => `---
-apiVersion: projectcalico.org/v3
-kind: Node
-metadata: { name: node-${n} }
-spec: { bgp: { ipv4Address: 10.97.0.${x}/24 } }`,
-  )
-  .join('\n')}
-${affinity('node-b', '10.246.5.0/26')}${affinity('node-c', '10.246.3.0/26')}`;
+const resources =
+  meshWithPoolYaml('10.246.0.0/16') +
+  nodeYaml('node-a', '10.97.0.9/24') +
+  nodeYaml('node-b', '10.97.0.5/24') +
+  nodeYaml('node-c', '10.97.0.3/24') +
+  affinityYaml('node-b', '10.246.5.0/26') +
+  affinityYaml('node-c', '10.246.3.0/26');
 
 describe('a node that starts without a block of its own (issue 15)', () => {
   const bed = new Testbed(PREFIX);
@@ -129,20 +111,7 @@ describe('a node that starts without a block of its own (issue 15)', () => {
     bed.addHost('b', { address: '10.97.0.5/24' });
     const c = bed.addHost('c', { address: '10.97.0.3/24' });
     etcdUrl = 'http://10.97.0.100:2379';
-    procs.push(e.spawn('etcd', [
-      '--name', 'frn', '--data-dir', join(tmp, 'etcd'),
-      '--listen-client-urls', `${etcdUrl},http://127.0.0.1:2379`, '--advertise-client-urls', etcdUrl,
-      '--listen-peer-urls', 'http://127.0.0.1:2380', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
-      '--initial-cluster', 'frn=http://127.0.0.1:2380',
-    ]));
-    await until('etcd healthy', () => {
-      try {
-        e.exec('etcdctl', ['--endpoints', 'http://127.0.0.1:2379', '--dial-timeout', '1s', 'endpoint', 'health']);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 30_000);
+    procs.push(await startEtcdIn(e, tmp, etcdUrl, 'frn'));
     apply(resources);
     bird = new Bird(c, birdConfig(), 'frn-bird-c-');
     await bird.start();
