@@ -9,6 +9,7 @@
  * the TcpExt TCPMD5* counters of each namespace's /proc/net/netstat.
  */
 import { type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Speaker, type PeerStatus } from '../../../src/bgp/session/index.js';
@@ -207,7 +208,7 @@ describe.skipIf(!ready)('TCP MD5 and TTL security with BIRD 2', () => {
     expect(syn?.options).toContain(19);
   });
 
-  it('wrong password: never Established, the kernels count the failures, the words say password', async () => {
+  it('wrong password: never Established, the kernels count the failures, the words say password; retries leak no fd', async () => {
     const { speaker, port, events, status } = await newSpeaker();
     const name = peer(B1).name;
     const birdBefore = nsCounters(ns1);
@@ -217,7 +218,11 @@ describe.skipIf(!ready)('TCP MD5 and TTL security with BIRD 2', () => {
     speaker.setPeers([peer(B1, { password: 'wrong' })]);
     await until('BIRD namespace counts TCPMD5Failure', () => md5Delta(nsCounters(ns1), birdBefore).TCPMD5Failure > 0, 15_000);
     await until('our namespace counts TCPMD5Failure', () => md5Delta(readMd5Counters()!, oursBefore).TCPMD5Failure > 0, 15_000);
-    await new Promise((r) => setTimeout(r, 3000));
+    // Each connect retry makes a new FFI socket: none may be left behind.
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(fds()).toBeLessThanOrEqual(before + 1);
     expect(established(events, name)).toBe(0);
     expect(['Connect', 'Active']).toContain(status(name).state);
     const words = md5Explanation(md5Delta(readMd5Counters()!, oursBefore), status(name).state)!;
