@@ -3,7 +3,7 @@
  * every path, the best-path step that chose the winner, and the kernel route
  * it became; or a peer's Adj-RIB-In / Adj-RIB-Out.
  */
-import type { AsPathSegment, PathAttributes } from '../bgp/codec/types.js';
+import { displayAttributes, formatAsPath, originText, type PathAttributes } from '../bgp/codec/index.js';
 import { formatPrefix, parsePrefix, type PrefixKey } from '../bgp/prefix.js';
 import type { Rib } from '../bgp/rib/rib.js';
 import type { KernelProgrammer } from '../kernel/programmer.js';
@@ -18,6 +18,8 @@ export interface RouteView {
     origin: string;
     localPref?: number;
     med?: number;
+    /** Its attributes as the route line shows them, worded by the codec's attribute table. */
+    attributes: string;
     best: boolean;
     stale?: boolean;
     pathId?: number;
@@ -35,22 +37,15 @@ export interface RoutesQuery {
   limit?: number;
 }
 
-const ORIGINS = ['IGP', 'EGP', 'incomplete'];
-
-function formatAsPath(segments: AsPathSegment[] | undefined): string {
-  return (segments ?? [])
-    .map((s) => (s.type === 2 ? s.asns.join(' ') : s.type === 1 ? `{${s.asns.join(' ')}}` : `(${s.asns.join(' ')})`))
-    .join(' ');
-}
-
 function pathView(attrs: PathAttributes, peer: string | null, best: boolean, extra: { stale?: boolean; pathId?: number }) {
   return {
     peer,
     nextHop: attrs.nextHop ?? (peer === null ? 'local' : '?'),
     asPath: formatAsPath(attrs.asPath),
-    origin: ORIGINS[attrs.origin ?? 0] ?? String(attrs.origin),
+    origin: originText(attrs.origin ?? 0),
     localPref: attrs.localPref,
     med: attrs.med,
+    attributes: displayAttributes(attrs),
     best,
     ...(extra.stale ? { stale: true } : {}),
     ...(extra.pathId ? { pathId: extra.pathId } : {}),

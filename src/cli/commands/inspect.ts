@@ -43,8 +43,7 @@ export function formatRoutes(routes: RouteView[]): string {
     for (const [i, p] of r.paths.entries()) {
       const head = i === 0 ? r.prefix.padEnd(20) : ' '.repeat(20);
       const from = p.peer ? `from ${p.peer}` : 'local';
-      out += `${head} via ${p.nextHop.padEnd(15)} ${from.padEnd(20)} ${p.best ? '*' : ' '} [AS path: ${p.asPath || '(empty)'}] ${p.origin}` +
-        `${p.localPref !== undefined ? ` localpref ${p.localPref}` : ''}${p.med !== undefined ? ` med ${p.med}` : ''}` +
+      out += `${head} via ${p.nextHop.padEnd(15)} ${from.padEnd(20)} ${p.best ? '*' : ' '} ${p.attributes}` +
         `${p.pathId ? ` path-id ${p.pathId}` : ''}${p.stale ? ' (stale)' : ''}\n`;
     }
     if (r.reason) out += `${' '.repeat(20)} best path chosen by: ${r.reason}\n`;

@@ -140,3 +140,14 @@ export function mergeAs4Path(asPath: readonly AsPathSegment[], as4Path: readonly
   }
   return merged;
 }
+
+/**
+ * The path as the operator reads it in `agent routes`, as birdc shows it:
+ * a sequence as its ASNs, an AS_SET in braces, confederation segments in
+ * parentheses (RFC 5065 §3); "" for no path.
+ */
+export function formatAsPath(segments: AsPathSegment[] | undefined): string {
+  return (segments ?? [])
+    .map((s) => (s.type === AS_SEQUENCE ? s.asns.join(' ') : s.type === AS_SET ? `{${s.asns.join(' ')}}` : `(${s.asns.join(' ')})`))
+    .join(' ');
+}

@@ -1,9 +1,11 @@
 /**
  * The path attribute table (RFC 4271 §5 and the RFCs named per row): one row
  * per attribute code with its name, the Optional/Transitive flags it must
- * carry, the RFC 7606 approach when it is malformed, and its decode and
- * encode. `update.ts` drives decoding from this table and `encodeAttributes`
- * drives encoding; adding an attribute is adding a row.
+ * carry, the RFC 7606 approach when it is malformed, its decode and encode,
+ * its member of the JSON form (`agent decode`, proto-fixtures) and its words
+ * in the route line `agent routes` prints. `update.ts` drives decoding from
+ * this table, `encodeAttributes` encoding, `json.ts` the JSON form and
+ * `displayAttributes` the line; adding an attribute is adding a row.
  */
 import {
   AS_TRANS,
@@ -38,7 +40,22 @@ import {
 import { BgpError, type ErrorAction } from '../errors.js';
 import { formatIpv4, parseIpv4 } from '../../prefix.js';
 import type { Aggregator, DecodeContext, Origin, PathAttributes } from '../types.js';
-import { as4PathOf, decodeAsPath, encodeAsPath, needsAs4Path } from './as-path.js';
+import { as4PathOf, decodeAsPath, encodeAsPath, formatAsPath, needsAs4Path } from './as-path.js';
+import {
+  ORIGIN_NAMES,
+  asPathFromJson,
+  asPathJson,
+  communityFromJson,
+  communityJson,
+  hex,
+  mpReachFromJson,
+  mpReachJson,
+  mpUnreachFromJson,
+  mpUnreachJson,
+  originFromJson,
+  unhex,
+  type Json,
+} from './json-values.js';
 import { concat, decodeMpReach, decodeMpUnreach, encodeMpReach, encodeMpUnreach } from './mp.js';
 
 export const WELL_KNOWN = FLAG_TRANSITIVE; // well-known attributes are transitive, not optional
@@ -57,7 +74,28 @@ export interface AttributeRow {
   decode(b: Uint8Array, start: number, end: number, ctx: DecodeContext, attrs: PathAttributes): void;
   /** The value octets to send for `attrs`, or null when the attribute is absent. */
   encode(attrs: PathAttributes, ctx: DecodeContext): Uint8Array | null;
+  /** Its member of the attributes object in the JSON form. */
+  jsonKey: string;
+  /** That member's value for `attrs`, or undefined when the attribute is absent. */
+  toJson(attrs: PathAttributes): unknown;
+  /** Set the attribute in `attrs` from that member's value (called only when the member is there). */
+  fromJson(value: unknown, attrs: PathAttributes): void;
+  /**
+   * Its words in the route line of `agent routes` (birdc-like:
+   * "[AS path: 64513] IGP localpref 100 med 5"), or null when the line does
+   * not show it.
+   */
+  display(attrs: PathAttributes): string | null;
+  /** Where those words stand in the line, lowest first; rows without it follow in table order. */
+  displayAt?: number;
 }
+
+/** `display` of a row the route line does not show. */
+const notInLine = (): null => null;
+
+// The route line's origin words (birdc's lower-case "incomplete"), not the JSON's RFC names.
+const ORIGIN_TEXT = ['IGP', 'EGP', 'incomplete'];
+export const originText = (origin: number): string => ORIGIN_TEXT[origin] ?? String(origin);
 
 const u32 = (b: Uint8Array, p: number): number => ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
 const u32Bytes = (v: number): Uint8Array => Uint8Array.of(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
@@ -112,6 +150,12 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.origin = b[start] as Origin;
     },
     encode: (attrs) => (attrs.origin === undefined ? null : Uint8Array.of(attrs.origin)),
+    jsonKey: 'origin',
+    toJson: (attrs) => (attrs.origin === undefined ? undefined : ORIGIN_NAMES[attrs.origin]),
+    fromJson: (v, attrs) => { attrs.origin = originFromJson(v); },
+    // Shown also when absent, as IGP: the line always says how the route was originated.
+    display: (attrs) => originText(attrs.origin ?? 0),
+    displayAt: 2,
   },
   {
     code: ATTR_AS_PATH,
@@ -122,6 +166,12 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.asPath = decodeAsPath(b, start, end, ctx.as4 ? 4 : 2);
     },
     encode: (attrs, ctx) => (attrs.asPath === undefined ? null : encodeAsPath(attrs.asPath, ctx.as4 ? 4 : 2)),
+    jsonKey: 'asPath',
+    toJson: (attrs) => (attrs.asPath === undefined ? undefined : asPathJson(attrs.asPath)),
+    fromJson: (v, attrs) => { attrs.asPath = asPathFromJson(v); },
+    // birdc puts the path first, and says so when it is empty (a route from an iBGP peer in the same AS).
+    display: (attrs) => `[AS path: ${formatAsPath(attrs.asPath) || '(empty)'}]`,
+    displayAt: 1,
   },
   {
     code: ATTR_NEXT_HOP,
@@ -138,6 +188,10 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.nextHop = formatIpv4(nh);
     },
     encode: (attrs) => (attrs.nextHop === undefined ? null : ipBytes(attrs.nextHop)),
+    jsonKey: 'nextHop',
+    toJson: (attrs) => attrs.nextHop,
+    fromJson: (v, attrs) => { attrs.nextHop = String(v); },
+    display: notInLine, // the line's "via" column, which also says "local" for our own routes
   },
   {
     code: ATTR_MED,
@@ -149,6 +203,11 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.med = u32(b, start);
     },
     encode: (attrs) => (attrs.med === undefined ? null : u32Bytes(attrs.med)),
+    jsonKey: 'med',
+    toJson: (attrs) => attrs.med,
+    fromJson: (v, attrs) => { attrs.med = Number(v); },
+    display: (attrs) => (attrs.med === undefined ? null : `med ${attrs.med}`),
+    displayAt: 4,
   },
   {
     code: ATTR_LOCAL_PREF,
@@ -160,6 +219,11 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.localPref = u32(b, start);
     },
     encode: (attrs) => (attrs.localPref === undefined ? null : u32Bytes(attrs.localPref)),
+    jsonKey: 'localPref',
+    toJson: (attrs) => attrs.localPref,
+    fromJson: (v, attrs) => { attrs.localPref = Number(v); },
+    display: (attrs) => (attrs.localPref === undefined ? null : `localpref ${attrs.localPref}`),
+    displayAt: 3,
   },
   {
     code: ATTR_ATOMIC_AGGREGATE,
@@ -171,6 +235,12 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.atomicAggregate = true;
     },
     encode: (attrs) => (attrs.atomicAggregate ? new Uint8Array(0) : null),
+    jsonKey: 'atomicAggregate',
+    toJson: (attrs) => (attrs.atomicAggregate ? true : undefined),
+    fromJson(v, attrs) {
+      if (v) attrs.atomicAggregate = true;
+    },
+    display: notInLine,
   },
   {
     code: ATTR_AGGREGATOR,
@@ -181,6 +251,10 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.aggregator = decodeAggregator('AGGREGATOR', b, start, end, ctx.as4 ? 4 : 2);
     },
     encode: (attrs, ctx) => (attrs.aggregator === undefined ? null : encodeAggregator(attrs.aggregator, ctx.as4 ? 4 : 2)),
+    jsonKey: 'aggregator',
+    toJson: (attrs) => (attrs.aggregator === undefined ? undefined : { ...attrs.aggregator }),
+    fromJson: (v, attrs) => { attrs.aggregator = { ...(v as Aggregator) }; },
+    display: notInLine,
   },
   {
     code: ATTR_COMMUNITIES,
@@ -191,6 +265,10 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.communities = u32List('COMMUNITIES', b, start, end);
     },
     encode: (attrs) => (attrs.communities === undefined ? null : u32ListBytes(attrs.communities)),
+    jsonKey: 'communities',
+    toJson: (attrs) => attrs.communities?.map(communityJson),
+    fromJson: (v, attrs) => { attrs.communities = (v as string[]).map(communityFromJson); },
+    display: notInLine,
   },
   {
     code: ATTR_ORIGINATOR_ID,
@@ -202,6 +280,10 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.originatorId = formatIpv4(u32(b, start));
     },
     encode: (attrs) => (attrs.originatorId === undefined ? null : ipBytes(attrs.originatorId)),
+    jsonKey: 'originatorId',
+    toJson: (attrs) => attrs.originatorId,
+    fromJson: (v, attrs) => { attrs.originatorId = String(v); },
+    display: notInLine,
   },
   {
     code: ATTR_CLUSTER_LIST,
@@ -212,6 +294,10 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.clusterList = u32List('CLUSTER_LIST', b, start, end).map(formatIpv4);
     },
     encode: (attrs) => (attrs.clusterList === undefined ? null : u32ListBytes(attrs.clusterList.map(parseIpv4))),
+    jsonKey: 'clusterList',
+    toJson: (attrs) => attrs.clusterList?.slice(),
+    fromJson: (v, attrs) => { attrs.clusterList = (v as string[]).slice(); },
+    display: notInLine,
   },
   {
     code: ATTR_MP_REACH_NLRI,
@@ -222,6 +308,10 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.mpReach = decodeMpReach(b, start, end, ctx);
     },
     encode: (attrs, ctx) => (attrs.mpReach === undefined ? null : encodeMpReach(attrs.mpReach, ctx)),
+    jsonKey: 'mpReach',
+    toJson: (attrs) => (attrs.mpReach === undefined ? undefined : mpReachJson(attrs.mpReach)),
+    fromJson: (v, attrs) => { attrs.mpReach = mpReachFromJson(v as Json); },
+    display: notInLine,
   },
   {
     code: ATTR_MP_UNREACH_NLRI,
@@ -232,6 +322,10 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.mpUnreach = decodeMpUnreach(b, start, end, ctx);
     },
     encode: (attrs, ctx) => (attrs.mpUnreach === undefined ? null : encodeMpUnreach(attrs.mpUnreach, ctx)),
+    jsonKey: 'mpUnreach',
+    toJson: (attrs) => (attrs.mpUnreach === undefined ? undefined : mpUnreachJson(attrs.mpUnreach)),
+    fromJson: (v, attrs) => { attrs.mpUnreach = mpUnreachFromJson(v as Json); },
+    display: notInLine,
   },
   {
     code: ATTR_EXTENDED_COMMUNITIES,
@@ -245,6 +339,10 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.extendedCommunities = list;
     },
     encode: (attrs) => (attrs.extendedCommunities === undefined ? null : concat(attrs.extendedCommunities)),
+    jsonKey: 'extendedCommunities',
+    toJson: (attrs) => attrs.extendedCommunities?.map(hex),
+    fromJson: (v, attrs) => { attrs.extendedCommunities = (v as string[]).map(unhex); },
+    display: notInLine,
   },
   {
     code: ATTR_AS4_PATH,
@@ -265,6 +363,10 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       if (!ctx.as4 && attrs.asPath && needsAs4Path(attrs.asPath)) return encodeAsPath(as4PathOf(attrs.asPath), 4);
       return null;
     },
+    jsonKey: 'as4Path',
+    toJson: (attrs) => (attrs.as4Path === undefined ? undefined : asPathJson(attrs.as4Path)),
+    fromJson: (v, attrs) => { attrs.as4Path = asPathFromJson(v); },
+    display: notInLine,
   },
   {
     code: ATTR_AS4_AGGREGATOR,
@@ -279,6 +381,10 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       if (!ctx.as4 && attrs.aggregator && attrs.aggregator.asn > 0xffff) return encodeAggregator(attrs.aggregator, 4);
       return null;
     },
+    jsonKey: 'as4Aggregator',
+    toJson: (attrs) => (attrs.as4Aggregator === undefined ? undefined : { ...attrs.as4Aggregator }),
+    fromJson: (v, attrs) => { attrs.as4Aggregator = { ...(v as Aggregator) }; },
+    display: notInLine,
   },
   {
     code: ATTR_LARGE_COMMUNITIES,
@@ -293,12 +399,32 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
     },
     encode: (attrs) =>
       attrs.largeCommunities === undefined ? null : u32ListBytes(attrs.largeCommunities.flat()),
+    jsonKey: 'largeCommunities',
+    toJson: (attrs) => attrs.largeCommunities?.map((l) => l.join(':')),
+    fromJson: (v, attrs) => { attrs.largeCommunities = (v as string[]).map((s) => s.split(':').map(Number) as [number, number, number]); },
+    display: notInLine,
   },
 ];
 
 /** Rows by attribute code (undefined for codes the codec does not interpret). */
 export const ATTRIBUTE_BY_CODE: (AttributeRow | undefined)[] = new Array(256);
 for (const row of ATTRIBUTE_TABLE) ATTRIBUTE_BY_CODE[row.code] = row;
+
+/** The rows in the order their words stand in the route line (a stable sort keeps table order among equals). */
+const DISPLAY_ORDER = [...ATTRIBUTE_TABLE].sort((a, b) => (a.displayAt ?? Infinity) - (b.displayAt ?? Infinity));
+
+/**
+ * The attributes of a path as the route line of `agent routes` shows them,
+ * every row's words in display order: "[AS path: 64513] IGP localpref 100".
+ */
+export function displayAttributes(attrs: PathAttributes): string {
+  const words: string[] = [];
+  for (const row of DISPLAY_ORDER) {
+    const w = row.display(attrs);
+    if (w !== null) words.push(w);
+  }
+  return words.join(' ');
+}
 
 export function attributeName(code: number): string {
   return ATTRIBUTE_BY_CODE[code]?.name ?? `ATTR_${code}`;
