@@ -82,6 +82,12 @@ export interface KernelSnapshot {
   /** When the reconcile loop last finished (epoch ms); `agent live` fails when it stops. */
   lastLoopAt?: number;
   scanIntervalMs?: number;
+  /**
+   * The IPv6 share (issue 19): desired IPv6 routes, those the kernel holds as
+   * desired, those failing, and proto bird IPv6 routes seen at the last scan.
+   * `routes` above counts both families.
+   */
+  ipv6?: { routes: number; programmed: number; failed: number; kernelRoutes: number };
 }
 
 export interface StatusSnapshot {

@@ -155,9 +155,15 @@ export function explainPeer(p: PeerSnapshot): string {
   return 'connecting';
 }
 
-/** Deliberate modes worth a line, that are not faults (a pure speaker, routes left to Felix). */
+/** Deliberate modes worth a line, that are not faults (a pure speaker, routes left to Felix, no IPv6). */
 export function notes(snap: StatusSnapshot): string[] {
-  return snap.kernel.note ? [`kernel: ${snap.kernel.note}`] : [];
+  const out = snap.kernel.note ? [`kernel: ${snap.kernel.note}`] : [];
+  // Said once, not per IPv6 peer: calico-node runs no bird6 without IP6, and
+  // the datastore gives such a node no IPv6 peers at all (issue 19).
+  if (!snap.node.ipv6 && !snap.node.problem && snap.node.ipv4) {
+    out.push('node: no IPv6 address (Node spec.bgp.ipv6Address unset, IP6 none): no IPv6 BGP sessions and no IPv6 routes on this node');
+  }
+  return out;
 }
 
 /** The full `agent status` text: calicoctl's part, then the explanations. */

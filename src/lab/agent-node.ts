@@ -49,6 +49,7 @@ export function agentRunArgs(plan: LabPlan, node: LabNode, files: AgentFiles): s
     'run',
     '--node-name', node.name,
     '--ip', `${node.address}/${node.prefixLen}`,
+    ...(node.address6 && plan.ipv6 ? ['--ip6', `${node.address6}/${plan.ipv6.prefixLen}`] : []),
     '--etcd-endpoints', plan.etcd.clientUrl,
     '--control-socket', files.socket,
     '--pid-file', files.pid,

@@ -23,8 +23,10 @@
  * calico-node's do (BIRD 2 defaults to 32).
  */
 import { blocksOf, peeringsOf, type Assignment, type LabNode, type LabPlan } from './plan.js';
+import { initialAssignment6, renderBird6 } from './dual-stack.js';
 
-export function renderBirdConfig(plan: LabPlan, assignment: Assignment, node: LabNode): string {
+/** `assignment6`: the IPv6 blocks of a --ipv6 lab (dual-stack.ts adds the bird6.cfg part; none without --ipv6). */
+export function renderBirdConfig(plan: LabPlan, assignment: Assignment, node: LabNode, assignment6: Assignment = initialAssignment6(plan)): string {
   const blocks = blocksOf(assignment, node.name);
   const pool = plan.pool;
   const L: string[] = [];
@@ -130,6 +132,7 @@ export function renderBirdConfig(plan: LabPlan, assignment: Assignment, node: La
     }
     L.push('}');
   }
+  L.push(...renderBird6(plan, assignment6, node));
   L.push('');
   return L.join('\n');
 }

@@ -58,11 +58,12 @@ const cli = yargs(hideBin(process.argv))
       y
         .option('nodes', { type: 'number', default: 3, describe: 'Number of nodes (node-1 runs BIRD, the rest the agent)' })
         .option('topology', { choices: ['mesh', 'rr'] as const, default: 'mesh' as const, describe: 'Full mesh, or node-2 as route reflector for the rest' })
-        .option('speaker', { choices: ['auto', 'agent', 'bird'] as const, default: 'auto' as const, describe: 'What nodes 2..N run (bird: a BIRD-only reference lab)' }),
+        .option('speaker', { choices: ['auto', 'agent', 'bird'] as const, default: 'auto' as const, describe: 'What nodes 2..N run (bird: a BIRD-only reference lab)' })
+        .option('ipv6', { type: 'boolean', default: false, describe: 'Dual stack: IPv6 addresses, an IPv6 pool and blocks, BIRD with ipv4 and ipv6 channels' }),
     async (a) => {
       const dir = resolve(a.stateDir);
-      await locked(dir, `npm run lab -- up --nodes ${a.nodes} --topology ${a.topology}`, () =>
-        labUp({ nodes: a.nodes, topology: a.topology, prefix: a.prefix, dir, repo, timeoutMs: a.timeout * 1000, speaker: a.speaker }, out),
+      await locked(dir, `npm run lab -- up --nodes ${a.nodes} --topology ${a.topology}${a.ipv6 ? ' --ipv6' : ''}`, () =>
+        labUp({ nodes: a.nodes, topology: a.topology, prefix: a.prefix, dir, repo, timeoutMs: a.timeout * 1000, speaker: a.speaker, ipv6: a.ipv6 }, out),
       );
     },
   )

@@ -10,6 +10,8 @@
  * is outside this node's network).
  */
 
+import { addIpv6 } from './dual-stack.js';
+
 export type Topology = 'mesh' | 'rr';
 export type Speaker = 'bird' | 'agent';
 
@@ -18,6 +20,8 @@ export interface LabOptions {
   topology: Topology;
   /** Namespace / interface prefix, short: interface names are at most 15 characters. */
   prefix: string;
+  /** Dual stack (issue 19, dual-stack.ts): IPv6 addresses, an IPv6 pool and blocks too. */
+  ipv6?: boolean;
 }
 
 export interface LabNode {
@@ -31,6 +35,9 @@ export interface LabNode {
   tunnelAddr: string; // ipv4IPIPTunnelAddr: first address of its block
   speaker: Speaker;
   routeReflector: boolean;
+  /** --ipv6: the node's IPv6 address on eth0 (spec.bgp.ipv6Address, IP6) and its /122 block. */
+  address6?: string;
+  block6?: string;
 }
 
 export interface LabPlan {
@@ -49,6 +56,8 @@ export interface LabPlan {
   spareBlock: string;
   /** On-link route every namespace gets so the subnets reach each other across the one bridge. */
   underlay: string;
+  /** --ipv6 (dual-stack.ts): the nodes' IPv6 subnet and the IPv6 pool. */
+  ipv6?: { subnet: string; prefixLen: number; pool: { name: string; cidr: string; blockSize: number } };
 }
 
 export const MAX_NODES = 60;
@@ -85,7 +94,7 @@ export function makePlan(opts: LabOptions): LabPlan {
       routeReflector: opts.topology === 'rr' && i === 2,
     });
   }
-  return {
+  const plan: LabPlan = {
     prefix: opts.prefix,
     topology: opts.topology,
     asNumber: 64512,
@@ -96,6 +105,7 @@ export function makePlan(opts: LabOptions): LabPlan {
     spareBlock: `10.244.${opts.nodes}.64/26`,
     underlay: '10.0.0.0/16',
   };
+  return opts.ipv6 ? addIpv6(plan) : plan;
 }
 
 /** Which node each block is affine to; starts as one block per node, `change` moves one. */

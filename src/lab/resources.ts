@@ -47,6 +47,7 @@ export function clusterResources(plan: LabPlan): Resource[] {
       ipv4IPIPTunnelAddr: n.tunnelAddr,
     };
     if (n.routeReflector) bgp.routeReflectorClusterID = plan.clusterId;
+    if (n.address6 && plan.ipv6) bgp.ipv6Address = `${n.address6}/${plan.ipv6.prefixLen}`; // --ipv6 (dual-stack.ts)
     const metadata: Resource['metadata'] = { name: n.name };
     if (n.routeReflector) metadata.labels = { 'route-reflector': 'true' };
     out.push({ apiVersion: V3, kind: 'Node', metadata, spec: { bgp } });
@@ -96,16 +97,16 @@ export function toYaml(resources: Resource[]): string {
 
 /** etcd keys for block affinity and block records (Calico IPAM v2 layout). */
 export function affinityKey(node: string, cidr: string): string {
-  return `/calico/ipam/v2/host/${node}/ipv4/block/${cidr.replace('/', '-')}`;
+  return `/calico/ipam/v2/host/${node}/ipv${cidr.includes(':') ? 6 : 4}/block/${cidr.replace('/', '-')}`;
 }
 
 export function blockKey(cidr: string): string {
-  return `/calico/ipam/v2/assignment/ipv4/block/${cidr.replace('/', '-')}`;
+  return `/calico/ipam/v2/assignment/ipv${cidr.includes(':') ? 6 : 4}/block/${cidr.replace('/', '-')}`;
 }
 
 /** The JSON Calico's IPAM stores for a block (allocations all free). */
 export function blockValue(cidr: string, node: string): string {
-  const size = 2 ** (32 - Number(cidr.split('/')[1]));
+  const size = 2 ** ((cidr.includes(':') ? 128 : 32) - Number(cidr.split('/')[1]));
   return JSON.stringify({
     cidr,
     affinity: `host:${node}`,

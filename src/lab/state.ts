@@ -14,6 +14,8 @@ export interface LabState {
   status: 'starting' | 'up';
   plan: LabPlan;
   assignment: Assignment;
+  /** --ipv6: the IPv6 blocks' affinities (dual-stack.ts). */
+  assignment6?: Assignment;
   daemons: Daemon[];
   /** How the resources were written: "agent datastore apply" or "etcdctl" (until apply existed). */
   writer?: string;

@@ -15,6 +15,7 @@ import { pickWriter, writeResources, type WriterKind } from './datastore-writer.
 import { labNamespaces } from './down.js';
 import { etcdLog, startEtcd } from './etcd-node.js';
 import { blocksOf, initialAssignment, makePlan, type LabPlan, type Topology } from './plan.js';
+import { birdRoutes6, initialAssignment6, ipv6Learned, ipv6Note, ipv6Resources, waitForRoutes6 } from './dual-stack.js';
 import { Progress, secs } from './progress.js';
 import { blockResources, clusterResources, toYaml } from './resources.js';
 import { LabError, readState, writeState, type LabState } from './state.js';
@@ -28,6 +29,8 @@ export interface UpOptions {
   timeoutMs: number;
   /** What the non-BIRD nodes run: the agent, or BIRD too (a reference lab); auto = the agent when built. */
   speaker: 'auto' | 'agent' | 'bird';
+  /** --ipv6: dual stack (dual-stack.ts). */
+  ipv6?: boolean;
 }
 
 export interface UpResult {
@@ -82,11 +85,13 @@ export async function labUp(opts: UpOptions, write: (l: string) => void = (l) =>
     );
   }
 
-  const plan = makePlan({ nodes: opts.nodes, topology: opts.topology, prefix: opts.prefix });
+  const plan = makePlan({ nodes: opts.nodes, topology: opts.topology, prefix: opts.prefix, ipv6: opts.ipv6 });
   const assignment = initialAssignment(plan);
-  const p = new Progress(7, write);
+  const assignment6 = initialAssignment6(plan);
+  const p = new Progress(plan.ipv6 ? 8 : 7, write);
   mkdirSync(opts.dir, { recursive: true });
   const state: LabState = { version: 1, startedAt: new Date().toISOString(), status: 'starting', plan, assignment, daemons: [] };
+  if (plan.ipv6) state.assignment6 = assignment6;
   const remember = (d: Daemon) => {
     state.daemons.push(d);
     writeState(opts.dir, state);
@@ -107,8 +112,13 @@ export async function labUp(opts: UpOptions, write: (l: string) => void = (l) =>
     const underlay = [[plan.underlay, 'dev', 'eth0']];
     tb.addHost('etcd', { address: `${plan.etcd.address}/${plan.etcd.prefixLen}`, routes: underlay });
     for (const n of plan.nodes) {
-      tb.addHost(`n${n.index}`, { address: `${n.address}/${n.prefixLen}`, routes: underlay, tunnelAddress: `${n.tunnelAddr}/32` });
+      const ns = tb.addHost(`n${n.index}`, { address: `${n.address}/${n.prefixLen}`, routes: underlay, tunnelAddress: `${n.tunnelAddr}/32` });
       note(`${n.name}: ${n.ns}  eth0 ${n.address}/${n.prefixLen}  tunl0 ${n.tunnelAddr}  blocks ${blocksOf(assignment, n.name).join(' ')}${n.routeReflector ? '  (route reflector)' : ''}`);
+      if (n.address6 && plan.ipv6) {
+        // nodad: usable at once, so a next hop on it is accepted without waiting for DAD.
+        ns.ip(['-6', 'addr', 'add', `${n.address6}/${plan.ipv6.prefixLen}`, 'dev', 'eth0', 'nodad']);
+        note(`${n.name}: eth0 ${n.address6}/${plan.ipv6.prefixLen}  IPv6 block ${n.block6}`);
+      }
     }
     note(`etcd: ${plan.etcd.ns}  eth0 ${plan.etcd.address}/${plan.etcd.prefixLen}; subnets reach each other on-link over bridge ${plan.prefix}br`);
   });
@@ -122,7 +132,7 @@ export async function labUp(opts: UpOptions, write: (l: string) => void = (l) =>
   const resourcesFile = join(opts.dir, 'resources.yaml');
   await p.step('writing Calico resources', [resourcesFile, etcdLog(opts.dir)], (note) => {
     writer = pickWriter(opts.repo, opts.speaker === 'agent');
-    const resources = [...clusterResources(plan), ...blockResources(assignment)];
+    const resources = [...clusterResources(plan), ...blockResources(assignment), ...ipv6Resources(plan, assignment6)];
     writeFileSync(resourcesFile, toYaml(resources));
     const out = writeResources(plan, opts.repo, writer, resources);
     state.writer = writer;
@@ -172,6 +182,18 @@ export async function labUp(opts: UpOptions, write: (l: string) => void = (l) =>
     },
   );
 
+  if (plan.ipv6) {
+    await p.step(
+      ipv6Learned(plan) ? 'waiting for every node to route every IPv6 block' : 'waiting for every node\'s own IPv6 blackhole (the agent has no IPv6 sessions yet)',
+      () => [...nodeLogs(opts.dir, plan), `ip -6 -n <ns> route show (namespaces ${plan.nodes.map((n) => n.ns).join(' ')})`],
+      async (note) => {
+        const ms = await waitForRoutes6(plan, assignment6, opts.timeoutMs);
+        note(`IPv6 routes as expected ${secs(ms)} into the wait`);
+        note(ipv6Note(plan));
+      },
+    );
+  }
+
   const speakersMs = performance.now() - tSpeakers;
   state.status = 'up';
   writeState(opts.dir, state);
@@ -193,6 +215,11 @@ export function showNodes(state: LabState, dir: string, repo: string, write: (l:
     write(n.speaker === 'bird' ? `$ birdc show protocols\n${birdStatus(dir, n)}` : `$ agent status\n${agentStatus(dir, n, repo)}`);
     write('$ ip route | grep "proto bird"');
     for (const r of birdRoutes(n)) write(r);
+    if (state.plan.ipv6) {
+      write('$ ip -6 route | grep "proto bird"');
+      for (const r of birdRoutes6(n)) write(r);
+    }
     write('');
   }
+  if (state.plan.ipv6) write(ipv6Note(state.plan));
 }

@@ -108,6 +108,7 @@ describe('problems beyond calicoctl', () => {
 
   it('adds nothing when all is well', () => {
     const snap = snapshot([peer({})]);
+    snap.node.ipv6 = 'fd00:199::1'; // dual stack: an IPv4-only node has a note saying so (issue 19, test/unit/agent/status-ipv6.test.ts)
     expect(problems(snap)).toEqual([]);
     expect(formatStatus(snap, { utc: true })).toBe(formatCalicoStatus(snap, { utc: true }));
   });
