@@ -1148,16 +1148,21 @@ export class Rib {
   /** Visit every destination holding a path of `st` (a walk of the table: session down, stale sweep). */
   private forEachOf(st: PeerState, fn: (slot: number, key: PrefixKey, n: number) => number): void {
     const t = this.table;
+    const reg = this.pathById;
     for (let s = 0; s < t.capacity && st.received > 0; s++) {
       if (!t.live(s)) continue;
-      const n = this.load(s);
+      // Look in place first: most destinations hold nothing of `st`.
+      const pl = t.payload(s);
       let mine = false;
-      for (let i = 0; i < n && !mine; i++) if (this.atE(i).src === st) mine = true;
-      if (!mine) {
-        this.curOff = -1;
-        continue;
+      if (pl < LIST_FLAG) mine = pl !== 0 && reg[pl >>> 1]!.src === st;
+      else {
+        const off = listOffset(pl);
+        const a = this.lists.a;
+        for (let i = 0, n = this.lists.count(off); i < n && !mine; i++) if (reg[a[off + 1 + i] >>> 1]!.src === st) mine = true;
       }
-      this.store(s, t.keyAt(s), fn(s, t.keyAt(s), n), false);
+      if (!mine) continue;
+      const key = t.keyAt(s);
+      this.store(s, key, fn(s, key, this.load(s)), false);
     }
   }
 
