@@ -8,13 +8,17 @@ import { hostname, networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
 import { DEFAULT_CONTROL_SOCKET } from './control.js';
 import { isIpv4 } from '../bgp/prefix.js';
+import { canonicalIpv6 } from '../bgp/prefix6.js';
 import { etcdConfigFromEnv, type EtcdConfig } from '../datastore/etcd-config.js';
 
 export interface AgentConfig {
   nodeName: string;
   /** Node IPv4 and its prefix length; prefixLen undefined when IP had none (the Node resource's length is used then, else 32). */
   ipv4?: { address: string; prefixLen?: number };
+  /** Node IPv6 (IP6), RFC 5952 canonical form; undefined for IP6 unset or "none" (no IPv6 sessions, as calico-node runs no bird6). */
   ipv6?: string;
+  /** IP6's prefix length ("fd00:199::2/64"), or the interface's when IP6 had none or was autodetected. */
+  ipv6PrefixLen?: number;
   asNumber?: number;
   /** CALICO_ROUTER_ID: an IPv4 address, or "hash". */
   routerId?: string;
@@ -89,6 +93,32 @@ export function autodetectIpv4(): { address: string; prefixLen: number } | undef
   return undefined;
 }
 
+/**
+ * calico-node's IPv6 "first-found": the first global address (not loopback,
+ * not link-local fe80::/10, whose next hops are not usable across a mesh)
+ * on an interface autodetection does not skip.
+ */
+export function autodetectIpv6(ifaces: ReturnType<typeof networkInterfaces> = networkInterfaces()): { address: string; prefixLen: number } | undefined {
+  for (const [name, addrs] of Object.entries(ifaces)) {
+    if (AUTODETECT_SKIP.test(name)) continue;
+    for (const a of addrs ?? []) {
+      if (a.family === 'IPv6' && !a.internal && !/^fe[89ab]/i.test(a.address)) {
+        return { address: canonicalIpv6(a.address), prefixLen: a.cidr ? Number(a.cidr.split('/')[1]) : 128 };
+      }
+    }
+  }
+  return undefined;
+}
+
+function interfacePrefixLen6(address: string): number | undefined {
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) {
+      if (a.family === 'IPv6' && a.cidr && canonicalIpv6(a.address) === address) return Number(a.cidr.split('/')[1]);
+    }
+  }
+  return undefined;
+}
+
 function interfacePrefixLen(address: string): number | undefined {
   for (const addrs of Object.values(networkInterfaces())) {
     for (const a of addrs ?? []) {
@@ -154,12 +184,21 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     if (ipv4.prefixLen === undefined) ipv4.prefixLen = interfacePrefixLen(ipv4.address);
   }
 
+  // IP6 as calico-node reads it: an address with or without its length,
+  // "autodetect" (first global IPv6 address), or "none"/unset (no IPv6).
   let ipv6: string | undefined;
+  let ipv6PrefixLen: number | undefined;
   const ip6 = pick(flags.ip6, 'IP6');
-  if (ip6 !== undefined && ip6 !== 'none' && ip6 !== 'autodetect') {
-    const address = ip6.split('/')[0];
-    if (isIP(address) !== 6) throw new ConfigError(`IP6 (--ip6): "${ip6}" is not an IPv6 address`);
-    ipv6 = address;
+  if (ip6 === 'autodetect') {
+    const found = autodetectIpv6();
+    if (!found) throw new ConfigError('IP6 (--ip6): "autodetect" found no global IPv6 address on any interface');
+    ipv6 = found.address;
+    ipv6PrefixLen = found.prefixLen;
+  } else if (ip6 !== undefined && ip6 !== 'none') {
+    const [address, len, extra] = ip6.trim().split('/');
+    if (extra !== undefined || isIP(address) !== 6) throw new ConfigError(`IP6 (--ip6): "${ip6}" is not an IPv6 address (expected an address, address/len, "autodetect" or "none")`);
+    ipv6 = canonicalIpv6(address);
+    ipv6PrefixLen = len === undefined ? interfacePrefixLen6(ipv6) : integer('IP6 (--ip6) (prefix length)', len, 0, 128);
   }
 
   const asRaw = pick(flags.as, 'AS');
@@ -219,6 +258,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     nodeName,
     ipv4,
     ipv6,
+    ipv6PrefixLen,
     asNumber,
     routerId,
     etcd,
