@@ -39,8 +39,7 @@ export function attributesFromJson(j: Json): PathAttributes {
 
 function capabilityJson(c: Capability): Json {
   if (c.name === 'unknown') return { code: c.code, name: c.name, data: hex(c.data) };
-  if (c.name === 'graceful-restart') return { ...c, families: c.families.map((f) => ({ ...f })) };
-  if (c.name === 'add-path') return { ...c, families: c.families.map((f) => ({ ...f })) };
+  if (c.name === 'graceful-restart' || c.name === 'add-path') return { ...c, families: c.families.map((f) => ({ ...f })) };
   return { ...c };
 }
 

@@ -90,6 +90,26 @@ export interface AttributeRow {
   displayAt?: number;
 }
 
+/**
+ * A row's JSON member: named as its PathAttributes field, `to` given the
+ * value when the attribute is there, `from` giving it back (undefined: leave
+ * it absent).
+ */
+function jsonMember<K extends Exclude<keyof PathAttributes, 'unknown'>>(
+  key: K,
+  to: (value: NonNullable<PathAttributes[K]>) => unknown,
+  from: (json: unknown) => PathAttributes[K],
+): Pick<AttributeRow, 'jsonKey' | 'toJson' | 'fromJson'> {
+  return {
+    jsonKey: key,
+    toJson: (attrs) => (attrs[key] === undefined ? undefined : to(attrs[key]!)),
+    fromJson(json, attrs) {
+      const value = from(json);
+      if (value !== undefined) attrs[key] = value;
+    },
+  };
+}
+
 /** `display` of a row the route line does not show. */
 const notInLine = (): null => null;
 
@@ -150,9 +170,7 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.origin = b[start] as Origin;
     },
     encode: (attrs) => (attrs.origin === undefined ? null : Uint8Array.of(attrs.origin)),
-    jsonKey: 'origin',
-    toJson: (attrs) => (attrs.origin === undefined ? undefined : ORIGIN_NAMES[attrs.origin]),
-    fromJson: (v, attrs) => { attrs.origin = originFromJson(v); },
+    ...jsonMember('origin', (o) => ORIGIN_NAMES[o], originFromJson),
     // Shown also when absent, as IGP: the line always says how the route was originated.
     display: (attrs) => originText(attrs.origin ?? 0),
     displayAt: 2,
@@ -166,9 +184,7 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.asPath = decodeAsPath(b, start, end, ctx.as4 ? 4 : 2);
     },
     encode: (attrs, ctx) => (attrs.asPath === undefined ? null : encodeAsPath(attrs.asPath, ctx.as4 ? 4 : 2)),
-    jsonKey: 'asPath',
-    toJson: (attrs) => (attrs.asPath === undefined ? undefined : asPathJson(attrs.asPath)),
-    fromJson: (v, attrs) => { attrs.asPath = asPathFromJson(v); },
+    ...jsonMember('asPath', asPathJson, asPathFromJson),
     // birdc puts the path first, and says so when it is empty (a route from an iBGP peer in the same AS).
     display: (attrs) => `[AS path: ${formatAsPath(attrs.asPath) || '(empty)'}]`,
     displayAt: 1,
@@ -188,9 +204,7 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.nextHop = formatIpv4(nh);
     },
     encode: (attrs) => (attrs.nextHop === undefined ? null : ipBytes(attrs.nextHop)),
-    jsonKey: 'nextHop',
-    toJson: (attrs) => attrs.nextHop,
-    fromJson: (v, attrs) => { attrs.nextHop = String(v); },
+    ...jsonMember('nextHop', (nh) => nh, String),
     display: notInLine, // the line's "via" column, which also says "local" for our own routes
   },
   {
@@ -203,9 +217,7 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.med = u32(b, start);
     },
     encode: (attrs) => (attrs.med === undefined ? null : u32Bytes(attrs.med)),
-    jsonKey: 'med',
-    toJson: (attrs) => attrs.med,
-    fromJson: (v, attrs) => { attrs.med = Number(v); },
+    ...jsonMember('med', (m) => m, Number),
     display: (attrs) => (attrs.med === undefined ? null : `med ${attrs.med}`),
     displayAt: 4,
   },
@@ -219,9 +231,7 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.localPref = u32(b, start);
     },
     encode: (attrs) => (attrs.localPref === undefined ? null : u32Bytes(attrs.localPref)),
-    jsonKey: 'localPref',
-    toJson: (attrs) => attrs.localPref,
-    fromJson: (v, attrs) => { attrs.localPref = Number(v); },
+    ...jsonMember('localPref', (lp) => lp, Number),
     display: (attrs) => (attrs.localPref === undefined ? null : `localpref ${attrs.localPref}`),
     displayAt: 3,
   },
@@ -235,11 +245,7 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.atomicAggregate = true;
     },
     encode: (attrs) => (attrs.atomicAggregate ? new Uint8Array(0) : null),
-    jsonKey: 'atomicAggregate',
-    toJson: (attrs) => (attrs.atomicAggregate ? true : undefined),
-    fromJson(v, attrs) {
-      if (v) attrs.atomicAggregate = true;
-    },
+    ...jsonMember('atomicAggregate', () => true, (v) => (v ? true : undefined)),
     display: notInLine,
   },
   {
@@ -251,9 +257,7 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.aggregator = decodeAggregator('AGGREGATOR', b, start, end, ctx.as4 ? 4 : 2);
     },
     encode: (attrs, ctx) => (attrs.aggregator === undefined ? null : encodeAggregator(attrs.aggregator, ctx.as4 ? 4 : 2)),
-    jsonKey: 'aggregator',
-    toJson: (attrs) => (attrs.aggregator === undefined ? undefined : { ...attrs.aggregator }),
-    fromJson: (v, attrs) => { attrs.aggregator = { ...(v as Aggregator) }; },
+    ...jsonMember('aggregator', (agg) => ({ ...agg }), (v) => ({ ...(v as Aggregator) })),
     display: notInLine,
   },
   {
@@ -265,9 +269,7 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.communities = u32List('COMMUNITIES', b, start, end);
     },
     encode: (attrs) => (attrs.communities === undefined ? null : u32ListBytes(attrs.communities)),
-    jsonKey: 'communities',
-    toJson: (attrs) => attrs.communities?.map(communityJson),
-    fromJson: (v, attrs) => { attrs.communities = (v as string[]).map(communityFromJson); },
+    ...jsonMember('communities', (list) => list.map(communityJson), (v) => (v as string[]).map(communityFromJson)),
     display: notInLine,
   },
   {
@@ -280,9 +282,7 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.originatorId = formatIpv4(u32(b, start));
     },
     encode: (attrs) => (attrs.originatorId === undefined ? null : ipBytes(attrs.originatorId)),
-    jsonKey: 'originatorId',
-    toJson: (attrs) => attrs.originatorId,
-    fromJson: (v, attrs) => { attrs.originatorId = String(v); },
+    ...jsonMember('originatorId', (id) => id, String),
     display: notInLine,
   },
   {
@@ -294,9 +294,7 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.clusterList = u32List('CLUSTER_LIST', b, start, end).map(formatIpv4);
     },
     encode: (attrs) => (attrs.clusterList === undefined ? null : u32ListBytes(attrs.clusterList.map(parseIpv4))),
-    jsonKey: 'clusterList',
-    toJson: (attrs) => attrs.clusterList?.slice(),
-    fromJson: (v, attrs) => { attrs.clusterList = (v as string[]).slice(); },
+    ...jsonMember('clusterList', (list) => list.slice(), (v) => (v as string[]).slice()),
     display: notInLine,
   },
   {
@@ -308,9 +306,7 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.mpReach = decodeMpReach(b, start, end, ctx);
     },
     encode: (attrs, ctx) => (attrs.mpReach === undefined ? null : encodeMpReach(attrs.mpReach, ctx)),
-    jsonKey: 'mpReach',
-    toJson: (attrs) => (attrs.mpReach === undefined ? undefined : mpReachJson(attrs.mpReach)),
-    fromJson: (v, attrs) => { attrs.mpReach = mpReachFromJson(v as Json); },
+    ...jsonMember('mpReach', mpReachJson, (v) => mpReachFromJson(v as Json)),
     display: notInLine,
   },
   {
@@ -322,9 +318,7 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.mpUnreach = decodeMpUnreach(b, start, end, ctx);
     },
     encode: (attrs, ctx) => (attrs.mpUnreach === undefined ? null : encodeMpUnreach(attrs.mpUnreach, ctx)),
-    jsonKey: 'mpUnreach',
-    toJson: (attrs) => (attrs.mpUnreach === undefined ? undefined : mpUnreachJson(attrs.mpUnreach)),
-    fromJson: (v, attrs) => { attrs.mpUnreach = mpUnreachFromJson(v as Json); },
+    ...jsonMember('mpUnreach', mpUnreachJson, (v) => mpUnreachFromJson(v as Json)),
     display: notInLine,
   },
   {
@@ -339,9 +333,7 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       attrs.extendedCommunities = list;
     },
     encode: (attrs) => (attrs.extendedCommunities === undefined ? null : concat(attrs.extendedCommunities)),
-    jsonKey: 'extendedCommunities',
-    toJson: (attrs) => attrs.extendedCommunities?.map(hex),
-    fromJson: (v, attrs) => { attrs.extendedCommunities = (v as string[]).map(unhex); },
+    ...jsonMember('extendedCommunities', (list) => list.map(hex), (v) => (v as string[]).map(unhex)),
     display: notInLine,
   },
   {
@@ -363,9 +355,7 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       if (!ctx.as4 && attrs.asPath && needsAs4Path(attrs.asPath)) return encodeAsPath(as4PathOf(attrs.asPath), 4);
       return null;
     },
-    jsonKey: 'as4Path',
-    toJson: (attrs) => (attrs.as4Path === undefined ? undefined : asPathJson(attrs.as4Path)),
-    fromJson: (v, attrs) => { attrs.as4Path = asPathFromJson(v); },
+    ...jsonMember('as4Path', asPathJson, asPathFromJson),
     display: notInLine,
   },
   {
@@ -381,9 +371,7 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
       if (!ctx.as4 && attrs.aggregator && attrs.aggregator.asn > 0xffff) return encodeAggregator(attrs.aggregator, 4);
       return null;
     },
-    jsonKey: 'as4Aggregator',
-    toJson: (attrs) => (attrs.as4Aggregator === undefined ? undefined : { ...attrs.as4Aggregator }),
-    fromJson: (v, attrs) => { attrs.as4Aggregator = { ...(v as Aggregator) }; },
+    ...jsonMember('as4Aggregator', (agg) => ({ ...agg }), (v) => ({ ...(v as Aggregator) })),
     display: notInLine,
   },
   {
@@ -399,9 +387,7 @@ export const ATTRIBUTE_TABLE: readonly AttributeRow[] = [
     },
     encode: (attrs) =>
       attrs.largeCommunities === undefined ? null : u32ListBytes(attrs.largeCommunities.flat()),
-    jsonKey: 'largeCommunities',
-    toJson: (attrs) => attrs.largeCommunities?.map((l) => l.join(':')),
-    fromJson: (v, attrs) => { attrs.largeCommunities = (v as string[]).map((s) => s.split(':').map(Number) as [number, number, number]); },
+    ...jsonMember('largeCommunities', (list) => list.map((l) => l.join(':')), (v) => (v as string[]).map((t) => t.split(':').map(Number) as [number, number, number])),
     display: notInLine,
   },
 ];
