@@ -18,11 +18,20 @@
  *
  * Usage (root): node dist/bench/bfd-failover.js [--runs 10] [--routes 1000] [--hold 6]
  * Writes bench/results/bfd-failover.json.
+ *
+ * `--load [--peers 5] [--seconds 20]`: what BFD's timers cost the event loop.
+ * One BfdManager with P sessions at 100 ms, each against its own manager on
+ * 127.0.0.(2+i) over real UDP (TTL filter on), all in this process; CPU time
+ * (process.cpuUsage) and event-loop delay (monitorEventLoopDelay) over the
+ * window, against the same window with no session. Prints JSON.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { BfdManager } from '../src/bfd/manager.js';
+import type { PeerConfig } from '../src/contracts.js';
 import { Bird } from '../src/testbed/bird.js';
 import { Testbed, canUseNetns, sh, type Netns } from '../src/testbed/netns.js';
 
@@ -228,7 +237,42 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
+/** Event-loop cost of P BFD sessions at 100 ms (both ends in this process: 2P sessions in all). */
+async function load(): Promise<void> {
+  const peersN = arg('peers', 5);
+  const seconds = arg('seconds', 20);
+  const timers = { minTxMs: 100, minRxMs: 100, multiplier: 3 };
+  const cfg = (name: string, address: string): PeerConfig => ({ name, type: 'global', address, port: 179, asNumber: 64512, passive: false, keepOriginalNextHop: false, restartTime: 120, bfd: timers });
+  const measure = async (): Promise<{ cpuMsPerS: number; loopDelayP99Ms: number; loopDelayMaxMs: number }> => {
+    const h = monitorEventLoopDelay({ resolution: 10 });
+    const c0 = process.cpuUsage();
+    h.enable();
+    await sleep(seconds * 1000);
+    h.disable();
+    const c = process.cpuUsage(c0);
+    return { cpuMsPerS: Math.round(((c.user + c.system) / 1000 / seconds) * 100) / 100, loopDelayP99Ms: h.percentile(99) / 1e6, loopDelayMaxMs: h.max / 1e6 };
+  };
+  const idle = await measure();
+  const hub = new BfdManager();
+  const spokes: BfdManager[] = [];
+  const hubPeers: PeerConfig[] = [];
+  for (let i = 0; i < peersN; i++) {
+    const addr = `127.0.0.${2 + i}`;
+    const m = new BfdManager();
+    m.setPeers([cfg(`hub`, '127.0.0.1')], addr);
+    spokes.push(m);
+    hubPeers.push(cfg(`p${i}`, addr));
+  }
+  hub.setPeers(hubPeers, '127.0.0.1');
+  await until('every session Up at 100 ms', () => hubPeers.every((p) => hub.status(p.name)?.state === 'Up' && hub.status(p.name)?.txIntervalMs === 100), 20_000);
+  const busy = await measure();
+  const packets = hubPeers.reduce((n, p) => n + (hub.status(p.name)?.packetsOut ?? 0) + (hub.status(p.name)?.packetsIn ?? 0), 0);
+  await hub.stop();
+  for (const m of spokes) await m.stop();
+  process.stdout.write(JSON.stringify({ benchmark: 'bfd-load', sessions: peersN, bothEndsInProcess: true, txIntervalMs: 100, seconds, idle, withBfd: busy, hubPacketsInAndOut: packets }, null, 2) + '\n');
+}
+
+(process.argv.includes('--load') ? load() : main()).catch((err) => {
   process.stderr.write(`${(err as Error).stack ?? err}\n`);
   process.exit(1);
 });

@@ -95,6 +95,7 @@ interface Entry {
 }
 
 const silent: BfdLogger = { info() {}, warn() {} };
+const RECEIVER_RETRY_MS = 5000;
 
 /** Where this node sends from and listens on for a peer: its source address, else the node's. */
 function localAddressFor(c: PeerConfig, nodeAddress: string): string {
@@ -262,9 +263,14 @@ export class BfdManager extends EventEmitter<{ change: [BfdChange] }> {
         },
       )
       .catch((err: Error) => {
+        // Kept (status names it) and retried: an old agent still holding 3784 goes away.
         rec.error = `cannot receive BFD on ${localAddress}:3784: ${err.message}`;
-        this.log.warn({ localAddress, err: err.message }, 'BFD receive socket not opened');
-        this.receivers.delete(localAddress);
+        this.log.warn({ localAddress, err: err.message, retryInMs: RECEIVER_RETRY_MS }, 'BFD receive socket not opened');
+        setTimeout(() => {
+          if (this.stopped || this.receivers.get(localAddress) !== rec) return;
+          this.receivers.delete(localAddress);
+          this.ensureReceiver(localAddress);
+        }, RECEIVER_RETRY_MS).unref();
         return undefined;
       });
     this.receivers.set(localAddress, rec);
@@ -346,7 +352,7 @@ export class BfdManager extends EventEmitter<{ change: [BfdChange] }> {
         forwardingFailure: notify && a.from === 'Up' && a.to === 'Down' && !a.remoteAdminDown,
         reason,
       };
-      const level = a.to === 'Up' || a.from !== 'Up' ? 'info' : 'warn';
+      const level = a.to === 'Up' || a.from !== 'Up' || a.to === 'AdminDown' ? 'info' : 'warn';
       this.log[level]({ peer: e.name, from: a.from, to: a.to, reason }, 'BFD session state');
       if (notify) this.emit('change', change);
     }

@@ -55,24 +55,26 @@ export const TTL_255_FILTER = [
 ];
 
 type AttachFilter = (fd: number) => void;
-let attachFilter: AttachFilter | undefined;
+/** Loaded once per process; a promise, so that concurrent first listens share it (koffi refuses a type defined twice). */
+let attachFilter: Promise<AttachFilter> | undefined;
 
-async function loadAttachFilter(): Promise<AttachFilter> {
-  if (attachFilter) return attachFilter;
-  const koffi = (await import('koffi')).default;
-  const libc = koffi.load('libc.so.6');
-  const SockFilter = koffi.struct('bfd_sock_filter', { code: 'uint16', jt: 'uint8', jf: 'uint8', k: 'uint32' });
-  const SockFprog = koffi.struct('bfd_sock_fprog', { len: 'uint16', filter: koffi.pointer(SockFilter) });
-  const setsockopt = libc.func('setsockopt', 'int', ['int', 'int', 'int', koffi.pointer(SockFprog), 'uint32']);
-  const errno = libc.func('int *__errno_location(void)');
-  const size = koffi.sizeof(SockFprog);
-  attachFilter = (fd: number) => {
-    const rc = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, { len: TTL_255_FILTER.length, filter: TTL_255_FILTER }, size) as number;
-    if (rc !== 0) {
-      const code = koffi.decode(errno(), 'int') as number;
-      throw new Error(`setsockopt(SO_ATTACH_FILTER) failed: errno ${code}`);
-    }
-  };
+function loadAttachFilter(): Promise<AttachFilter> {
+  attachFilter ??= (async () => {
+    const koffi = (await import('koffi')).default;
+    const libc = koffi.load('libc.so.6');
+    const SockFilter = koffi.struct('bfd_sock_filter', { code: 'uint16', jt: 'uint8', jf: 'uint8', k: 'uint32' });
+    const SockFprog = koffi.struct('bfd_sock_fprog', { len: 'uint16', filter: koffi.pointer(SockFilter) });
+    const setsockopt = libc.func('setsockopt', 'int', ['int', 'int', 'int', koffi.pointer(SockFprog), 'uint32']);
+    const errno = libc.func('int *__errno_location(void)');
+    const size = koffi.sizeof(SockFprog);
+    return (fd: number) => {
+      const rc = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, { len: TTL_255_FILTER.length, filter: TTL_255_FILTER }, size) as number;
+      if (rc !== 0) {
+        const code = koffi.decode(errno(), 'int') as number;
+        throw new Error(`setsockopt(SO_ATTACH_FILTER) failed: errno ${code}`);
+      }
+    };
+  })();
   return attachFilter;
 }
 

@@ -138,4 +138,24 @@ describe('BfdManager', () => {
     expect(a.discards()).toEqual({ 'too-short': 1, 'bad-version': 1, 'unknown-source': 2, 'unknown-discriminator': 1 });
     expect(a.status('Node_10_0_0_2')).toMatchObject({ state: 'Up', transitions: before.transitions });
   });
+
+  it('names a receive socket that cannot open in the status, and retries it', async () => {
+    const t = link.transport();
+    let failures = 1;
+    const flaky: BfdTransport = {
+      openSender: t.openSender,
+      listen: async (local, onPacket, onError) => {
+        if (failures-- > 0) throw new Error('bind EADDRINUSE 10.0.0.1:3784');
+        return t.listen(local, onPacket, onError);
+      },
+    };
+    const m = new BfdManager({ transport: flaky, now: () => Date.now(), wallClock: () => Date.now() });
+    m.setPeers([peer('Node_10_0_0_2', '10.0.0.2', TIMERS)], '10.0.0.1');
+    b.setPeers([peer('Node_10_0_0_1', '10.0.0.1', TIMERS)], '10.0.0.2');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(m.status('Node_10_0_0_2')?.error).toBe('cannot receive BFD on 10.0.0.1:3784: bind EADDRINUSE 10.0.0.1:3784');
+    await vi.advanceTimersByTimeAsync(8000);
+    expect(m.status('Node_10_0_0_2')).toMatchObject({ state: 'Up', error: undefined });
+    await m.stop();
+  });
 });
