@@ -414,7 +414,7 @@ export class Agent {
         ...(n ? {} : { problem: this.identityProblem(datastore) }),
       },
       ...(this.listener ? { listener: { ...this.listener } } : {}),
-      peers: this.passwords.explain(peers),
+      peers: this.passwords.explain(peers, (address) => this.speaker?.listenerKeyError(address)),
       datastore,
       kernel: this.kernelSnapshot(),
       rib: { prefixes: rib?.size() ?? 0, paths: rib?.paths() ?? 0 },

@@ -85,10 +85,10 @@ export class BgpPasswords {
 
   /**
    * Add what is known of a password session that is not up: its secret's
-   * problem, and the kernel's MD5 evidence (also for a session running
-   * without the password its secret should have given).
+   * problem, a key the listener refused, and the kernel's MD5 evidence (also
+   * for a session running without the password its secret should have given).
    */
-  explain(peers: PeerSnapshot[]): PeerSnapshot[] {
+  explain(peers: PeerSnapshot[], listenerKeyError: (address: string) => string | undefined = () => undefined): PeerSnapshot[] {
     const first = this.samples[0]?.counters;
     const last = this.samples.at(-1)?.counters;
     const missing = new Map(this.problemList.map((p) => [p.peer, p.message]));
@@ -97,6 +97,8 @@ export class BgpPasswords {
       if (!config || p.bgpState === 'Established' || config.passwordProblem) return p;
       if (config.password === undefined && !missing.has(p.name)) return p;
       if (missing.has(p.name)) p = { ...p, lastError: p.lastError ? `${missing.get(p.name)}; ${p.lastError}` : missing.get(p.name) };
+      const keyError = config.password !== undefined ? listenerKeyError(p.address) : undefined;
+      if (keyError) p = { ...p, lastError: p.lastError ? `${keyError}; ${p.lastError}` : keyError };
       const delta = first && last ? md5Delta(last, first) : { TCPMD5NotFound: 0, TCPMD5Unexpected: 0, TCPMD5Failure: 0 };
       // Silence says something only about a signed SYN of ours (not passive, with a password).
       const words = md5Explanation(delta, p.passive || config.password === undefined ? 'passive' : p.bgpState);

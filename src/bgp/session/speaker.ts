@@ -197,6 +197,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     return [...this.peers.values()].map((p) => p.status());
   }
 
+  /** Why the TCP MD5 key for a peer address could not be set on the listener, if it could not. */
+  listenerKeyError(address: string): string | undefined {
+    return this.listenerSecurity?.errors.get(address);
+  }
+
   /** Rejected connections from unknown sources, per address. */
   rejectedSources(): Map<string, number> {
     const out = new Map<string, number>();

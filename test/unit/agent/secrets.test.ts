@@ -169,5 +169,13 @@ describe('SecretStore / BgpPasswords', () => {
     const [d] = pw.explain([{ ...snap('Global_192_0_2_1', 'Active'), lastError: 'Connect: connection timed out' }]);
     expect(d.lastError).toMatch(/^peer Global_192_0_2_1 .*key "tor".*peering without a password.*; Connect: connection timed out; TCP MD5 on this node: 3 segments/);
     expect(d.lastError).not.toMatch(/no answer to our signed SYN/);
+
+    // A key the listener refused is named for the password peer it belongs to.
+    mountSecret('bgp-pw', { tor: 'three' });
+    pw.tick();
+    pw.apply([peer({ passwordSecret: { name: 'bgp-pw', key: 'tor' } })]);
+    const refused = (address: string) => (address === '192.0.2.1' ? 'cannot set the TCP MD5 password for 192.0.2.1 on the listening socket: EINVAL (errno 22)' : undefined);
+    const [e] = pw.explain([{ ...snap('Global_192_0_2_1', 'Active'), address: '192.0.2.1' }], refused);
+    expect(e.lastError).toMatch(/^cannot set the TCP MD5 password for 192\.0\.2\.1 on the listening socket/);
   });
 });
