@@ -1,6 +1,6 @@
 /**
  * What the RIB hands a session to send, and what a session reports upward.
- * The contract RIB <-> sessions (DESIGN.md "Contracts between the parts").
+ * The contract RIB <-> sessions (docs/ARCHITECTURE.md "Contracts between the parts").
  */
 import type { PathAttributes, UpdateMessage } from './codec/types.js';
 import type { PrefixKey } from './prefix.js';

@@ -3,7 +3,7 @@
  * mod revision of every key seen (so a re-list can emit only differences),
  * and the resources skipped as invalid.
  *
- * Rule (DESIGN.md: one bad resource must never stop the rest): a bad value is
+ * Rule (docs/ARCHITECTURE.md, rules of the house: one bad resource never stops the rest): a bad value is
  * recorded and skipped; if the key held a good value before, that last good
  * value stays in force until the key is fixed or deleted.
  */

@@ -4,7 +4,7 @@
  * (`ip -batch`, the fallback) and `MemoryBackend` (unit tests).
  *
  * Every backend only ever writes routes with protocol bird (RTPROT_BIRD = 12)
- * in the main IPv4 table, and deletes only such routes (DESIGN.md: a route the
+ * in the main IPv4 table, and deletes only such routes (docs/ARCHITECTURE.md: a route the
  * agent did not install is never touched).
  */
 import type { PrefixKey } from '../bgp/prefix.js';

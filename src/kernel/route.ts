@@ -1,7 +1,7 @@
 /**
  * A kernel route as the programmer sees it: IPv4 or IPv6, main table, tos 0.
  *
- * Only the fields calico-node's BIRD ever writes are modelled (DESIGN.md
+ * Only the fields calico-node's BIRD ever writes are modelled (docs/ARCHITECTURE.md
  * "Kernel routes"): a gateway route, optionally `onlink` over a named device
  * (tunl0), or a blackhole for a local block. Routes are keyed by prefix:
  * BIRD's kernel protocol keeps one route per prefix at metric 0, and so do we.

@@ -17,7 +17,7 @@
  *
  * One change for stock BIRD 2.0.12: calico-node's fork writes tunnel routes
  * from `krt_tunnel = "tunl0"`; stock BIRD gets the same kernel route from
- * `nh = gw; onlink = true; ifname = "tunl0"; gw = nh;` (DESIGN.md, lab notes:
+ * `nh = gw; onlink = true; ifname = "tunl0"; gw = nh;` (docs/ARCHITECTURE.md, the lab:
  * setting ifname clears the gateway, and gw resolves on tunl0 only once
  * onlink is set). The kernel protocol's metric is 0 so routes print as
  * calico-node's do (BIRD 2 defaults to 32).

@@ -1,6 +1,6 @@
 /**
  * The kernel routes each lab node must hold, in the exact form calico-node's
- * BIRD writes them (DESIGN.md "Kernel routes"), and the comparison of what a
+ * BIRD writes them (docs/ARCHITECTURE.md "Calico facts"), and the comparison of what a
  * node has against that. Pure: `ip route` text in, differences out.
  *
  *   blackhole 10.244.1.0/26 proto bird                       own block

@@ -2,7 +2,7 @@
  * Network-namespace test beds for the lab and the integration tests: hosts as
  * namespaces, joined by veth pairs or a bridge, each with a veth named `tunl0`
  * standing in for the IPIP device (the ipip module is not loadable here, see
- * DESIGN.md "The lab on these machines").
+ * docs/ARCHITECTURE.md "The lab and the tests on one machine").
  *
  * Everything created is recorded so `destroy()` removes it even after a
  * failure half-way; names carry a prefix so a crashed run can be swept.

@@ -5,7 +5,7 @@
  * (sessions, RIB, `agent decode`). The codec turns bytes into these values and
  * back; nothing here knows about sockets, timers or logging.
  *
- * Hot-path representation (see DESIGN.md "Where the speed comes from"):
+ * Hot-path representation (see docs/ARCHITECTURE.md "Where the speed comes from"):
  * IPv4 prefixes are numbers, `address * 64 + length` (address as an unsigned
  * 32-bit integer), exact in a double and cheap as a Map key. IPv6 prefixes are
  * strings ("2001:db8::/64"); they are not on the Calico IPIP hot path.

@@ -74,7 +74,7 @@ export type FsmAction =
   /** The session failed or stopped; `wasEstablished` says whether a 'down' must be reported upward. */
   | { type: 'down'; cause: DownCause; wasEstablished: boolean };
 
-/** Configuration the transitions depend on; seconds. Defaults are BIRD's (DESIGN.md). */
+/** Configuration the transitions depend on; seconds. Defaults are BIRD's as confd renders them (docs/ARCHITECTURE.md "Calico facts"). */
 export interface FsmConfig {
   /** Calico `passive on`: never initiate a connection, only accept. */
   passive: boolean;

@@ -2,7 +2,7 @@
  * Interned path-attribute sets.
  *
  * Every UPDATE's attribute section is decoded once and interned by its raw
- * bytes (DESIGN.md "Where the speed comes from"): all prefixes of that UPDATE,
+ * bytes (docs/ARCHITECTURE.md "Where the speed comes from"): all prefixes of that UPDATE,
  * and of every later UPDATE with byte-identical attributes, point at one
  * `InternedAttrs`. Attribute sets the RIB builds itself (our own routes, the
  * attributes it exports) are interned by a canonical text of their fields, so

@@ -6,7 +6,7 @@
  * attribute set. Nothing in it is per prefix, so every prefix of an UPDATE
  * (and of the next UPDATEs with the same attributes) shares one Path object:
  * the destination table holds, per prefix and path, only a 32-bit element
- * naming the Path by its registry id (DESIGN.md "Where the speed comes
+ * naming the Path by its registry id (docs/ARCHITECTURE.md "Where the speed comes
  * from"). Paths are immutable but for that id.
  */
 import type { AttrSet } from '../route.js';

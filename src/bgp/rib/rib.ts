@@ -7,7 +7,7 @@
  * graceful-restart timeout). Sessions feed it decoded UPDATEs; it hands back
  * per-peer `OutChange`s and best-path changes for the kernel programmer.
  *
- * Cost model (DESIGN.md "Where the speed comes from"):
+ * Cost model (docs/ARCHITECTURE.md "Where the speed comes from"):
  * - An UPDATE is interned once; every prefix of it shares one `Path` per
  *   source and path id. Each prefix then costs one probe of the destination
  *   table (`dest-table.ts`: every source's paths for a destination in one

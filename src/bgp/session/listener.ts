@@ -4,7 +4,7 @@
  * byte is read (so before an OPEN), counted, and logged at most once a minute
  * per address.
  *
- * The backlog is sized for a mesh (DESIGN.md: BIRD's backlog of 8 turns a
+ * The backlog is sized for a mesh (BIRD's backlog of 8 turns a
  * 1000-node connect storm into minutes): 4096 by default, as many as the
  * kernel allows (it clamps to net.core.somaxconn, 4096 on current kernels),
  * since peers are configured after the listener opens.

@@ -20,7 +20,7 @@ const rows: { name: string; block: LocalBlock; exported: boolean; blackholed: bo
   { name: 'pending block', block: { cidr: '192.168.2.0/26', state: 'pending' }, exported: false, blackholed: false },
   { name: 'pendingDeletion block', block: { cidr: '192.168.3.0/26', state: 'pendingDeletion' }, exported: false, blackholed: false },
   { name: 'pool with disableBGPExport: blackholed, not exported', block: { cidr: '10.50.1.0/26', state: 'confirmed' }, exported: false, blackholed: true },
-  { name: 'disabled pool still exports (DESIGN.md: disabled plays no part)', block: { cidr: '10.60.1.0/26', state: 'confirmed' }, exported: true, blackholed: true },
+  { name: 'disabled pool still exports (docs/ARCHITECTURE.md: disabled plays no part)', block: { cidr: '10.60.1.0/26', state: 'confirmed' }, exported: true, blackholed: true },
   { name: '/32 block: exported, no blackhole', block: { cidr: '10.70.0.5/32', state: 'confirmed' }, exported: true, blackholed: false },
   { name: 'block outside any pool is still exported', block: { cidr: '172.31.0.0/26', state: 'confirmed' }, exported: true, blackholed: true },
   { name: 'a /28 block (block sizes vary)', block: { cidr: '192.168.9.16/28', state: 'confirmed' }, exported: true, blackholed: true },
