@@ -62,7 +62,7 @@ export function connectWithOptions(config: Pick<PeerConfig, 'address' | 'passwor
     const family = addressFamily(config.address);
     fd = tcpSocket(family);
     if (config.password !== undefined) setTcpMd5Key(fd, config.address, md5Key(config.password), family);
-    if (config.ttlSecurity) setTtlSecurity(fd, config.address, config.ttlSecurity, family);
+    if (config.ttlSecurity) setTtlSecurity(fd, config.address, config.ttlSecurity);
   } catch (err) {
     if (fd >= 0) closeFd(fd);
     const failed = new net.Socket();
@@ -93,7 +93,7 @@ export function secureAccepted(socket: net.Socket, config: Pick<PeerConfig, 'add
   const fd = fdOf(socket);
   if (fd === undefined) return 'TTL security: accepted socket has no file descriptor';
   try {
-    setTtlSecurity(fd, config.address, config.ttlSecurity, socket.remoteFamily === 'IPv6' ? 6 : 4);
+    setTtlSecurity(fd, config.address, config.ttlSecurity);
     return undefined;
   } catch (err) {
     return `TTL security: ${(err as Error).message}`;

@@ -134,18 +134,17 @@ let libc: Libc | null = null;
 function sys(): Libc {
   if (libc) return libc;
   const require = createRequire(import.meta.url);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const koffi = require('koffi') as typeof import('koffi');
   const lib = koffi.load('libc.so.6');
   const socket = lib.func('int socket(int, int, int)');
   const setsockopt = lib.func('int setsockopt(int, int, int, const void *, uint32_t)');
   const close = lib.func('int close(int)');
-  const errnoLocation = lib.func('int *__errno_location()');
   libc = {
     socket: (d, t, p) => socket(d, t, p) as number,
     setsockopt: (fd, level, name, value, len) => setsockopt(fd, level, name, value, len) as number,
     close: (fd) => close(fd) as number,
-    errno: () => koffi.decode(errnoLocation(), 'int') as number,
+    // koffi saves errno right after each call, before anything else can overwrite it.
+    errno: () => koffi.errno(),
   };
   return libc;
 }
@@ -184,7 +183,7 @@ export function setTcpMd5Key(fd: number, peer: string, key: Uint8Array | null, s
  * only TTL >= 256 - hops. An IPv4 peer on an IPv6 (dual-stack) socket is
  * reached over IPv4, where the IPv4 options rule.
  */
-export function setTtlSecurity(fd: number, peer: string, hops: number, socketFamily: 4 | 6): void {
+export function setTtlSecurity(fd: number, peer: string, hops: number): void {
   const c = sys();
   if (addressFamily(peer) === 4) {
     setInt(c, fd, IPPROTO_IP, IP_TTL, GTSM_TTL, 'IP_TTL');
@@ -193,7 +192,6 @@ export function setTtlSecurity(fd: number, peer: string, hops: number, socketFam
     setInt(c, fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, GTSM_TTL, 'IPV6_UNICAST_HOPS');
     setInt(c, fd, IPPROTO_IPV6, IPV6_MINHOPCOUNT, gtsmMinTtl(hops), 'IPV6_MINHOPCOUNT');
   }
-  void socketFamily;
 }
 
 /** Outgoing TTL only (the listening socket: its SYN-ACKs, and the sockets it accepts, inherit it). */
