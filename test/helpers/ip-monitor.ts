@@ -28,9 +28,7 @@ export class RouteMonitor {
   /** Add a sentinel route and wait until the monitor printed it; returns its prefix. */
   async mark(): Promise<string> {
     const prefix = `172.31.${this.base + this.sentinels++}.0/24`;
-    // A device route: needs no gateway, so any namespace with lo up takes it.
-    this.ns.ip(['route', 'add', prefix, 'dev', 'lo', 'proto', 'static']);
-    await until(`ip monitor in ${this.ns.name} to show sentinel ${prefix}`, () => this.seen.includes(prefix), 10_000);
+    await sentinel(this.ns, prefix, () => this.seen, ['dev', 'lo']);
     return prefix;
   }
 
@@ -54,5 +52,26 @@ export class RouteMonitor {
 
   stop(): void {
     this.proc.kill('SIGTERM');
+  }
+}
+
+/**
+ * Add sentinel route `prefix` until `seen()` shows it. A freshly spawned `ip
+ * monitor` may not have bound its netlink socket yet when the first add
+ * happens (under load, by hundreds of milliseconds), and that event is then
+ * lost for good: so the route is deleted and added again until one add is
+ * seen, which proves the monitor is listening from then on.
+ */
+export async function sentinel(ns: Netns, prefix: string, seen: () => string, via: string[] = ['dev', 'lo'], timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    ns.ip(['route', 'replace', prefix, ...via, 'proto', 'static']);
+    try {
+      await until(`ip monitor in ${ns.name} to show sentinel ${prefix}`, () => seen().includes(prefix), 500);
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      ns.ip(['route', 'del', prefix], { allowFail: true });
+    }
   }
 }

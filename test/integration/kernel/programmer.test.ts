@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addFakeTunnel, canUseNetns, Testbed, type Netns } from '../../../src/testbed/netns.js';
 import type { KernelStatus } from '../../../src/kernel/programmer.js';
 import { bundle, NsChild } from './harness.js';
+import { sentinel } from '../../helpers/ip-monitor.js';
 
 const root = canUseNetns();
 if (!root && process.env.CI === 'true') throw new Error('kernel integration tests need root (network namespaces) in CI');
@@ -198,8 +199,7 @@ describe.skipIf(!root)('kernel programmer in network namespaces', () => {
     let seen = '';
     monitor.stdout.on('data', (d) => (seen += String(d)));
     // Sentinels prove the monitor was listening before and after the restart.
-    ns.ip(['route', 'add', '172.31.0.0/24', 'via', '10.10.20.1', 'proto', 'static']);
-    await until('the monitor to see the first sentinel', () => seen.includes('172.31.0.0/24'));
+    await sentinel(ns, '172.31.0.0/24', () => seen, ['via', '10.10.20.1']);
 
     const second = await programmer(ns, '10.10.20.5');
     await second.call('setLocalBlocks', [{ cidr: '192.168.160.192/26', state: 'confirmed' }]);
@@ -209,8 +209,7 @@ describe.skipIf(!root)('kernel programmer in network namespaces', () => {
     await second.call('scanNow');
     await second.call('idle');
 
-    ns.ip(['route', 'add', '172.31.1.0/24', 'via', '10.10.20.1', 'proto', 'static']);
-    await until('the monitor to see the second sentinel', () => seen.includes('172.31.1.0/24'));
+    await sentinel(ns, '172.31.1.0/24', () => seen, ['via', '10.10.20.1']);
     monitor.kill('SIGTERM');
     const between = seen.slice(seen.indexOf('172.31.0.0/24'), seen.indexOf('172.31.1.0/24')).split('\n').slice(1).filter(Boolean);
     expect(between).toEqual([]);
