@@ -189,6 +189,8 @@ export class BfdManager extends EventEmitter<{ change: [BfdChange] }> {
     if (this.stopped) return;
     for (const e of [...this.entries.values()]) this.remove(e, 'agent stopping');
     this.stopped = true;
+    // The AdminDown packets are queued; give them a moment before the process may exit.
+    await new Promise((r) => setTimeout(r, 20));
     await Promise.all(
       [...this.receivers.values()].map(async (r) => {
         (await r.ready)?.close();

@@ -153,16 +153,31 @@ export class UdpBfdTransport implements BfdTransport {
       socket.setTTL(BFD_TTL);
       socket.on('error', onError);
       socket.on('message', () => {});
+      // Closing a dgram socket cancels the sends still queued in libuv: the
+      // last AdminDown (RFC 5880 §6.8.16) would never leave. Close once they are out.
+      let pending = 0;
+      let closing = false;
+      const closeNow = (): void => {
+        try {
+          socket.close();
+        } catch {
+          /* already closed */
+        }
+      };
       return {
         localAddress,
         port,
-        send: (bytes, address) => socket.send(bytes, BFD_CONTROL_PORT, address, (err) => err && onError(err)),
+        send: (bytes, address) => {
+          pending++;
+          socket.send(bytes, BFD_CONTROL_PORT, address, (err) => {
+            pending--;
+            if (err) onError(err);
+            if (closing && pending === 0) closeNow();
+          });
+        },
         close: () => {
-          try {
-            socket.close();
-          } catch {
-            /* already closed */
-          }
+          closing = true;
+          if (pending === 0) closeNow();
         },
       };
     }

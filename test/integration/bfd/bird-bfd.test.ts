@@ -33,6 +33,7 @@ function birdConfig(routerId: string, blocks: string[], bfd: boolean): string {
   return `
 router id ${routerId};
 log stderr all;
+debug protocols { states, events };
 protocol device { scan time 2; }
 ${bfd ? 'protocol bfd { interface "eth0" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }' : ''}
 protocol static blocks {
@@ -185,13 +186,18 @@ describe('BFD with BIRD 2 (protocol bfd, bfd on)', () => {
     counter.stdout?.on('data', (d: Buffer) => (counted += d.toString()));
     await until('counter listening', () => counted.includes('listening'));
 
-    agent = a.spawn(process.execPath, [
+    agent = spawnAgent();
+  }, 120_000);
+
+  function spawnAgent(): ChildProcess {
+    const p = a.spawn(process.execPath, [
       CLI, 'run', '--node-name', 'node-a', '--ip', '10.97.0.9/24', '--etcd-endpoints', etcdUrl,
       '--control-socket', socket, '--ready-grace-period', '0', '--log-level', 'debug',
     ], { env: { ...process.env, AGENT_LOG_FORMAT: 'json' } });
-    agent.stdout?.on('data', (d: Buffer) => (agentLog += d.toString()));
-    agent.stderr?.on('data', (d: Buffer) => (agentLog += d.toString()));
-  }, 120_000);
+    p.stdout?.on('data', (d: Buffer) => (agentLog += d.toString()));
+    p.stderr?.on('data', (d: Buffer) => (agentLog += d.toString()));
+    return p;
+  }
 
   afterAll(async () => {
     if (agent?.pid) process.kill(agent.pid, 'SIGCONT');
@@ -331,5 +337,39 @@ describe('BFD with BIRD 2 (protocol bfd, bfd on)', () => {
     // A bad value is a Problem naming the resource and field (that field takes its default).
     apply(resources(', bfd: { minTxMs: "fast", multiplier: 4 }'));
     await until('problem named', () => /spec\.bfd\.minTxMs: "fast" is not an integer in 1\.\.60000/.test(cli(['status', '--control-socket', socket])));
+  });
+
+  /** SIGTERM the agent (graceful restart stop) and return BIRD's view a second later. */
+  async function stopAgentGracefully(): Promise<{ protocols: string; route: string }> {
+    await until('all up', () => peerB().bfd?.state === 'Up' && peerB().bgpState === 'Established', 60_000);
+    await birdB.waitFor('show route 10.244.9.0/26', (o) => o.includes('10.244.9.0/26'), 30_000);
+    const exited = new Promise((r) => agent!.once('exit', r));
+    agent!.kill('SIGTERM');
+    await exited;
+    agent = undefined;
+    await until('BIRD BFD not Up', () => birdBfd()[2] !== 'Up', 5_000, 50);
+    await new Promise((r) => setTimeout(r, 1000));
+    return {
+      protocols: sh('birdc', ['-s', birdB.ctlPath, 'show', 'protocols', 'all', 'Global_10_97_0_9']),
+      route: sh('birdc', ['-s', birdB.ctlPath, 'show', 'route', '10.244.9.0/26', 'all'], { allowFail: true }),
+    };
+  }
+
+  it('graceful stop (SIGTERM) sends AdminDown: BIRD 2.0.12 with `bfd on` still resets hard; with `bfd graceful` it keeps our block as stale', async () => {
+    // Interop fact: RFC 5882 §3.2 says a peer's AdminDown is no forwarding failure,
+    // but BIRD 2.0.12 takes it (its log: "changed state from Up to Down", then
+    // "BFD session down") as one and withdraws our routes at once.
+    const hard = await stopAgentGracefully();
+    expect(hard.protocols).toMatch(/Last error: +Error: BFD session down/);
+    expect(hard.route).not.toContain('10.244.9.0/26');
+    expect(agentLog).toMatch(/"peer":"Global_10_97_0_3","from":"Up","to":"AdminDown"/);
+
+    // `bfd graceful` (BIRD's option): a BFD down is handled as a graceful restart of the peer.
+    birdB.reconfigure(birdConfig('10.97.0.3', B_ROUTES, true).replace('bfd on;', 'bfd graceful;'));
+    agent = spawnAgent();
+    const soft = await stopAgentGracefully();
+    expect(soft.route).toContain('10.244.9.0/26');
+    expect(soft.protocols).toMatch(/Global_10_97_0_9 +BGP .* start /);
+    agent = spawnAgent();
   });
 });
