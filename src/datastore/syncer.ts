@@ -49,6 +49,19 @@ export interface SyncStatus {
   lastError?: string;
   /** How many full lists (initial + re-lists) were done. */
   lists: number;
+  /**
+   * The etcd member serving the watch (the member_id in the header of its
+   * create response), with its name and client URL from the member list:
+   * with several ETCD_ENDPOINTS, which one the agent follows.
+   */
+  member?: EtcdMember;
+}
+
+export interface EtcdMember {
+  /** etcd's member id (uint64, hex as etcdctl prints it). */
+  id: string;
+  name?: string;
+  clientURL?: string;
 }
 
 export interface SyncerOptions {
@@ -116,7 +129,34 @@ export class DatastoreSyncer {
   }
 
   status(): SyncStatus {
-    return { ...this.st };
+    return { ...this.st, ...(this.st.member ? { member: { ...this.st.member } } : {}) };
+  }
+
+  /** Record which member answered; its name is looked up once per change of member. */
+  private noteMember(memberId: string | undefined): void {
+    if (!memberId || memberId === '0') return;
+    const id = BigInt(memberId).toString(16);
+    if (this.st.member?.id === id) return;
+    const member: EtcdMember = { id };
+    this.st.member = member;
+    // Each call goes to a host of the library's choosing, possibly the dead
+    // one that made us move: a few tries, then the id alone stands.
+    const lookup = (tries: number): void => {
+      this.client.cluster.memberList({}).then(
+        (res) => {
+          const m = res.members.find((x) => BigInt(x.ID).toString(16) === id);
+          if (m && this.st.member === member) {
+            member.name = m.name;
+            member.clientURL = m.clientURLs[0];
+            this.log.info({ member: m.name, id, url: member.clientURL }, 'datastore using etcd member');
+          }
+        },
+        () => {
+          if (tries > 1 && this.st.member === member && !this.stopped) this.clock.setTimer(200, () => lookup(tries - 1));
+        },
+      );
+    };
+    lookup(5);
   }
 
   start(): void {
@@ -291,6 +331,8 @@ export class DatastoreSyncer {
           : err.message;
         finish(true, msg, true);
       });
+      // The watch's member is the one that matters: the library sends each call to the next host, so a list may be served elsewhere.
+      w.on('connected', (res) => this.noteMember(res.header?.member_id));
       w.on('disconnected', (err) => finish(false, `watch lost: ${err.message}`));
       w.on('end', () => finish(false, 'watch ended'));
     });
