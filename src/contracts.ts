@@ -14,7 +14,14 @@ export interface NodeIdentity {
   ipv4: string;
   /** Prefix length of the node's subnet (from spec.bgp.ipv4Address "10.10.20.5/24"); CrossSubnet uses it. */
   ipv4PrefixLen: number;
+  /**
+   * IPv6 address without length (spec.bgp.ipv6Address "fd00:199::2/64"), in
+   * RFC 5952 canonical form (as Go prints it), so string compares (the mesh
+   * passive rule) and peer keys match across nodes. Unset: no IPv6 sessions.
+   */
   ipv6?: string;
+  /** Prefix length of spec.bgp.ipv6Address, when ipv6 is set. */
+  ipv6PrefixLen?: number;
   /** Effective AS: node spec.bgp.asNumber, else BGPConfiguration asNumber, else 64512. */
   asNumber: number;
   /** BGP identifier, dotted quad (node IPv4, or CALICO_ROUTER_ID, or hash of the name). */
@@ -84,7 +91,7 @@ export interface BfdSettings {
 
 export type AffinityState = 'confirmed' | 'pending' | 'pendingDeletion';
 
-/** An IPAM block affine to this node (from /calico/ipam/v2/host/<node>/ipv4/block/...). */
+/** An IPAM block affine to this node (from /calico/ipam/v2/host/<node>/ipv4/block/..., or ipv6 for DesiredState.blocks6). */
 export interface LocalBlock {
   cidr: string; // "10.8.94.64/26"
   state: AffinityState; // empty value in etcd = confirmed
@@ -124,15 +131,31 @@ export interface BgpSettings {
   logSeverityScreen?: string;
 }
 
+/**
+ * The families are kept apart, as calico-node keeps bird (IPv4) and bird6
+ * (IPv6) apart: `blocks` and `pools` are IPv4 only, so every IPv4 consumer
+ * (RIB export, kernel) sees exactly what it saw before IPv6 existed;
+ * `blocks6` and `pools6` carry the IPv6 ones, under the same rules
+ * (src/calico/ipam-rules.ts). `peers` holds both families (an IPv6 peer's
+ * `address` has a colon); a node without an IPv6 address has no IPv6 peers.
+ */
 export interface DesiredState {
   node: NodeIdentity;
   bgp: BgpSettings;
   /** Keyed by `${address}:${port}` so a later peering to the same IP+port is dropped, as confd does. */
   peers: Map<string, PeerConfig>;
-  /** Keyed by cidr. */
+  /** IPv4 blocks affine to this node, keyed by cidr. */
   blocks: Map<string, LocalBlock>;
-  /** Keyed by pool name. */
+  /** IPv4 pools, keyed by pool name. */
   pools: Map<string, Pool>;
+  /**
+   * IPv6 blocks affine to this node (/calico/ipam/v2/host/<node>/ipv6/block/...),
+   * keyed by cidr in canonical form ("fd00:245::/122"). Always set by the
+   * datastore; optional only so older literals still type-check.
+   */
+  blocks6?: Map<string, LocalBlock>;
+  /** IPv6 pools, keyed by pool name (ipipMode is always Never: IPIP is IPv4 only). Always set by the datastore. */
+  pools6?: Map<string, Pool>;
 }
 
 /** A change between two desired states, as emitted to the agent. */
@@ -147,4 +170,10 @@ export interface DesiredStateDiff {
   blocksRemoved: LocalBlock[];
   poolsChanged: Pool[]; // added or changed
   poolsRemoved: Pool[];
+  /** The same for DesiredState.blocks6 / pools6 (IPv6). */
+  blocks6Added: LocalBlock[];
+  blocks6Changed: LocalBlock[];
+  blocks6Removed: LocalBlock[];
+  pools6Changed: Pool[]; // added or changed
+  pools6Removed: Pool[];
 }

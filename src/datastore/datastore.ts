@@ -24,6 +24,7 @@ import {
   type DesiredOverrides,
   type DesiredProblem,
 } from './desired-state.js';
+import { computeBlocks6, computePools6 } from './desired-state6.js';
 import { createEtcdClient, type EtcdConfig } from './etcd-config.js';
 import { affinityPrefix, IPAM_PREFIX, RESOURCES_PREFIX } from './keys.js';
 import { registerNode, type NodeRegistration } from './registration.js';
@@ -63,6 +64,8 @@ export interface DatastoreStatus {
   problems: DesiredProblem[];
   /** "datastore disconnected since 2024-01-01T00:00:00.000Z" or "datastore connected". */
   summary: string;
+  /** The etcd member answering (syncer.ts SyncStatus.member): which of several ETCD_ENDPOINTS is in use. */
+  member?: SyncStatus['member'];
 }
 
 interface Dirty {
@@ -90,6 +93,8 @@ export class Datastore extends EventEmitter {
   private state?: DesiredState;
   private identityProblem?: DesiredProblem;
   private peerProblems: DesiredProblem[] = [];
+  /** IPv6 pools used other than as written (ipipMode on an IPv6 pool). */
+  private poolProblems: DesiredProblem[] = [];
   private firstSync?: () => void;
   /** performance.now() when the batch being applied arrived (for 'diff' listeners measuring our own cost). */
   batchStartedAt = 0;
@@ -138,7 +143,7 @@ export class Datastore extends EventEmitter {
 
   status(): DatastoreStatus {
     const s: SyncStatus = this.syncer.status();
-    const problems = [...(this.identityProblem ? [this.identityProblem] : []), ...this.peerProblems];
+    const problems = [...(this.identityProblem ? [this.identityProblem] : []), ...this.peerProblems, ...this.poolProblems];
     const out: DatastoreStatus = {
       connected: s.connected,
       since: s.since,
@@ -149,6 +154,7 @@ export class Datastore extends EventEmitter {
       summary: s.connected ? 'datastore connected' : `datastore disconnected since ${new Date(s.since).toISOString()}`,
     };
     if (s.lastError !== undefined) out.lastError = s.lastError;
+    if (s.member) out.member = s.member;
     return out;
   }
 
@@ -242,7 +248,18 @@ export class Datastore extends EventEmitter {
     }
     const blocks = !prev || dirty.blocks ? computeBlocks(this.cache, this.nodeName) : prev.blocks;
     const pools = !prev || dirty.pools ? computePools(this.cache) : prev.pools;
-    const next: DesiredState = { node: idChanged ? node : prev!.node, bgp: bgpChanged ? bgp : prev!.bgp, peers, blocks, pools };
+    // IPv6 (issue 19): the same sections, in maps of their own (src/contracts.ts DesiredState).
+    // Without an IPv6 address calico-node runs no bird6: no IPv6 blocks of ours then.
+    const v6Changed = prev?.node.ipv6 !== node.ipv6;
+    let blocks6 = prev?.blocks6;
+    if (!blocks6 || dirty.blocks || v6Changed) blocks6 = node.ipv6 ? computeBlocks6(this.cache, this.nodeName) : new Map();
+    let pools6 = prev?.pools6;
+    if (!pools6 || dirty.pools) {
+      const problems: DesiredProblem[] = [];
+      pools6 = computePools6(this.cache, problems);
+      this.poolProblems = problems;
+    }
+    const next: DesiredState = { node: idChanged ? node : prev!.node, bgp: bgpChanged ? bgp : prev!.bgp, peers, blocks, pools, blocks6, pools6 };
     const diff = diffDesired(prev, next);
     if (prev && isEmptyDiff(diff)) return;
     // Keep unchanged maps by reference so the next diff can skip them.
@@ -250,6 +267,8 @@ export class Datastore extends EventEmitter {
       if (!diff.peersAdded.length && !diff.peersChanged.length && !diff.peersRemoved.length) next.peers = prev.peers;
       if (!diff.blocksAdded.length && !diff.blocksChanged.length && !diff.blocksRemoved.length) next.blocks = prev.blocks;
       if (!diff.poolsChanged.length && !diff.poolsRemoved.length) next.pools = prev.pools;
+      if (!diff.blocks6Added.length && !diff.blocks6Changed.length && !diff.blocks6Removed.length && prev.blocks6) next.blocks6 = prev.blocks6;
+      if (!diff.pools6Changed.length && !diff.pools6Removed.length && prev.pools6) next.pools6 = prev.pools6;
     }
     this.state = next;
     this.emit('diff', diff, next);

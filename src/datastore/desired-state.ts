@@ -35,6 +35,7 @@ import { selectRouterId } from './router-id.js';
 import { blockDisposition, PoolIndex } from '../calico/ipam-rules.js';
 import { parsePrefix } from '../bgp/prefix.js';
 import type { Selector } from './selector.js';
+import { computeBlocks6, computePools6, isIPv6Pool } from './desired-state6.js';
 import type { BfdSettings } from '../contracts.js';
 
 export const DEFAULT_AS = 64512;
@@ -103,25 +104,42 @@ function configuredListenPort(view: ResourceView, nodeName: string): number | un
   return view.bgpConfigs.get(`node.${nodeName}`)?.listenPort ?? globalConfig(view)?.listenPort;
 }
 
-export function computeIdentity(view: ResourceView, nodeName: string, overrides: DesiredOverrides = {}): NodeIdentity | DesiredProblem {
+/**
+ * This node's identity. An IPv6-only node (ipv6Address, no ipv4Address) gets
+ * its router id from CALICO_ROUTER_ID (router-id.ts) and, only when the caller
+ * passes `ipv6Only: true`, an identity with `ipv4: ''` and `ipv4PrefixLen: 0`:
+ * the RIB and sessions take an IPv4 address as theirs today, so until their
+ * IPv6 work lands such a node stays a clear problem rather than a crash.
+ */
+export function computeIdentity(
+  view: ResourceView,
+  nodeName: string,
+  overrides: DesiredOverrides = {},
+  opts: { ipv6Only?: boolean } = {},
+): NodeIdentity | DesiredProblem {
   const key = `/calico/resources/v3/projectcalico.org/nodes/${nodeName}`;
   const node = view.nodes.get(nodeName);
   if (!node) return { key, message: `no Node resource for this node "${nodeName}"` };
-  if (!node.ipv4 || node.ipv4PrefixLen === undefined) return { key, message: 'spec.bgp.ipv4Address is not set: this node cannot peer' };
+  const hasV4 = !!node.ipv4 && node.ipv4PrefixLen !== undefined;
+  if (!hasV4 && !node.ipv6) return { key, message: 'spec.bgp.ipv4Address is not set: this node cannot peer' };
   let routerId: string;
   try {
-    routerId = selectRouterId(nodeName, node.ipv4, overrides.routerId);
+    routerId = selectRouterId(nodeName, hasV4 ? node.ipv4 : undefined, overrides.routerId);
   } catch (err) {
     return { key: 'CALICO_ROUTER_ID', message: (err as Error).message };
   }
+  if (!hasV4 && !opts.ipv6Only) {
+    return { key, message: `spec.bgp.ipv4Address is not set: IPv6-only node (router id ${routerId}); this agent does not run IPv6-only nodes until its IPv6 sessions land` };
+  }
   const id: NodeIdentity = {
     name: nodeName,
-    ipv4: node.ipv4,
-    ipv4PrefixLen: node.ipv4PrefixLen,
+    ipv4: hasV4 ? node.ipv4! : '',
+    ipv4PrefixLen: hasV4 ? node.ipv4PrefixLen! : 0,
     asNumber: overrides.asNumber ?? node.asNumber ?? globalAS(view),
     routerId,
   };
   if (node.ipv6) id.ipv6 = node.ipv6;
+  if (node.ipv6 && node.ipv6PrefixLen !== undefined) id.ipv6PrefixLen = node.ipv6PrefixLen;
   if (node.routeReflectorClusterID) id.routeReflectorClusterID = node.routeReflectorClusterID;
   if (node.ipv4IPIPTunnelAddr) id.ipv4IPIPTunnelAddr = node.ipv4IPIPTunnelAddr;
   return id;
@@ -249,6 +267,45 @@ function onIPv4Subnet(ip: string, self: string, len: number): boolean {
   return Math.floor(n(ip) / size) === Math.floor(n(self) / size);
 }
 
+/**
+ * The IPv6 node-to-node mesh, as confd renders bird6.cfg: a session to every
+ * other node with an IPv6 address (self by IP), skipping nodes with a cluster
+ * id; passive towards greater addresses compared as strings (canonical form).
+ */
+function addMesh6(
+  view: ResourceView,
+  id: NodeIdentity,
+  gAS: number,
+  g: BGPConfigurationResource | undefined,
+  overrides: DesiredOverrides,
+  peers: Map<string, PeerConfig>,
+): void {
+  const self = id.ipv6!;
+  const meshSecret = overrides.meshPassword === undefined ? g?.nodeMeshPasswordRef : undefined;
+  for (const name of [...view.nodes.keys()].sort()) {
+    const n = view.nodes.get(name)!;
+    if (!n.ipv6 || n.ipv6 === self || n.routeReflectorClusterID) continue;
+    const port = configuredListenPort(view, n.name) ?? DEFAULT_PORT;
+    const key = `${n.ipv6}:${port}`;
+    if (peers.has(key)) continue;
+    const pc: PeerConfig = {
+      name: sessionName('Mesh', n.ipv6, 0),
+      type: 'node-to-node mesh',
+      address: n.ipv6,
+      port,
+      asNumber: n.asNumber ?? gAS,
+      passive: n.ipv6 > self,
+      sourceAddress: self,
+      keepOriginalNextHop: false,
+      restartTime: g?.nodeMeshMaxRestartTime ?? DEFAULT_RESTART_TIME,
+      nodeName: n.name,
+    };
+    if (overrides.meshPassword !== undefined) pc.password = overrides.meshPassword;
+    else if (meshSecret) pc.passwordSecret = { ...meshSecret };
+    peers.set(key, pc);
+  }
+}
+
 export function computePeers(
   view: ResourceView,
   id: NodeIdentity,
@@ -270,7 +327,7 @@ export function computePeers(
   const clusterId = id.routeReflectorClusterID ?? '';
 
   // 1. Node-to-node mesh.
-  if (settings.nodeToNodeMeshEnabled && !clusterId) {
+  if (settings.nodeToNodeMeshEnabled && !clusterId && id.ipv4) {
     // The agent's own mesh password (AGENT_MESH_PASSWORD) wins; else the
     // secret, which the agent reads from its mounted secrets (src/agent/secrets.ts).
     const meshPassword = overrides.meshPassword;
@@ -303,6 +360,9 @@ export function computePeers(
     }
   }
 
+  // 1b. The IPv6 mesh (bird6.cfg): the same rules between the nodes' IPv6 addresses.
+  if (settings.nodeToNodeMeshEnabled && !clusterId && id.ipv6) addMesh6(view, id, gAS, g, overrides, peers);
+
   const sorted = [...view.bgpPeers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const p of sorted) {
     for (const x of p.bfdProblems ?? []) problems.push({ key: `/calico/resources/v3/projectcalico.org/bgppeers/${p.name}`, message: `${x.field}: ${x.message}` });
@@ -311,7 +371,8 @@ export function computePeers(
   const emit = (c: Candidate, p: BGPPeerResource, type: PeerType, reverse: boolean): void => {
     if (c.ip === id.ipv4 || (id.ipv6 && c.ip === id.ipv6)) return; // confd skips ourselves by IP
     const v6 = c.ip.includes(':');
-    if (v6 && !id.ipv6) return;
+    if (v6 && !id.ipv6) return; // no IPv6 address: no IPv6 sessions (calico-node runs no bird6)
+    if (!v6 && !id.ipv4) return; // IPv6-only node: no IPv4 sessions
     const port = c.port || DEFAULT_PORT;
     const key = `${c.ip}:${port}`;
     if (peers.has(key)) return; // an earlier peering to this ip:port wins
@@ -323,7 +384,7 @@ export function computePeers(
       address: c.ip,
       port,
       asNumber: c.asNumber,
-      passive: type === 'global' && !reverse && c.calicoNode && c.ip > id.ipv4,
+      passive: type === 'global' && !reverse && c.calicoNode && c.ip > (v6 ? id.ipv6! : id.ipv4),
       keepOriginalNextHop: p.keepOriginalNextHop && c.asNumber !== id.asNumber, // `next hop keep` is for eBGP
       restartTime: p.maxRestartTime ?? DEFAULT_RESTART_TIME,
     };
@@ -381,9 +442,11 @@ export function computePeers(
   return peers;
 }
 
+/** IPv4 pools (IPv6 pools are DesiredState.pools6: desired-state6.ts). */
 export function computePools(view: ResourceView): Map<string, Pool> {
   const pools = new Map<string, Pool>();
   for (const p of view.ipPools.values()) {
+    if (isIPv6Pool(p)) continue;
     pools.set(p.name, {
       name: p.name,
       cidr: p.cidr.cidr,
@@ -432,6 +495,9 @@ export function computeDesiredState(view: ResourceView, nodeName: string, overri
     peers: computePeers(view, id, bgp, overrides, problems),
     blocks: computeBlocks(view, nodeName),
     pools: computePools(view),
+    // Without an IPv6 address calico-node runs no bird6: no IPv6 blackholes, no IPv6 export.
+    blocks6: id.ipv6 ? computeBlocks6(view, nodeName) : new Map(),
+    pools6: computePools6(view, problems),
   };
   return { state, problems };
 }
@@ -475,8 +541,15 @@ export function emptyDiff(): DesiredStateDiff {
     blocksRemoved: [],
     poolsChanged: [],
     poolsRemoved: [],
+    blocks6Added: [],
+    blocks6Changed: [],
+    blocks6Removed: [],
+    pools6Changed: [],
+    pools6Removed: [],
   };
 }
+
+const EMPTY_MAP: ReadonlyMap<string, never> = new Map<string, never>();
 
 /** Differences from `prev` (undefined = nothing yet) to `next`; maps shared by reference are skipped. */
 export function diffDesired(prev: DesiredState | undefined, next: DesiredState): DesiredStateDiff {
@@ -488,6 +561,10 @@ export function diffDesired(prev: DesiredState | undefined, next: DesiredState):
   const poolsAdded: Pool[] = [];
   diffMap(prev?.pools, next.pools, poolsAdded, d.poolsChanged, d.poolsRemoved);
   d.poolsChanged.unshift(...poolsAdded);
+  diffMap(prev?.blocks6, next.blocks6 ?? EMPTY_MAP, d.blocks6Added, d.blocks6Changed, d.blocks6Removed);
+  const pools6Added: Pool[] = [];
+  diffMap(prev?.pools6, next.pools6 ?? EMPTY_MAP, pools6Added, d.pools6Changed, d.pools6Removed);
+  d.pools6Changed.unshift(...pools6Added);
   return d;
 }
 
@@ -502,6 +579,11 @@ export function isEmptyDiff(d: DesiredStateDiff): boolean {
     !d.blocksChanged.length &&
     !d.blocksRemoved.length &&
     !d.poolsChanged.length &&
-    !d.poolsRemoved.length
+    !d.poolsRemoved.length &&
+    !d.blocks6Added.length &&
+    !d.blocks6Changed.length &&
+    !d.blocks6Removed.length &&
+    !d.pools6Changed.length &&
+    !d.pools6Removed.length
   );
 }

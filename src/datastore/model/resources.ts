@@ -10,6 +10,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { parseKey, type ParsedKey, type ResourceKind } from '../keys.js';
 import { parseSelector, SelectorError, type Selector } from '../selector.js';
 import { FieldReader, ValidationError, type FieldProblem, type Obj, type ParsedCidr } from './fields.js';
+import { canonicalCidr6, canonicalIpv6 } from '../../bgp/prefix6.js';
 
 export interface NodeResource {
   kind: 'Node';
@@ -18,7 +19,9 @@ export interface NodeResource {
   /** spec.bgp.ipv4Address split: address and length ("10.10.20.5/24"). */
   ipv4?: string;
   ipv4PrefixLen?: number;
+  /** spec.bgp.ipv6Address split: address (RFC 5952 canonical form) and length ("fd00:199::2/64"). */
   ipv6?: string;
+  ipv6PrefixLen?: number;
   asNumber?: number;
   ipv4IPIPTunnelAddr?: string;
   routeReflectorClusterID?: string;
@@ -156,7 +159,12 @@ function parseNode(r: FieldReader, doc: Obj, name: string): NodeResource {
   const v6 = r.cidr(bgp.ipv6Address, 'spec.bgp.ipv6Address', { allowBareIp: true });
   if (v6) {
     if (v6.ipVersion !== 6) r.fail('spec.bgp.ipv6Address', `"${String(bgp.ipv6Address)}" is not an IPv6 address`);
-    else node.ipv6 = v6.address;
+    else {
+      // Canonical form: the mesh passive rule compares addresses as strings, and
+      // Go (which wrote them) prints IPv6 in RFC 5952 form.
+      node.ipv6 = canonicalIpv6(v6.address);
+      node.ipv6PrefixLen = v6.prefixLen;
+    }
   }
   node.asNumber = r.asNumber(bgp.asNumber, 'spec.bgp.asNumber');
   const tun = r.string(bgp.ipv4IPIPTunnelAddr, 'spec.bgp.ipv4IPIPTunnelAddr');
@@ -231,6 +239,12 @@ function parseBGPConfiguration(r: FieldReader, doc: Obj, name: string): BGPConfi
   return cfg;
 }
 
+/** A Kubernetes secretKeyRef: the agent reads `$BGP_SECRETS_DIR/<name>/<key>` (src/agent/secrets.ts). */
+export interface SecretKeyRef {
+  name: string;
+  key: string;
+}
+
 const BFD_LIMITS = { minTxMs: [1, 60_000], minRxMs: [1, 60_000], multiplier: [1, 255] } as const;
 
 /**
@@ -261,12 +275,6 @@ function parseBfdTimers(v: unknown, problems: FieldProblem[]): BGPConfigurationR
   return out;
 }
 
-/** A Kubernetes secretKeyRef: the agent reads `$BGP_SECRETS_DIR/<name>/<key>` (src/agent/secrets.ts). */
-export interface SecretKeyRef {
-  name: string;
-  key: string;
-}
-
 function secretRef(r: FieldReader, o: Obj, field: string): SecretKeyRef | undefined {
   const ref = r.object(o.secretKeyRef, `${field}.secretKeyRef`, true);
   if (!ref) return undefined;
@@ -280,9 +288,11 @@ export function parsePeerIP(s: string): PeerIP | undefined {
   const v6port = /^\[([^\]]+)\]:(\d+)$/.exec(s);
   if (v6port) {
     const port = Number(v6port[2]);
-    return net6(v6port[1]) && port >= 1 && port <= 65535 ? { ip: v6port[1], port } : undefined;
+    return net6(v6port[1]) && port >= 1 && port <= 65535 ? { ip: canonicalIpv6(v6port[1]), port } : undefined;
   }
-  if (isIPv4(s) || net6(s)) return { ip: s };
+  if (isIPv4(s)) return { ip: s };
+  // IPv6 in canonical form, so it matches a node's ipv6Address and dedups by ip:port.
+  if (net6(s)) return { ip: canonicalIpv6(s) };
   const v4port = /^([^:]+):(\d+)$/.exec(s);
   if (v4port && isIPv4(v4port[1])) {
     const port = Number(v4port[2]);
@@ -340,8 +350,10 @@ function parseBGPPeer(r: FieldReader, doc: Obj, name: string): BGPPeerResource {
 function parseIPPool(r: FieldReader, doc: Obj, name: string): IPPoolResource {
   metadata(r, doc, 'IPPool', name);
   const spec = r.object(doc.spec, 'spec', true) ?? {};
-  const cidr = r.cidr(spec.cidr, 'spec.cidr', { required: true });
-  const v6 = cidr?.ipVersion === 6;
+  const parsed = r.cidr(spec.cidr, 'spec.cidr', { required: true });
+  const v6 = parsed?.ipVersion === 6;
+  // An IPv6 pool's cidr as Go's IPNet prints it (canonical, host bits cleared).
+  const cidr = parsed && v6 ? { ...parsed, cidr: canonicalCidr6(parsed.cidr) } : parsed;
   const pool: IPPoolResource = {
     kind: 'IPPool',
     name,
