@@ -108,7 +108,24 @@ export function prefix6FromBytes(bytes: Uint8Array, offset: number, length: numb
   return prefix6Key(w(0), w(4), w(8), w(12), length);
 }
 
-/** The /128 id of an address given as 16 bytes (a next hop). */
+/**
+ * The id of an NLRI prefix as RFC 4760 encodes it (MP_REACH / MP_UNREACH):
+ * `length` bits in ceil(length / 8) bytes at `offset`, no more read; trailing
+ * bits beyond the length are cleared (RFC 4271 §4.3 lets them be anything).
+ */
+export function prefix6FromNlri(bytes: Uint8Array, offset: number, length: number): Prefix6Key {
+  if (!(length >= 0 && length <= 128)) throw new Error(`invalid IPv6 prefix length ${length}`);
+  const n = (length + 7) >> 3;
+  const w = [0, 0, 0, 0];
+  for (let i = 0; i < n; i++) w[i >> 2] |= bytes[offset + i] << (24 - 8 * (i & 3));
+  return prefix6Key(w[0] >>> 0, w[1] >>> 0, w[2] >>> 0, w[3] >>> 0, length);
+}
+
+/**
+ * The /128 id of an address given as 16 bytes (a next hop). For an RFC 2545
+ * next hop of 32 bytes (global + link-local), pass the offset of the first
+ * 16: the global address is the one routes are installed via.
+ */
 export function address6FromBytes(bytes: Uint8Array, offset = 0): Prefix6Key {
   return prefix6FromBytes(bytes, offset, 128);
 }

@@ -15,6 +15,7 @@ import {
   parseAddress6,
   parsePrefix6,
   prefix6Covers,
+  prefix6FromNlri,
   prefix6Key,
   prefix6Length,
   prefix6Word,
@@ -54,6 +55,15 @@ describe('IPv6 prefix ids', () => {
     for (let i = 0; i < 5000; i++) ids.add(prefix6Key(0xfd000999, i, 0, 0, 122));
     expect(ids.size).toBe(5000);
     for (let i = 0; i < 5000; i += 997) expect(formatPrefix6(prefix6Key(0xfd000999, i, 0, 0, 122))).toBe(canonicalCidr6(`fd00:999:${(i >>> 16).toString(16)}:${(i & 0xffff).toString(16)}::/122`));
+  });
+
+  it('reads an NLRI prefix from its ceil(len/8) bytes only (RFC 4760), junk bits past the length cleared', () => {
+    // fd00:245::40/122 encoded as 16 bytes; /64 as 8 bytes followed by bytes of the next NLRI.
+    const b = Buffer.from('fd000245000000000000000000000040', 'hex');
+    expect(prefix6FromNlri(b, 0, 122)).toBe(P6('fd00:245::40/122'));
+    expect(prefix6FromNlri(Buffer.from('fd000245000000017fffffff', 'hex'), 0, 64)).toBe(P6('fd00:245:0:1::/64'));
+    expect(prefix6FromNlri(Buffer.from('ff', 'hex'), 0, 3)).toBe(P6('e000::/3'));
+    expect(prefix6FromNlri(Buffer.alloc(0), 0, 0)).toBe(P6('::/0'));
   });
 
   it('covers: a pool holds its blocks, not its neighbours', () => {
