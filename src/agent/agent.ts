@@ -310,6 +310,10 @@ export class Agent {
         if (this.pendingBlockChangeAt === at) this.metrics.datastoreToKernel.observe((this.now() - at) / 1000);
       });
     }
+    // ---- IPv6 (issue 19): own IPv6 blocks and the IPv6 pools to the kernel; learned IPv6 routes come from the RIB (applyBestPaths6).
+    if (!diff || diff.pools6Changed.length + diff.pools6Removed.length > 0) kernel.setPools6(state.pools6?.values() ?? []);
+    if (!diff || diff.blocks6Added.length + diff.blocks6Changed.length + diff.blocks6Removed.length > 0) kernel.setLocalBlocks6(state.blocks6?.values() ?? []);
+    // ---- end IPv6
   }
 
   private tunnelError?: string;
@@ -443,6 +447,7 @@ export class Agent {
       lastScan: k.lastScan?.at,
       lastLoopAt: k.lastLoopAt,
       scanIntervalMs: k.scanIntervalMs,
+      ipv6: k.ipv6, // issue 19
     };
   }
 
