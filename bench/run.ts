@@ -30,14 +30,17 @@ function arg(name: string): string | undefined {
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(`usage: npm run bench -- [scenario ...] [--quick] [--runs N] [--out DIR] [--max-total S] [--no-report]\nscenarios: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+    console.log(`usage: npm run bench -- [scenario ...] [--quick] [--runs N] [--clients N (rr-scale)] [--out DIR] [--max-total S] [--no-report]\nscenarios: ${SCENARIOS.map((s) => s.name).join(', ')}`);
     return;
   }
   if (process.getuid?.() !== 0) throw new Error('bench needs root (network namespaces)');
   const quick = argv.includes('--quick');
   const runs = Number(arg('runs') ?? (quick ? 1 : 3));
   const outDir = arg('out') ?? RESULTS_DIR;
-  const valued = new Set(['--runs', '--out', '--max-total']);
+  const clientsArg = arg('clients');
+  const clients = clientsArg === undefined ? undefined : Number(clientsArg);
+  if (clients !== undefined && !(Number.isInteger(clients) && clients >= 2 && clients <= 4000)) throw new Error(`--clients ${clientsArg}: a whole number from 2 to 4000`);
+  const valued = new Set(['--runs', '--out', '--max-total', '--clients']);
   const names = argv.filter((a, i) => !a.startsWith('--') && !valued.has(argv[i - 1] ?? ''));
   const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
   if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
@@ -52,11 +55,15 @@ async function main(): Promise<void> {
   }, maxTotal).unref();
 
   const docs: Json[] = [];
-  for (const s of chosen) {
+  for (const scenario of chosen) {
+    // rr-scale at another size (issue 17: 200, 1000, 2000 clients) is its own result file.
+    const s = clients !== undefined && scenario.name === 'rr-scale' && clients !== 1000
+      ? { ...scenario, name: `rr-scale-${clients}`, title: scenario.title.replace('1000 clients', `${clients} clients`) }
+      : scenario;
     const started = new Date();
     console.error(`== ${s.name}: ${s.title}${quick ? ' (quick)' : ''}, ${runs} run(s) per side`);
     try {
-      const out = await s.run({ quick, runs });
+      const out = await s.run({ quick, runs, clients });
       const doc = summarise(s, quick, out, started);
       const path = writeResult(doc, outDir);
       docs.push(doc);

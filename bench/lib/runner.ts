@@ -40,7 +40,8 @@ export interface Scenario {
   title: string;
   group: string;
   method: string;
-  run(opts: { quick: boolean; runs: number }): Promise<ScenarioOutput>;
+  /** `clients`: the route-reflector scale scenario's client count (`--clients N`; 1000 by default, as issue 17 measures it). */
+  run(opts: { quick: boolean; runs: number; clients?: number }): Promise<ScenarioOutput>;
 }
 
 export const round = (x: number, digits = 4): number => Math.round(x * 10 ** digits) / 10 ** digits;

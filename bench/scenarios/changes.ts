@@ -51,8 +51,8 @@ export const rrScale: Scenario = {
     'Clients simulated in one process; time zero = first connect; full = every client holds every other client\'s block (clients\' count on the wire); ' +
     'changes: sent time in the client process until the last of the sampled clients (the originator excluded) received it, CLOCK_MONOTONIC in both. ' +
     'Agent: agent run configured through etcd as a reflector (routeReflectorClusterID); BIRD 2: confd\'s rendering (rr client, rr cluster id). Kernel programming on for both.',
-  async run({ quick, runs }): Promise<ScenarioOutput> {
-    const n = quick ? 50 : 1000;
+  async run({ quick, runs, clients }): Promise<ScenarioOutput> {
+    const n = clients ?? (quick ? 50 : 1000);
     const changes = quick ? 20 : 200;
     const sample = sampleOf(n, quick ? 20 : 100);
     const sut = '10.77.0.1';
@@ -72,10 +72,16 @@ export const rrScale: Scenario = {
           const memFull = memory(c.speaker.pid);
           await sleep(1000);
           const lat: number[] = [];
+          // The first half announces a block each, the second half withdraws them in
+          // the same order: a block's withdrawal comes (changes / 2) x 20 ms after its
+          // announcement, so neither speaker can merge the two into no UPDATE at all
+          // (20 ms apart, both did now and then: the announce was never seen).
+          const half = Math.ceil(changes / 2);
           for (let j = 0; j < changes; j++) {
-            const block = changeBlock(Math.floor(j / 2));
-            const node = (Math.floor(j / 2) * 7 + 3) % n;
-            const kind = j % 2 === 0 ? 'announce' : 'withdraw';
+            const k = j % half;
+            const block = changeBlock(k);
+            const node = (k * 7 + 3) % n;
+            const kind = j < half ? 'announce' : 'withdraw';
             c.send(JSON.stringify({ cmd: kind, node, key: block }));
             await sleep(20);
           }
