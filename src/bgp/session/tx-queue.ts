@@ -213,23 +213,34 @@ function sameContent(e: Encoded, attrs: AttrSet | null, keys: Float64Array, path
 
 /** Work per event-loop turn for all queues together (issue 17: stalls under 50 ms). */
 export const TURN_BUDGET_MS = 5;
+/**
+ * When other work held the loop while queues waited, a turn may take as
+ * long as they waited, up to this: sending keeps pace with what the RIB
+ * produces (else backlogs, and the memory they hold, grow under load), and
+ * no turn of ours stalls the loop for longer than this.
+ */
+export const MAX_TURN_BUDGET_MS = 20;
 /** At most this long for one queue's slice, checked every 32 pieces. */
 const SLICE_MS = 2;
 
 /**
  * Drains ready queues round-robin, one slice each per visit, until the
  * turn's budget is used; the rest waits for the next turn (setImmediate, so
- * the poll phase, where accepts and reads happen, runs in between).
+ * the poll phase, where accepts and reads happen, runs in between). The
+ * budget is TURN_BUDGET_MS, or as long as the queues waited for this turn
+ * while other work ran, up to MAX_TURN_BUDGET_MS.
  */
 export class DrainScheduler {
   private ready: TxQueue[] = [];
   private next: TxQueue[] = [];
   private armed = false;
+  private armedAt = 0;
 
   constructor(
     private readonly budgetMs = TURN_BUDGET_MS,
     private readonly defer: (fn: () => void) => void = (fn) => void setImmediate(fn),
     private readonly now: () => number = () => performance.now(),
+    private readonly maxBudgetMs = MAX_TURN_BUDGET_MS,
   ) {}
 
   /** Queues are waiting for a slice. */
@@ -240,42 +251,48 @@ export class DrainScheduler {
   /** Queue `q` for a slice (it is not listed twice: TxQueue keeps `scheduled`). */
   add(q: TxQueue): void {
     this.ready.push(q);
-    if (!this.armed) {
-      this.armed = true;
-      this.defer(this.run);
-    }
+    if (!this.armed) this.arm();
+  }
+
+  private arm(): void {
+    this.armed = true;
+    this.armedAt = this.now();
+    this.defer(this.run);
   }
 
   private readonly run = (): void => {
-    this.armed = false;
+    // `armed` stays set while running: queues that add themselves again meanwhile wait for the next turn.
     const start = this.now();
-    // Queues added while running (the one just drained, with more to send) go to the next round.
-    while (this.ready.length > 0) {
-      const round = this.ready;
-      this.ready = this.next;
-      this.next = round;
-      let i = 0;
-      for (; i < round.length; i++) {
-        round[i].runSlice();
-        if (this.now() - start >= this.budgetMs) {
-          i++;
+    const budgetMs = Math.min(this.maxBudgetMs, Math.max(this.budgetMs, start - this.armedAt));
+    try {
+      // Queues added while running (the one just drained, with more to send) go to the next round.
+      while (this.ready.length > 0) {
+        const round = this.ready;
+        this.ready = this.next;
+        this.next = round;
+        let i = 0;
+        for (; i < round.length; i++) {
+          round[i].runSlice();
+          if (this.now() - start >= budgetMs) {
+            i++;
+            break;
+          }
+        }
+        if (i < round.length) {
+          // Budget used mid-round: the rest of this round goes first next turn.
+          const rest = round.slice(i);
+          for (const q of this.ready) rest.push(q);
+          this.ready = rest;
+          round.length = 0;
           break;
         }
-      }
-      if (i < round.length) {
-        // Budget used mid-round: the rest of this round goes first next turn.
-        const rest = round.slice(i);
-        for (const q of this.ready) rest.push(q);
-        this.ready = rest;
         round.length = 0;
-        break;
+        if (this.now() - start >= budgetMs) break;
       }
-      round.length = 0;
-      if (this.now() - start >= this.budgetMs) break;
-    }
-    if (this.ready.length > 0 && !this.armed) {
-      this.armed = true;
-      this.defer(this.run);
+    } finally {
+      // Also after a throw from one queue: the others must not wait forever.
+      this.armed = false;
+      if (this.ready.length > 0) this.arm();
     }
   };
 }

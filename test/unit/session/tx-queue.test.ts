@@ -503,6 +503,33 @@ describe('TxQueue', () => {
       expect(sinks.map((s) => s.written.length)).toEqual([4, 4, 4]);
       expect(queues.every((q) => q.pending === 0)).toBe(true);
     });
+
+    it('gives a turn as long as the queues waited for it while other work ran, up to the cap', () => {
+      let now = 0;
+      const turns: (() => void)[] = [];
+      const sched = new DrainScheduler(5, (fn) => void turns.push(fn), () => now, 20);
+      const enc = counting();
+      const slowEnc: TxEncoder = {
+        encodeAttributes: enc.encodeAttributes,
+        packUpdates: (...args) => {
+          now += 1;
+          return enc.packUpdates(...args);
+        },
+      };
+      const sink = new FakeSink();
+      const q = new TxQueue(sink, slowEnc, DEFAULT_CONTEXT, false, { scheduler: sched, sliceSize: 1, shareEncoding: false });
+      const changes: OutChange[] = [];
+      for (let k = 0; k < 100; k++) changes.push({ key: p(`10.41.${k}.0/26`), pathId: 0, attrs: A });
+      q.enqueue(changes);
+      now += 12; // the RIB, reads, ... held the loop for 12 ms while the queue waited
+      turns.shift()!();
+      expect(sink.written).toHaveLength(12);
+      now += 500; // a long stall elsewhere: still at most the cap
+      turns.shift()!();
+      expect(sink.written).toHaveLength(32);
+      turns.shift()!(); // no wait: the base budget
+      expect(sink.written).toHaveLength(37);
+    });
   });
 });
 
