@@ -65,9 +65,9 @@ describe('BfdManager', () => {
     b.on('change', (c) => changesB.push(c));
   });
   afterEach(async () => {
+    vi.useRealTimers(); // stop() waits a real moment for the AdminDown packets to leave
     await a.stop();
     await b.stop();
-    vi.useRealTimers();
   });
 
   async function up(): Promise<void> {
@@ -156,6 +156,8 @@ describe('BfdManager', () => {
     expect(m.status('Node_10_0_0_2')?.error).toBe('cannot receive BFD on 10.0.0.1:3784: bind EADDRINUSE 10.0.0.1:3784');
     await vi.advanceTimersByTimeAsync(8000);
     expect(m.status('Node_10_0_0_2')).toMatchObject({ state: 'Up', error: undefined });
-    await m.stop();
+    const stopped = m.stop();
+    await vi.advanceTimersByTimeAsync(50);
+    await stopped;
   });
 });
