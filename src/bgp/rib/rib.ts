@@ -261,7 +261,13 @@ export class Rib {
     if (st.routerId !== info.remoteRouterId) {
       st.routerId = info.remoteRouterId;
       st.routerIdNum = parseIpv4(info.remoteRouterId);
-      this.exportEpoch++; // ORIGINATOR_ID of reflected routes from this peer
+      // ORIGINATOR_ID of reflected routes from this peer follows its router id,
+      // so cached exports of its paths are stale. A peer's first session
+      // cannot have any cached (its paths only ever arrive in a session):
+      // throwing every cache away for it, 1000 times over at a reflector's
+      // bring-up, made each session's table a fresh set of attribute
+      // objects that no two peers could share in the TX path.
+      if (hadSession || st.received > 0) this.exportEpoch++;
     }
     st.addPathSend = info.addPathSend;
     st.addPathReceive = info.addPathReceive;
@@ -283,6 +289,7 @@ export class Rib {
     st.advertised = out.length;
     return out;
   }
+      const hadSession = st.routerId !== '0.0.0.0';
 
   /**
    * The session went down. Graceful (RFC 4724 §4.2): keep the peer's paths,
