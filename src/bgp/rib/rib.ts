@@ -259,6 +259,7 @@ export class Rib {
     const st = this.peer(name);
     this.flush();
     if (st.routerId !== info.remoteRouterId) {
+      const hadSession = st.routerId !== '0.0.0.0';
       st.routerId = info.remoteRouterId;
       st.routerIdNum = parseIpv4(info.remoteRouterId);
       // ORIGINATOR_ID of reflected routes from this peer follows its router id,
@@ -289,7 +290,6 @@ export class Rib {
     st.advertised = out.length;
     return out;
   }
-      const hadSession = st.routerId !== '0.0.0.0';
 
   /**
    * The session went down. Graceful (RFC 4724 §4.2): keep the peer's paths,
