@@ -83,6 +83,15 @@ export async function startAgent(
   throw new Error(`the agent's control socket ${f.socket} did not answer within ${timeoutMs / 1000} s`);
 }
 
+/** `agent status --json` (the snapshot); "" when it fails. */
+export function agentStatusJson(dir: string, node: LabNode, repo: string): string {
+  try {
+    return sh(process.execPath, [agentCli(repo), 'status', '--json', '--control-socket', agentFiles(dir, node).socket]);
+  } catch {
+    return '';
+  }
+}
+
 /** `agent status` (calicoctl node status form); a failure is returned as text, not thrown. */
 export function agentStatus(dir: string, node: LabNode, repo: string): string {
   try {

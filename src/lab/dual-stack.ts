@@ -15,10 +15,14 @@
  *     blackhole fd00:244::40/122 dev lo proto bird metric 1024 pref medium
  *     fd00:244::80/122 via fd00:10::12 dev eth0 proto bird metric 1024 pref medium
  *
- * Until the agent's IPv6 sessions exist (RIB and session work of issue 19),
- * an agent node programs its own IPv6 blackholes but learns no IPv6 route,
- * and BIRD's IPv6 sessions towards agents stay down: the lab then expects only
- * the blackholes and says so in its output rather than pretend. With
+ * Whether the agent speaks IPv6 is found out, not assumed: BIRD starts with
+ * its IPv6 sessions towards agents disabled (under `bird -R` a peer that
+ * never sends End-of-RIB would hold all of BIRD's routes, IPv4 too); once
+ * IPv4 has converged the lab asks an agent (`agent status --json`) whether
+ * its IPv6 peers were started. If they were, BIRD is reconfigured with those
+ * sessions enabled and every node must route every IPv6 block; if not (an
+ * agent built before its IPv6 sessions), only each node's own blackhole is
+ * expected, and the output says so rather than pretend. With
  * `--speaker bird` every node runs BIRD and the whole IPv6 mesh converges.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,13 +30,6 @@ import { ip } from '../testbed/netns.js';
 import { peeringsOf, type Assignment, type LabNode, type LabPlan } from './plan.js';
 import type { Resource } from './resources.js';
 import { diffRoutes, isConverged, parseRouteLines, type RouteDiff } from './routes.js';
-
-/**
- * Flip when the agent's IPv6 sessions land (issue 19's session and RIB work):
- * the lab then expects learned IPv6 routes on every node and enables BIRD's
- * IPv6 sessions towards agent nodes.
- */
-export const AGENT_IPV6_SESSIONS = false;
 
 export const IPV6_SUBNET = 'fd00:10::/64';
 export const POOL6_CIDR = 'fd00:244::/64';
@@ -77,7 +74,22 @@ export function ipv6Resources(plan: LabPlan, assignment6: Assignment): Resource[
 
 /** Whether nodes learn each other's IPv6 blocks in this lab: only when every node runs BIRD, until the agent has IPv6 sessions. */
 export function ipv6Learned(plan: LabPlan): boolean {
-  return AGENT_IPV6_SESSIONS || plan.nodes.every((n) => n.speaker === 'bird');
+  return plan.ipv6?.agentSessions === true || plan.nodes.every((n) => n.speaker === 'bird');
+}
+
+/**
+ * Does this agent run IPv6 sessions? From its `agent status --json`: an IPv6
+ * peer refused with "IPv6 peer not started" means no; any IPv6 peer started
+ * (whatever its state) means yes; no IPv6 peer at all means no.
+ */
+export function agentSpeaksIpv6(statusJson: string): boolean {
+  let peers: { address?: string; lastError?: string }[];
+  try {
+    peers = (JSON.parse(statusJson) as { peers?: { address?: string; lastError?: string }[] }).peers ?? [];
+  } catch {
+    return false;
+  }
+  return peers.some((p) => p.address?.includes(':') && !/^IPv6 peer not started/.test(p.lastError ?? ''));
 }
 
 /** The IPv6 proto bird routes `node` must hold, as BIRD 2 installs them (`ip -6 route` form). */
@@ -119,7 +131,10 @@ export async function waitForRoutes6(plan: LabPlan, assignment6: Assignment, tim
 /** What the lab says about IPv6, so nobody reads more into its output than is there. */
 export function ipv6Note(plan: LabPlan): string {
   if (!plan.ipv6) return '';
-  if (ipv6Learned(plan)) return `IPv6: every node runs BIRD; each holds its own IPv6 blackhole and every other node's block via its IPv6 address (${plan.ipv6.pool.cidr}).`;
+  if (plan.nodes.every((n) => n.speaker === 'bird')) return `IPv6: every node runs BIRD; each holds its own IPv6 blackhole and every other node's block via its IPv6 address (${plan.ipv6.pool.cidr}).`;
+  if (plan.ipv6.agentSessions) {
+    return `IPv6: the agents run IPv6 sessions (seen in agent status), BIRD's IPv6 sessions to them were enabled; every node holds its own IPv6 blackhole and every other node's block via its IPv6 address (${plan.ipv6.pool.cidr}).`;
+  }
   return (
     'IPv6: the agent has no IPv6 sessions yet (issue 19: RIB and session work to come): agent nodes program their own IPv6 blackholes and list their IPv6 peers as not started; ' +
     'BIRD\'s IPv6 sessions to them are configured disabled (with bird -R a peer that never sends End-of-RIB would hold all of BIRD\'s routes), ' +
@@ -199,9 +214,9 @@ export function renderBird6(plan: LabPlan, assignment6: Assignment, node: LabNod
     if (p.rrClient) L.push('  rr client;', `  rr cluster id ${plan.clusterId};`);
     // BIRD runs with -R: its kernel export and its announcements wait for
     // End-of-RIB from every peer, and an agent without IPv6 sessions never
-    // sends one, which would hold BIRD's IPv4 routes too. So, until then, the
-    // session is configured but disabled (`birdc show protocols` shows it down).
-    if (o.speaker === 'agent' && !AGENT_IPV6_SESSIONS) L.push('  disabled; # the agent has no IPv6 sessions yet (issue 19)');
+    // sends one, which would hold BIRD's IPv4 routes too. So the session is
+    // configured disabled until the agents are seen to speak IPv6.
+    if (o.speaker === 'agent' && !plan.ipv6.agentSessions) L.push('  disabled; # enabled once the agents are seen to run IPv6 sessions');
     L.push('}');
   }
   return L;

@@ -57,7 +57,13 @@ export interface LabPlan {
   /** On-link route every namespace gets so the subnets reach each other across the one bridge. */
   underlay: string;
   /** --ipv6 (dual-stack.ts): the nodes' IPv6 subnet and the IPv6 pool. */
-  ipv6?: { subnet: string; prefixLen: number; pool: { name: string; cidr: string; blockSize: number } };
+  ipv6?: {
+    subnet: string;
+    prefixLen: number;
+    pool: { name: string; cidr: string; blockSize: number };
+    /** Found at run time (dual-stack.ts agentsSpeakIpv6): the agents run IPv6 sessions, so BIRD's to them are enabled. */
+    agentSessions?: boolean;
+  };
 }
 
 export const MAX_NODES = 60;

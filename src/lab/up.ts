@@ -7,15 +7,15 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sh, Testbed } from '../testbed/netns.js';
-import { agentCli, agentFiles, agentHasCommand, agentStatus, startAgent } from './agent-node.js';
-import { birdFiles, birdStatus, startBird } from './bird-node.js';
+import { agentCli, agentFiles, agentHasCommand, agentStatus, agentStatusJson, startAgent } from './agent-node.js';
+import { birdFiles, birdStatus, reconfigureBird, startBird } from './bird-node.js';
 import { birdRoutes, waitForRoutes, type Convergence } from './converge.js';
 import { isAlive, type Daemon } from './daemon.js';
 import { pickWriter, writeResources, type WriterKind } from './datastore-writer.js';
 import { labNamespaces } from './down.js';
 import { etcdLog, startEtcd } from './etcd-node.js';
 import { blocksOf, initialAssignment, makePlan, type LabPlan, type Topology } from './plan.js';
-import { birdRoutes6, initialAssignment6, ipv6Learned, ipv6Note, ipv6Resources, waitForRoutes6 } from './dual-stack.js';
+import { agentSpeaksIpv6, birdRoutes6, initialAssignment6, ipv6Learned, ipv6Note, ipv6Resources, waitForRoutes6 } from './dual-stack.js';
 import { Progress, secs } from './progress.js';
 import { blockResources, clusterResources, toYaml } from './resources.js';
 import { LabError, readState, writeState, type LabState } from './state.js';
@@ -184,9 +184,17 @@ export async function labUp(opts: UpOptions, write: (l: string) => void = (l) =>
 
   if (plan.ipv6) {
     await p.step(
-      ipv6Learned(plan) ? 'waiting for every node to route every IPv6 block' : 'waiting for every node\'s own IPv6 blackhole (the agent has no IPv6 sessions yet)',
+      'IPv6: asking the agents whether they run IPv6 sessions, then waiting for the IPv6 routes',
       () => [...nodeLogs(opts.dir, plan), `ip -6 -n <ns> route show (namespaces ${plan.nodes.map((n) => n.ns).join(' ')})`],
       async (note) => {
+        const probe = agentNodes[0];
+        if (probe && agentSpeaksIpv6(agentStatusJson(opts.dir, probe, opts.repo))) {
+          plan.ipv6!.agentSessions = true;
+          writeState(opts.dir, state);
+          for (const n of birdNodes) reconfigureBird(plan, assignment, n, opts.dir);
+          note(`${probe.name} runs IPv6 sessions: BIRD's IPv6 sessions to the agents enabled (birdc configure)`);
+        }
+        note(ipv6Learned(plan) ? 'expecting every IPv6 block on every node' : 'expecting each node\'s own IPv6 blackhole only');
         const ms = await waitForRoutes6(plan, assignment6, opts.timeoutMs);
         note(`IPv6 routes as expected ${secs(ms)} into the wait`);
         note(ipv6Note(plan));

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderBirdConfig } from '../../../src/lab/bird-config.js';
 import { agentRunArgs, agentFiles } from '../../../src/lab/agent-node.js';
-import { expectedRoutes6, initialAssignment6, ipv6Learned, ipv6Note, ipv6Resources } from '../../../src/lab/dual-stack.js';
+import { agentSpeaksIpv6, expectedRoutes6, initialAssignment6, ipv6Learned, ipv6Note, ipv6Resources } from '../../../src/lab/dual-stack.js';
 import { initialAssignment, makePlan } from '../../../src/lab/plan.js';
 import { blockResources, clusterResources, toEtcdKeyValues } from '../../../src/lab/resources.js';
 import { manifestToKeyValue } from '../../../src/datastore/admin.js';
@@ -66,6 +66,11 @@ describe('lab --ipv6', () => {
     expect(conf).toMatch(/protocol bgp Mesh_fd00_10__12 from bgp_template6 \{\n  neighbor fd00:10::12 as 64512;\n  source address fd00:10::11;\n  passive on;/);
     // Towards agents the IPv6 sessions wait, disabled, for the agent's IPv6 support (see dual-stack.ts).
     expect(conf).toMatch(/Mesh_fd00_10__12[^}]*disabled;/);
+    const seen = makePlan({ nodes: 3, topology: 'mesh', prefix: 'lab-', ipv6: true });
+    seen.ipv6!.agentSessions = true;
+    expect(renderBirdConfig(seen, initialAssignment(seen), seen.nodes[0])).not.toMatch(/disabled;/);
+    expect(ipv6Learned(seen)).toBe(true);
+    expect(ipv6Note(seen)).toMatch(/the agents run IPv6 sessions/);
     const allBird = makePlan({ nodes: 3, topology: 'mesh', prefix: 'lab-', ipv6: true });
     for (const n of allBird.nodes) n.speaker = 'bird';
     expect(renderBirdConfig(allBird, initialAssignment(allBird), allBird.nodes[0])).not.toMatch(/disabled;/);
@@ -76,6 +81,15 @@ describe('lab --ipv6', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('tells from agent status --json whether the agent runs IPv6 sessions', () => {
+    const status = (peers: object[]) => JSON.stringify({ peers });
+    expect(agentSpeaksIpv6(status([{ address: '10.0.1.11' }, { address: 'fd00:10::11', lastError: 'IPv6 peer not started: this agent speaks IPv4 unicast only so far' }]))).toBe(false);
+    expect(agentSpeaksIpv6(status([{ address: 'fd00:10::11', lastError: 'Connect: connection refused' }]))).toBe(true);
+    expect(agentSpeaksIpv6(status([{ address: 'fd00:10::13', bgpState: 'Established' }]))).toBe(true);
+    expect(agentSpeaksIpv6(status([{ address: '10.0.1.11' }]))).toBe(false);
+    expect(agentSpeaksIpv6('')).toBe(false);
   });
 
   it('expects BIRD 2\'s IPv6 forms: the own blackhole always, learned blocks only when nodes speak IPv6, and says which', () => {
