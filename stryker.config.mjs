@@ -1,11 +1,13 @@
 // Mutation testing (npm run mutation): not part of CI. scripts/mutation.sh
 // runs one directory at a time with concurrency 1 (the machines are shared),
 // naming the directory in MUTATE_DIR.
+// MUTATE_FILES (comma-separated globs) narrows a run to some files of it.
 const dir = process.env.MUTATE_DIR ?? 'src/bgp/fsm';
-const name = dir.replaceAll('/', '_');
+const files = process.env.MUTATE_FILES?.split(',').filter(Boolean);
+const name = dir.replaceAll('/', '_') + (files ? '.partial' : '');
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
-  mutate: [`${dir}/**/*.ts`],
+  mutate: files ?? [`${dir}/**/*.ts`],
   jsonReporter: { fileName: `reports/mutation/${name}.json` },
   testRunner: 'vitest',
   plugins: ['@stryker-mutator/vitest-runner'],
