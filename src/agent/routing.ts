@@ -13,10 +13,13 @@
  * Data flows one way: the RIB and the sessions do not know of each other or
  * of this module; they are handed to it.
  */
-import type { PeerConfig } from '../contracts.js';
+import type { LocalBlock, PeerConfig, Pool } from '../contracts.js';
 import type { OutChange, SessionEvent } from '../bgp/route.js';
 import type { Rib, RibPeer } from '../bgp/rib/rib.js';
-import type { BestPathChange as KernelBestPath } from '../kernel/programmer.js';
+import type { BestPathChange as KernelBestPath, BestPathChange6 as KernelBestPath6 } from '../kernel/programmer.js';
+import type { BestPathChange } from '../bgp/rib/rib.js';
+import { learnedExportFilter } from '../bgp/rib/calico-policy.js';
+import { originatedRoutes6 } from '../bgp/rib/calico-policy6.js';
 import { silentLog, type Log } from '../log.js';
 
 /** What the wiring needs of the sessions (src/bgp/session's Speaker). */
@@ -33,6 +36,8 @@ export interface SessionsPort {
 /** What the wiring needs of the kernel route programmer. */
 export interface KernelPort {
   applyBestPaths(changes: Iterable<KernelBestPath>): void;
+  /** IPv6 best paths (prefix6 ids); without it IPv6 routes are not programmed. */
+  applyBestPaths6?(changes: Iterable<KernelBestPath6>): void;
   releaseStale(): void;
 }
 
@@ -70,6 +75,13 @@ function sameRibPeer(a: RibPeer, b: RibPeer): boolean {
 
 export class Routing {
   readonly rib: Rib;
+  /**
+   * IPv6 unicast (issue 19): a second RIB of the same kind, made when this
+   * node's IPv6 address is known; IPv6 peers (address with a colon) live
+   * there and in IPv6-only sessions, as calico-node's bird6 beside bird.
+   */
+  private ribV6: Rib | null = null;
+  private ipv6Local: { blocks: LocalBlock[]; pools: Pool[] } = { blocks: [], pools: [] };
   private readonly sessions: SessionsPort;
   private readonly kernel?: KernelPort;
   private readonly log: RoutingLogger;
@@ -101,6 +113,50 @@ export class Routing {
     }
   }
 
+  /** The IPv6 RIB, once this node has an IPv6 address. */
+  get rib6(): Rib | null {
+    return this.ribV6;
+  }
+
+  /**
+   * This node's IPv6 side: its IPv6 address (the next hop of its own IPv6
+   * routes, RFC 2545 §3), its IPv6 blocks and the IPv6 pools
+   * (DesiredState.blocks6 / pools6), under the same Calico rules as IPv4.
+   */
+  setIpv6(opts: { localAddress?: string; blocks: Iterable<LocalBlock>; pools: Iterable<Pool> }): void {
+    if (this.detached) return;
+    this.ipv6Local = { blocks: [...opts.blocks], pools: [...opts.pools] };
+    const rib6 = opts.localAddress ? this.ensureRib6(opts.localAddress) : this.ribV6;
+    if (!rib6) return;
+    const originated = originatedRoutes6(this.ipv6Local.blocks, this.ipv6Local.pools);
+    for (const problem of originated.problems ?? []) this.log.warn({ problem }, 'IPv6 export policy');
+    rib6.setLocalRoutes(originated.routes);
+    rib6.setExportFilter(learnedExportFilter(this.ipv6Local.pools));
+  }
+
+  private ensureRib6(localAddress: string): Rib {
+    if (this.ribV6) return this.ribV6;
+    const rib6 = this.rib.ipv6Sibling(localAddress);
+    this.ribV6 = rib6;
+    rib6.onAdjRibOut((peer, changes) => this.sessions.enqueue(peer, changes));
+    const kernel = this.kernel;
+    if (kernel?.applyBestPaths6) {
+      const apply = kernel.applyBestPaths6.bind(kernel);
+      rib6.onBestPathChange((changes) => apply(changes.map(kernel6)));
+    }
+    rib6.setExportFilter(learnedExportFilter(this.ipv6Local.pools));
+    return rib6;
+  }
+
+  /** The RIB of a configured peer's family. */
+  private ribOf(c: PeerConfig): Rib {
+    if (!c.address.includes(':')) return this.rib;
+    // Without spec.bgp.ipv6Address the session's source address is the next hop we can give (confd's bird6 uses the same).
+    if (!this.ribV6 && c.sourceAddress?.includes(':')) this.setIpv6({ localAddress: c.sourceAddress, ...this.ipv6Local });
+    if (!this.ribV6) throw new Error('IPv6 peer not started: this node has no IPv6 address (spec.bgp.ipv6Address) to be the next hop');
+    return this.ribV6;
+  }
+
   /** Still waiting for End-of-RIB from the peers of a restart (RFC 4724 §4.1). */
   get restarting(): boolean {
     return this.restartPending;
@@ -117,9 +173,11 @@ export class Routing {
     const wanted = new Map(configs.map((c) => [c.name, c]));
     const removed: string[] = [];
     const added: string[] = [];
-    for (const name of [...this.peers.keys()]) {
-      if (wanted.has(name)) continue;
-      this.rib.removePeer(name);
+    for (const [name, c] of [...this.peers]) {
+      const w = wanted.get(name);
+      // A peer whose family changed (its address did) moves RIBs: out of the old one first.
+      if (w && w.address.includes(':') === c.address.includes(':')) continue;
+      this.ribOf(c).removePeer(name);
       this.peers.delete(name);
       this.awaitingEndOfRib.delete(name);
       removed.push(name);
@@ -135,19 +193,18 @@ export class Routing {
       const before = this.peers.get(c.name);
       const next = ribPeerFromConfig(c);
       try {
-        // calico-node gives IPv6 peers to bird6; this RIB holds IPv4 unicast only.
-        if (c.address.includes(':')) throw new Error('IPv6 peer not started: this agent speaks IPv4 unicast only so far (dual stack is not built yet)');
-        if (!before) {
-          this.rib.addPeer(next);
+        const rib = this.ribOf(c);
+        if (!this.peers.has(c.name)) {
+          rib.addPeer(next);
           added.push(c.name);
           if (this.restartPending && first) this.awaitingEndOfRib.add(c.name);
-        } else if (!sameRibPeer(ribPeerFromConfig(before), next)) this.rib.updatePeer(next);
+        } else if (before && !sameRibPeer(ribPeerFromConfig(before), next)) rib.updatePeer(next);
       } catch (err) {
         // One peer the RIB cannot take (an address family it does not hold)
         // must not stop the others: it is left out and named in the status.
         this.refused.set(c.name, { config: c, reason: (err as Error).message });
-        if (before) {
-          this.rib.removePeer(c.name);
+        if (this.peers.has(c.name)) {
+          this.ribOf(this.peers.get(c.name)!).removePeer(c.name);
           this.peers.delete(c.name);
         }
         this.awaitingEndOfRib.delete(c.name);
@@ -179,11 +236,20 @@ export class Routing {
     const rib = this.rib;
     const learned = [...rib.prefixes()].filter((k) => rib.lookup(k).best?.peer != null);
     this.kernel?.applyBestPaths(learned.map((k) => ({ key: k, nextHop: null })));
+    const rib6 = this.ribV6;
+    if (rib6 && this.kernel?.applyBestPaths6) {
+      const learned6 = [...rib6.prefixes()].filter((k) => rib6.lookup(k).best?.peer != null);
+      this.kernel.applyBestPaths6(learned6.map((k) => ({ prefix: k, nextHop: null })));
+    }
   }
 
   private onSessionEvent(e: SessionEvent): void {
-    if (this.detached || !this.peers.has(e.peer)) return;
-    const rib = this.rib;
+    const config = this.peers.get(e.peer);
+    if (this.detached || !config) return;
+    const v6 = config.address.includes(':');
+    const rib = v6 && this.ribV6 ? this.ribV6 : this.rib;
+    // The session carries one family (IPv6 unicast for an IPv6 peer, RFC 4760), as its OPEN said.
+    const afi = v6 ? 2 : 1;
     switch (e.type) {
       case 'established': {
         // O(1) per session (a status() walk per session made a mesh bring-up O(N^2)).
@@ -205,13 +271,13 @@ export class Routing {
         }
         return;
       case 'end-of-rib':
-        if (e.afi !== 1 || e.safi !== 1) return; // the RIB holds IPv4 unicast only
+        if (e.afi !== afi || e.safi !== 1) return; // each RIB holds its family's unicast only
         rib.endOfRib(e.peer);
         this.awaitingEndOfRib.delete(e.peer);
         this.checkStaleRelease();
         return;
       case 'route-refresh':
-        if (e.afi !== 1 || e.safi !== 1) return;
+        if (e.afi !== afi || e.safi !== 1) return;
         this.sessions.enqueue(e.peer, rib.routeRefresh(e.peer));
         this.sessions.sendEndOfRib(e.peer);
         return;
@@ -231,6 +297,7 @@ export class Routing {
     if (!this.restartPending || this.awaitingEndOfRib.size > 0) return;
     this.restartPending = false;
     this.rib.flush();
+    this.ribV6?.flush();
     // Let the RIB's best-path changes reach the kernel programmer first.
     this.defer(() => {
       if (this.detached) return;
@@ -240,4 +307,9 @@ export class Routing {
       this.log.info({}, 'every peer sent End-of-RIB: stale routes from before the restart released');
     });
   }
+}
+
+/** An IPv6 best-path change as the kernel programmer takes it: the next hop is the global address the path carries. */
+function kernel6(c: BestPathChange): KernelBestPath6 {
+  return { prefix: c.key, nextHop: c.best && c.best.peer !== null ? c.best.nextHop : null };
 }

@@ -13,6 +13,7 @@ export { decodeUpdate, encodeUpdate, maxMessageLength } from './update.js';
 export { encodeAttributes, attributeName, displayAttributes, originText, ATTRIBUTE_TABLE, type AttributeRow } from './attributes/table.js';
 export { formatAsPath, mergeAs4Path, pathLength } from './attributes/as-path.js';
 export { packUpdates, endOfRib, isEndOfRib } from './pack.js';
+export { encodeAttributes6, packUpdates6 } from './pack6.js';
 export { negotiate, type Negotiated } from './negotiate.js';
 export { messageToJson, messageFromJson, attributesToJson, attributesFromJson } from './json.js';
 export { formatIpv6, parseIpv6, parseIpv6Prefix } from './ipv6.js';

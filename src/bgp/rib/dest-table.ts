@@ -300,3 +300,36 @@ export class PathLists {
 
 export const listPayload = (off: number): number => LIST_FLAG + (off >>> 2);
 export const listOffset = (payload: number): number => (payload - LIST_FLAG) * 4;
+
+/**
+ * The IPv6 unicast destination table: the same slots, payloads and list
+ * arena as IPv4's, keyed by interned prefix ids (src/bgp/prefix6.ts,
+ * negative integers). An id -n is held as the IPv4-shaped key n * 64 + 32:
+ * the table never mixes families, so the "/32" is only a tag, and ids
+ * interned together (one UPDATE's prefixes) hash into adjacent slots as
+ * consecutive IPv4 /32s do. The IPv4 table's code is untouched, so IPv4
+ * costs what it did.
+ */
+const toSlotKey = (id: number): number => -id * 64 + 32;
+const fromSlotKey = (key: number): number => -((key - 32) / 64);
+
+export class Ipv6Table extends Ipv4Table {
+  override find(key: number): number {
+    return super.find(toSlotKey(key));
+  }
+  override probe(key: number): number {
+    return super.probe(toSlotKey(key));
+  }
+  override insertAt(p: number, key: number, payload: number, dirty: boolean): void {
+    super.insertAt(p, toSlotKey(key), payload, dirty);
+  }
+  override insert(key: number, payload: number, dirty: boolean): number {
+    return super.insert(toSlotKey(key), payload, dirty);
+  }
+  override holds(slot: number, key: number): boolean {
+    return super.holds(slot, toSlotKey(key));
+  }
+  override keyAt(slot: number): number {
+    return fromSlotKey(super.keyAt(slot));
+  }
+}

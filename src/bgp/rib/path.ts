@@ -12,6 +12,21 @@
 import type { AttrSet } from '../route.js';
 import type { InternedAttrs } from './attr-set.js';
 import { parseIpv4 } from '../prefix.js';
+import { parseIpv6 } from '../codec/ipv6.js';
+
+/**
+ * A peer address as a number for the last best-path step (RFC 4271
+ * §9.1.2.2 g, lowest neighbour address). IPv4: the address. IPv6: its low
+ * 53 bits (a double holds no more), which orders exactly the peers of one
+ * /75 and so every Calico node subnet.
+ */
+export function addressNumber(address: string): number {
+  if (!address.includes(':')) return parseIpv4(address);
+  const b = parseIpv6(address);
+  const w2 = ((b[8] << 24) | (b[9] << 16) | (b[10] << 8) | b[11]) >>> 0;
+  const w3 = ((b[12] << 24) | (b[13] << 16) | (b[14] << 8) | b[15]) >>> 0;
+  return (w2 & 0x1fffff) * 2 ** 32 + w3;
+}
 
 /** What the RIB needs to know about a peer (from PeerConfig plus the session). */
 export interface RibPeer {
@@ -113,7 +128,7 @@ export class PeerState {
 
   configure(p: RibPeer, localAs: number): void {
     this.address = p.address;
-    this.addressNum = parseIpv4(p.address);
+    this.addressNum = addressNumber(p.address);
     this.asNumber = p.asNumber;
     this.ibgp = p.asNumber === localAs;
     this.rrClient = p.rrClient;

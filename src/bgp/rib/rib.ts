@@ -29,10 +29,11 @@
 import type { PathAttributes, UpdateMessage } from '../codec/types.js';
 import type { AttrSet, OutChange } from '../route.js';
 import { parseIpv4, type PrefixKey } from '../prefix.js';
+import { parsePrefix6 } from '../prefix6.js';
 import { AttrTable, type InternedAttrs } from './attr-set.js';
 import { bestPath, better, selectBest } from './best-path.js';
-import { Ipv4Table, LIST_FLAG, listOffset, listPayload, MAX_ELEMENT, MIXED, PathLists } from './dest-table.js';
-import { Path, PeerState, type BestInfo, type RibPeer } from './path.js';
+import { Ipv4Table, Ipv6Table, LIST_FLAG, listOffset, listPayload, MAX_ELEMENT, MIXED, PathLists } from './dest-table.js';
+import { addressNumber, Path, PeerState, type BestInfo, type RibPeer } from './path.js';
 import { exportAttributes, importRejection, type LocalSpeaker } from './propagation.js';
 
 export type { RibPeer } from './path.js';
@@ -51,6 +52,13 @@ export interface RibOptions {
    * calls `flush()` itself once per event-loop turn.
    */
   requestFlush?: (flush: () => void) => void;
+  /**
+   * 6: this RIB holds IPv6 unicast (keys are src/bgp/prefix6.ts ids, paths
+   * come from MP_REACH_NLRI AFI 2, `localAddress` is the node's IPv6
+   * address). calico-node runs bird6 beside bird; the agent keeps a second
+   * Rib the same way, so the IPv4 one does not change. Default 4.
+   */
+  family?: 4 | 6;
 }
 
 export interface PeerUpInfo {
@@ -107,7 +115,11 @@ export class Rib {
   /** Up peers with ADD-PATH send: dirty destinations then remember all their old paths, not only the best. */
   private addPathUp = 0;
   /** Every source's paths per destination (Adj-RIB-In of each peer and Loc-RIB in one table). */
-  private readonly table = new Ipv4Table();
+  private readonly table: Ipv4Table;
+  /** 4 or 6 (RibOptions.family). */
+  readonly family: 4 | 6;
+  /** The options this RIB was made with (the IPv6 sibling reuses them). */
+  private readonly options: RibOptions;
   private readonly lists = new PathLists();
   /** Path registry: id -> Path for the elements of the table, reference counted by them. */
   private pathById: (Path | undefined)[] = [undefined];
@@ -162,12 +174,24 @@ export class Rib {
         return () => clearTimeout(t);
       });
     this.requestFlush = opts.requestFlush;
+    this.options = opts;
+    this.family = opts.family ?? 4;
+    this.table = this.family === 6 ? new Ipv6Table() : new Ipv4Table();
     this.local = new PeerState('', 0, true);
     this.local.address = opts.localAddress;
-    this.local.addressNum = parseIpv4(opts.localAddress);
+    this.local.addressNum = addressNumber(opts.localAddress);
     this.local.asNumber = opts.localAs;
     this.local.routerId = opts.routerId;
     this.local.routerIdNum = parseIpv4(opts.routerId);
+  }
+
+  /**
+   * A new, empty IPv6 unicast RIB with this one's AS, router id, cluster id,
+   * clock and flush scheduling, whose own routes carry `localAddress6` as
+   * next hop (RFC 2545 §3: the global address; a link-local one is not sent).
+   */
+  ipv6Sibling(localAddress6: string): Rib {
+    return new Rib({ ...this.options, localAddress: localAddress6, family: 6 });
   }
 
   // ---------------------------------------------------------------- listeners
@@ -320,6 +344,7 @@ export class Rib {
 
   /** Apply one decoded UPDATE from `name`. Costs in proportion to its prefixes. */
   applyUpdate(name: string, update: UpdateMessage): void {
+    if (this.family === 6) return this.applyUpdate6(name, update);
     const st = this.peer(name);
     const a = update.attributes;
     // Withdrawals first (RFC 4271 §9: a prefix both withdrawn and announced ends announced).
@@ -342,6 +367,35 @@ export class Rib {
     this.announceList(st, update.nlri.keys, update.nlri.pathIds, set, accepted);
     if (mpNlri) this.announceList(st, mpNlri.keys, mpNlri.pathIds, set, accepted);
     // A set no path took (e.g. every prefix was a duplicate) leaves the table again.
+    if (set.refs === 0) {
+      this.attrTable.retain(set);
+      this.attrTable.release(set);
+    }
+  }
+
+  /**
+   * IPv6 unicast from MP_REACH_NLRI / MP_UNREACH_NLRI AFI 2 SAFI 1 (RFC 4760
+   * §3, §4); anything else in the UPDATE is not this RIB's family. The next
+   * hop is the global address (RFC 2545 §3: BIRD sends global + link-local,
+   * 32 octets; routes are installed via the global one).
+   */
+  private applyUpdate6(name: string, update: UpdateMessage): void {
+    const st = this.peer(name);
+    const { mpReach: reach, mpUnreach: unreach, ...rest } = update.attributes;
+    if (unreach && unreach.afi === 2 && unreach.safi === 1 && 'withdrawn' in unreach) {
+      this.withdrawList(st, ids6(unreach.withdrawn.prefixes), unreach.withdrawn.pathIds);
+    }
+    if (!reach || reach.afi !== 2 || reach.safi !== 1 || !('nlri' in reach) || reach.nlri.prefixes.length === 0) return;
+    const keys = ids6(reach.nlri.prefixes);
+    if (update.treatAsWithdraw) {
+      // RFC 7606 §2: every NLRI of the UPDATE is withdrawn, the session goes on.
+      this.withdrawList(st, keys, reach.nlri.pathIds);
+      return;
+    }
+    // RFC 4271 §5.1.3's NEXT_HOP is IPv4 only; for IPv6 the MP_REACH one is the path's next hop.
+    const set = this.attrTable.intern({ ...rest, nextHop: reach.nextHops[0] });
+    const accepted = importRejection(set.attrs, st, this.me) === null;
+    this.announceList(st, keys, reach.nlri.pathIds, set, accepted);
     if (set.refs === 0) {
       this.attrTable.retain(set);
       this.attrTable.release(set);
@@ -1243,5 +1297,12 @@ function diffOut(before: OutChange[], after: OutChange[]): OutChange[] {
     a.delete(id(b));
   }
   for (const x of a.values()) out.push(x);
+  return out;
+}
+
+/** IPv6 prefixes as received ("fd00:245::/122") -> interned ids (host bits cleared, as BIRD does). */
+function ids6(prefixes: readonly string[]): number[] {
+  const out = new Array<number>(prefixes.length);
+  for (let i = 0; i < prefixes.length; i++) out[i] = parsePrefix6(prefixes[i], true);
   return out;
 }

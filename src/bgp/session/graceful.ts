@@ -30,6 +30,8 @@ export function grCapability(opts: {
   restartTime: number;
   forwardingPreserved: boolean;
   notification: boolean;
+  /** The family the session carries (RFC 4724 §3: one tuple per AFI/SAFI preserved); IPv4 unicast by default. */
+  afi?: number;
 }): Capability {
   return {
     code: 64,
@@ -37,6 +39,6 @@ export function grCapability(opts: {
     restartState: opts.restarting,
     notification: opts.notification,
     restartTime: Math.min(Math.max(0, Math.round(opts.restartTime)), 4095),
-    families: [{ afi: 1, safi: 1, forwardingState: opts.forwardingPreserved }],
+    families: [{ afi: opts.afi ?? 1, safi: 1, forwardingState: opts.forwardingPreserved }],
   };
 }

@@ -19,7 +19,7 @@
  * - Status in operator words for `agent status`.
  */
 import net from 'node:net';
-import { encodeMessage, endOfRib, isEndOfRib, negotiate, BgpError, encodeAttributes, packUpdates, notificationFor, notificationName } from '../codec/index.js';
+import { encodeMessage, endOfRib, isEndOfRib, negotiate, BgpError, encodeAttributes, encodeAttributes6, packUpdates, packUpdates6, notificationFor, notificationName } from '../codec/index.js';
 import { ERR_HEADER, ERR_OPEN, MSG_OPEN, OPEN_UNSUPPORTED_VERSION } from '../codec/constants.js';
 import type { BgpMessage, Capability, OpenMessage, UpdateMessage } from '../codec/types.js';
 import { DEFAULT_CONTEXT, familyKey } from '../codec/types.js';
@@ -119,6 +119,8 @@ export interface PeerStatus {
 }
 
 const defaultEncoder: TxEncoder = { encodeAttributes, packUpdates };
+/** IPv6 unicast sessions send MP_REACH_NLRI / MP_UNREACH_NLRI (RFC 4760), keys are prefix6 ids. */
+const ipv6Encoder: TxEncoder = { encodeAttributes: encodeAttributes6, packUpdates: packUpdates6 };
 const KEEPALIVE = (): Buffer => encodeMessage({ type: 'KEEPALIVE' }, DEFAULT_CONTEXT);
 
 export function fsmConfigFor(config: PeerConfig, overrides: Partial<FsmConfig> = {}): FsmConfig {
@@ -287,11 +289,20 @@ export class Peer {
     this.primary?.tx?.enqueue(changes);
   }
 
-  /** End-of-RIB for IPv4 unicast (RFC 4724 §2), after everything enqueued so far. */
+  /**
+   * The AFI this session carries: IPv6 unicast between IPv6 addresses, IPv4
+   * unicast otherwise, as calico-node's bird6 and bird keep the families in
+   * separate sessions.
+   */
+  get afi(): 1 | 2 {
+    return this.config.address.includes(':') ? 2 : 1;
+  }
+
+  /** End-of-RIB for the session's family (RFC 4724 §2), after everything enqueued so far. */
   sendEndOfRib(): void {
     const conn = this.primary;
     if (this.fsm.state !== 'Established' || !conn?.tx || !conn.negotiated) return;
-    conn.tx.enqueueRaw([endOfRib(1, 1, conn.negotiated.sendContext)]);
+    conn.tx.enqueueRaw([endOfRib(this.afi, 1, conn.negotiated.sendContext)]);
   }
 
   /**
@@ -302,11 +313,11 @@ export class Peer {
   negotiatedInfo(): { remoteRouterId: string; addPathSend: boolean; addPathReceive: boolean } | null {
     const conn = this.primary;
     if (this.fsm.state !== 'Established' || !conn?.negotiated) return null;
-    const ipv4Unicast = 1 * 256 + 1;
+    const family = familyKey(this.afi, 1);
     return {
       remoteRouterId: this.lastSession.remoteRouterId ?? '0.0.0.0',
-      addPathSend: conn.negotiated.addPathSend.has(ipv4Unicast),
-      addPathReceive: conn.negotiated.addPathReceive.has(ipv4Unicast),
+      addPathSend: conn.negotiated.addPathSend.has(family),
+      addPathReceive: conn.negotiated.addPathReceive.has(family),
     };
   }
 
@@ -314,7 +325,7 @@ export class Peer {
   requestRefresh(): boolean {
     const conn = this.primary;
     if (this.fsm.state !== 'Established' || !conn?.negotiated?.routeRefresh) return false;
-    this.write(conn, encodeMessage({ type: 'ROUTE-REFRESH', afi: 1, subtype: 0, safi: 1 }, conn.negotiated.sendContext));
+    this.write(conn, encodeMessage({ type: 'ROUTE-REFRESH', afi: this.afi, subtype: 0, safi: 1 }, conn.negotiated.sendContext));
     return true;
   }
 
@@ -402,18 +413,21 @@ export class Peer {
 
   private buildOpen(): OpenMessage {
     const local = this.local;
+    // RFC 4760 §8: an IPv6 session advertises IPv6 unicast only (as bird6 does), so no IPv4 routes are exchanged on it.
+    const afi = this.afi;
     const caps: Capability[] = [
-      { code: 1, name: 'multiprotocol', afi: 1, safi: 1 },
+      { code: 1, name: 'multiprotocol', afi, safi: 1 },
       { code: 2, name: 'route-refresh' },
       grCapability({
         restarting: local.restarting,
         restartTime: this.config.restartTime || 120,
         forwardingPreserved: local.forwardingPreserved,
         notification: local.grNotification,
+        afi,
       }),
       { code: 65, name: 'as4', asn: local.asNumber },
       // Calico renders `add paths on` (send and receive) for every session.
-      { code: 69, name: 'add-path', families: [{ afi: 1, safi: 1, sendReceive: 3 }] },
+      { code: 69, name: 'add-path', families: [{ afi, safi: 1, sendReceive: 3 }] },
     ];
     if (local.hostname) caps.push({ code: 73, name: 'fqdn', hostname: local.hostname, domain: '' });
     return {
@@ -633,7 +647,8 @@ export class Peer {
     conn.remoteOpen = open;
     if (negotiated.extendedMessage) conn.framer.setMaxLength(65535);
     const send = negotiated.sendContext;
-    conn.tx = new TxQueue(conn.socket, this.deps.encoder ?? defaultEncoder, send, send.addPath.has(familyKey(1, 1)), this.deps.tx);
+    const encoder = this.afi === 2 ? ipv6Encoder : (this.deps.encoder ?? defaultEncoder);
+    conn.tx = new TxQueue(conn.socket, encoder, send, send.addPath.has(familyKey(this.afi, 1)), this.deps.tx);
     const gr = negotiated.gracefulRestart?.remote ?? null;
     const grCap = open.capabilities.find((c) => c.name === 'graceful-restart') as Extract<Capability, { name: 'graceful-restart' }> | undefined;
     this.lastGr = gr ? { restartTime: gr.restartTime, notification: !!grCap?.notification } : null;

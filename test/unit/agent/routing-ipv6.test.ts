@@ -1,0 +1,153 @@
+/**
+ * The wiring's IPv6 side (issue 19): IPv6 peers go to a second RIB of the
+ * same kind, their MP_REACH routes reach the kernel through
+ * applyBestPaths6 via the global next hop, this node's IPv6 blocks go to
+ * IPv6 peers with its IPv6 address as next hop, and IPv4 is not disturbed.
+ */
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { Routing, type KernelPort, type SessionsPort } from '../../../src/agent/routing.js';
+import { Rib } from '../../../src/bgp/rib/rib.js';
+import { formatPrefix } from '../../../src/bgp/prefix.js';
+import { formatAddress6, formatPrefix6, isPrefix6 } from '../../../src/bgp/prefix6.js';
+import type { OutChange, SessionEvent } from '../../../src/bgp/route.js';
+import type { UpdateMessage } from '../../../src/bgp/codec/types.js';
+import type { PeerConfig, Pool } from '../../../src/contracts.js';
+import type { BestPathChange, BestPathChange6 } from '../../../src/kernel/programmer.js';
+
+class FakeSessions extends EventEmitter implements SessionsPort {
+  configured: string[] = [];
+  sent: { peer: string; changes: readonly OutChange[] }[] = [];
+  endOfRib: string[] = [];
+  setPeers(configs: readonly PeerConfig[]): void {
+    this.configured = configs.map((c) => c.name);
+  }
+  enqueue(peer: string, changes: readonly OutChange[]): void {
+    this.sent.push({ peer, changes });
+  }
+  sendEndOfRib(peer: string): void {
+    this.endOfRib.push(peer);
+  }
+  peer(): { negotiatedInfo(): { remoteRouterId: string; addPathSend: boolean; addPathReceive: boolean } } {
+    return { negotiatedInfo: () => ({ remoteRouterId: '10.0.0.9', addPathSend: true, addPathReceive: true }) };
+  }
+  restartComplete(): void {}
+  fire(e: SessionEvent): void {
+    this.emit('event', e);
+  }
+}
+
+class FakeKernel implements KernelPort {
+  best = new Map<string, string | null>();
+  best6 = new Map<string, string | null>();
+  applyBestPaths(changes: Iterable<BestPathChange>): void {
+    for (const c of changes) this.best.set(formatPrefix(c.key), c.nextHop === null ? null : String(c.nextHop));
+  }
+  applyBestPaths6(changes: Iterable<BestPathChange6>): void {
+    for (const c of changes) {
+      expect(typeof c.prefix === 'number' && isPrefix6(c.prefix)).toBe(true);
+      const nh = c.nextHop === null ? null : typeof c.nextHop === 'number' ? formatAddress6(c.nextHop) : c.nextHop;
+      this.best6.set(formatPrefix6(c.prefix as number), nh);
+    }
+  }
+  releaseStale(): void {}
+}
+
+const peer = (address: string, extra: Partial<PeerConfig> = {}): PeerConfig => ({
+  name: `Mesh_${address.replaceAll('.', '_').replaceAll(':', '_')}`,
+  type: 'node-to-node mesh',
+  address,
+  port: 179,
+  asNumber: 64512,
+  passive: false,
+  keepOriginalNextHop: false,
+  restartTime: 120,
+  ...extra,
+});
+
+function reach6(prefixes: string[], pathIds: number[] | null = null): UpdateMessage {
+  return {
+    type: 'UPDATE',
+    withdrawn: { keys: [], pathIds: null },
+    attributes: { origin: 0, asPath: [], localPref: 100, mpReach: { afi: 2, safi: 1, nextHops: ['fd00:1::2', 'fe80::2'], nlri: { prefixes, pathIds } } },
+    nlri: { keys: [], pathIds: null },
+  };
+}
+
+const pool6: Pool = { name: 'v6', cidr: 'fd00:245::/64', ipipMode: 'Never', vxlanMode: 'Never', disableBGPExport: false, disabled: false, blockSize: 122 } as Pool;
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+function setup() {
+  const rib = new Rib({ localAs: 64512, routerId: '10.0.0.1', localAddress: '10.0.0.1', requestFlush: (f) => setImmediate(f) });
+  const sessions = new FakeSessions();
+  const kernel = new FakeKernel();
+  const routing = new Routing({ rib, sessions, kernel });
+  return { rib, sessions, kernel, routing };
+}
+
+describe('routing: IPv6', () => {
+  it('without an IPv6 address of this node an IPv6 peer is refused with the reason, the IPv4 ones run', () => {
+    const { sessions, routing } = setup();
+    routing.setPeers([peer('10.0.0.2'), peer('fd00:1::2')]);
+    expect(sessions.configured).toEqual(['Mesh_10_0_0_2']);
+    expect(routing.refusedPeers().map((r) => r.reason)).toEqual([expect.stringMatching(/^IPv6 peer not started: this node has no IPv6 address/)]);
+    expect(routing.rib6).toBeNull();
+  });
+
+  it('IPv6 peers use the IPv6 RIB: their routes reach the kernel via the global next hop, own blocks go out with our IPv6 address', async () => {
+    const { rib, sessions, kernel, routing } = setup();
+    routing.setIpv6({ localAddress: 'fd00:1::1', blocks: [{ cidr: 'fd00:245::1:0/122', state: 'confirmed' }], pools: [pool6] });
+    routing.setPeers([peer('10.0.0.2'), peer('fd00:1::2'), peer('fd00:1::3')]);
+    expect(sessions.configured).toEqual(['Mesh_10_0_0_2', 'Mesh_fd00_1__2', 'Mesh_fd00_1__3']);
+    expect(routing.refusedPeers()).toEqual([]);
+    sessions.fire({ type: 'established', peer: 'Mesh_fd00_1__2' });
+    const initial = sessions.sent.find((s) => s.peer === 'Mesh_fd00_1__2')!.changes;
+    expect(initial.map((c) => [formatPrefix6(c.key), c.attrs?.attrs.nextHop])).toEqual([['fd00:245::1:0/122', 'fd00:1::1']]);
+    expect(sessions.endOfRib).toEqual(['Mesh_fd00_1__2']);
+    sessions.fire({ type: 'established', peer: 'Mesh_fd00_1__3' });
+    sessions.fire({ type: 'update', peer: 'Mesh_fd00_1__2', update: reach6(['fd00:245::40/122'], [1]) });
+    await turn();
+    expect(kernel.best6.get('fd00:245::40/122')).toBe('fd00:1::2');
+    expect(kernel.best.size).toBe(0);
+    expect([...rib.prefixes()]).toEqual([]); // the IPv4 RIB holds none of it
+    // Reflected? No: iBGP to iBGP is not passed on without RR; the RR case is the RIB's (test/unit/rib/ipv6.test.ts).
+    sessions.fire({ type: 'down', peer: 'Mesh_fd00_1__2', graceful: false, restartTime: 0, reason: 'test' });
+    await turn();
+    expect(kernel.best6.get('fd00:245::40/122')).toBeNull();
+  });
+
+  it('End-of-RIB and route refresh of an IPv6 session are AFI 2', async () => {
+    const { sessions, routing } = setup();
+    routing.setIpv6({ localAddress: 'fd00:1::1', blocks: [{ cidr: 'fd00:245::1:0/122', state: 'confirmed' }], pools: [pool6] });
+    routing.setPeers([peer('fd00:1::2')]);
+    sessions.fire({ type: 'established', peer: 'Mesh_fd00_1__2' });
+    sessions.sent.length = 0;
+    sessions.fire({ type: 'route-refresh', peer: 'Mesh_fd00_1__2', afi: 1, safi: 1 });
+    expect(sessions.sent).toEqual([]);
+    sessions.fire({ type: 'route-refresh', peer: 'Mesh_fd00_1__2', afi: 2, safi: 1 });
+    expect(sessions.sent.map((s) => s.changes.map((c) => formatPrefix6(c.key)))).toEqual([['fd00:245::1:0/122']]);
+  });
+
+  it('a new IPv6 block is announced and a released one withdrawn; blocks change without touching IPv4', async () => {
+    const { sessions, routing } = setup();
+    routing.setIpv6({ localAddress: 'fd00:1::1', blocks: [], pools: [pool6] });
+    routing.setPeers([peer('fd00:1::2'), peer('10.0.0.2')]);
+    sessions.fire({ type: 'established', peer: 'Mesh_fd00_1__2' });
+    sessions.fire({ type: 'established', peer: 'Mesh_10_0_0_2' });
+    sessions.sent.length = 0;
+    routing.setIpv6({ localAddress: 'fd00:1::1', blocks: [{ cidr: 'fd00:245::2:0/122', state: 'confirmed' }], pools: [pool6] });
+    await turn();
+    expect(sessions.sent.map((s) => [s.peer, s.changes.map((c) => [formatPrefix6(c.key), c.attrs !== null])])).toEqual([['Mesh_fd00_1__2', [['fd00:245::2:0/122', true]]]]);
+    sessions.sent.length = 0;
+    routing.setIpv6({ localAddress: 'fd00:1::1', blocks: [], pools: [pool6] });
+    await turn();
+    expect(sessions.sent.map((s) => [s.peer, s.changes.map((c) => [formatPrefix6(c.key), c.attrs !== null])])).toEqual([['Mesh_fd00_1__2', [['fd00:245::2:0/122', false]]]]);
+  });
+
+  it('an IPv6 peer with a source address but no node IPv6 address uses it as next hop', () => {
+    const { sessions, routing } = setup();
+    routing.setPeers([peer('fd00:1::2', { sourceAddress: 'fd00:1::1' })]);
+    expect(sessions.configured).toEqual(['Mesh_fd00_1__2']);
+    expect(routing.rib6?.me.localAddress).toBe('fd00:1::1');
+  });
+});
