@@ -129,6 +129,15 @@ export interface BgpSettings {
   /** BGPConfiguration.programClusterRoutes as written; undefined when absent. */
   programClusterRoutes?: string;
   logSeverityScreen?: string;
+  /**
+   * IPv4 service CIDRs every node advertises (the default BGPConfiguration's
+   * serviceClusterIPs, serviceExternalIPs, serviceLoadBalancerIPs), at the
+   * CIDR level: a single-address entry (/32) is a per-service address, which
+   * calico-node advertises only from the nodes with a local endpoint, and is
+   * left out here. Never programmed into this node's kernel, nor are learned
+   * routes inside them.
+   */
+  serviceCidrs?: string[];
 }
 
 /**

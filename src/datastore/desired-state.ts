@@ -153,6 +153,10 @@ export function computeBgpSettings(view: ResourceView, nodeName: string): BgpSet
     listenPort: n?.listenPort ?? g?.listenPort ?? DEFAULT_PORT,
     prefixAdvertisements: n?.prefixAdvertisements ?? g?.prefixAdvertisements ?? [],
   };
+  // calico-node reads the service ranges from the default BGPConfiguration only.
+  const services = [...(g?.serviceClusterIPs ?? []), ...(g?.serviceExternalIPs ?? []), ...(g?.serviceLoadBalancerIPs ?? [])]
+    .filter((c) => !c.includes(':') && !c.endsWith('/32'));
+  if (services.length) settings.serviceCidrs = [...new Set(services)];
   const pcr = n?.programClusterRoutes ?? g?.programClusterRoutes;
   if (pcr !== undefined) settings.programClusterRoutes = pcr;
   const sev = n?.logSeverityScreen ?? g?.logSeverityScreen;

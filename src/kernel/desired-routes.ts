@@ -24,7 +24,7 @@
  *   which is what BIRD 2 installs for the same route (checked in a
  *   namespace); VXLAN IPv6 pools are Felix's, as for IPv4.
  */
-import { keyLength, parseIpv4, parsePrefix, prefixContains, prefixKey, type PrefixKey } from '../bgp/prefix.js';
+import { keyLength, parseIpv4, parsePrefix, prefixContains, prefixCovers, prefixKey, type PrefixKey } from '../bgp/prefix.js';
 import { affinityConfirmed, blockDisposition, PoolIndex } from '../calico/ipam-rules.js';
 import { isPrefix6, parsePrefix6, prefix6Length } from '../bgp/prefix6.js';
 import type { LocalBlock, NodeIdentity, Pool } from '../contracts.js';
@@ -66,6 +66,7 @@ export function clusterRoutesPolicy(value: string | undefined): ClusterRoutesPol
 /** Everything a learned route's shape depends on, precomputed once per change of pools / node / policy. */
 export class RouteContext {
   private readonly pools: PoolIndex<Pool>;
+  private readonly services: PrefixKey[] = [];
   /** This node's subnet as a prefix key, or undefined when the identity is not known yet. */
   readonly nodeSubnet?: PrefixKey;
   readonly policy: ClusterRoutesPolicy;
@@ -76,9 +77,18 @@ export class RouteContext {
       pools: Iterable<Pool>;
       programClusterRoutes?: string;
       tunnelDevice?: string;
+      /** Service CIDRs (BgpSettings.serviceCidrs): nothing learned inside them is programmed. */
+      serviceCidrs?: readonly string[];
     },
   ) {
     this.pools = new PoolIndex(opts.pools);
+    for (const cidr of opts.serviceCidrs ?? []) {
+      try {
+        this.services.push(parsePrefix(cidr, true));
+      } catch {
+        // the datastore reports a bad cidr; nothing to exclude for it
+      }
+    }
     if (opts.node?.ipv4) {
       try {
         this.nodeSubnet = prefixKey(parseIpv4(opts.node.ipv4), opts.node.ipv4PrefixLen);
@@ -100,6 +110,10 @@ export class RouteContext {
 
   /** The kernel route for a prefix learned with `nextHop` (uint32), or null for none. */
   learnedRoute(prefix: PrefixKey, nextHop: number): KernelRoute | null {
+    // Service addresses are kube-proxy's on every node: calico-node's BIRD
+    // advertises the ranges but never writes them, or routes inside them
+    // (other nodes' service /32s), into its own kernel.
+    for (const s of this.services) if (prefixCovers(s, prefix)) return null;
     const pool = this.poolOf(prefix);
     if (pool) {
       if (pool.ipipMode === 'Never' && pool.vxlanMode !== 'Never') return null; // VXLAN: Felix's business

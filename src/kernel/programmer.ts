@@ -159,6 +159,7 @@ export class KernelProgrammer {
   private pools: Pool[] = [];
   private pools6: Pool[] = [];
   private programClusterRoutes?: string;
+  private serviceCidrs: readonly string[] = [];
   private ctx: RouteContext;
 
   /** Learned best paths: prefix -> next hop (uint32). */
@@ -234,7 +235,10 @@ export class KernelProgrammer {
 
   /** BGPConfiguration.programClusterRoutes (or the whole BgpSettings). */
   setProgramClusterRoutes(value: string | undefined | BgpSettings): void {
-    this.programClusterRoutes = typeof value === 'object' && value !== null ? value.programClusterRoutes : value;
+    const settings = typeof value === 'object' && value !== null ? value : undefined;
+    this.programClusterRoutes = settings ? settings.programClusterRoutes : (value as string | undefined);
+    // The whole BgpSettings also carries the service CIDRs, which are never programmed.
+    if (settings) this.serviceCidrs = settings.serviceCidrs ?? [];
     this.rebuild();
   }
 
@@ -446,6 +450,7 @@ export class KernelProgrammer {
       pools: this.pools6.length ? [...this.pools, ...this.pools6] : this.pools,
       programClusterRoutes: this.programClusterRoutes,
       tunnelDevice: this.tunnelDevice,
+      serviceCidrs: this.serviceCidrs,
     });
   }
 

@@ -63,11 +63,18 @@ export function parseCommunity(text: string): { standard: number } | { large: [n
   return null;
 }
 
-/** Our originated routes from the node's blocks, the pools and the prefix advertisements. */
+/**
+ * Our originated routes from the node's blocks, the pools, the prefix
+ * advertisements and the service CIDRs (BGPConfiguration serviceClusterIPs /
+ * serviceExternalIPs / serviceLoadBalancerIPs: every node advertises each,
+ * as calico-node does through its static routes; they take the same
+ * communities as the node's other routes).
+ */
 export function originatedRoutes(
   blocks: Iterable<LocalBlock>,
   pools: Iterable<Pool>,
   prefixAdvertisements: PrefixAdvertisement[] = [],
+  serviceCidrs: readonly string[] = [],
 ): OriginatedRoutes {
   const poolIndex = new PoolIndex(pools);
   const problems: string[] = [];
@@ -104,20 +111,35 @@ export function originatedRoutes(
     const d = decideBlock(block, key, poolIndex);
     decisions.push(d);
     if (!d.exported) continue;
-    const route: LocalRoute = {};
-    for (const ad of ads) {
-      if (!prefixCovers(ad.key, key)) continue;
-      if (ad.standard.length) route.communities = [...new Set([...(route.communities ?? []), ...ad.standard])].sort((a, b) => a - b);
-      if (ad.large.length) route.largeCommunities = [...(route.largeCommunities ?? []), ...ad.large];
+    routes.set(key, withCommunities(key, ads));
+  }
+  for (const cidr of serviceCidrs) {
+    let key: PrefixKey;
+    try {
+      key = parsePrefix(cidr, true);
+    } catch (err) {
+      problems.push(`service CIDR ${cidr}: ${(err as Error).message}`);
+      continue;
     }
-    routes.set(key, route);
+    if (!routes.has(key)) routes.set(key, withCommunities(key, ads));
   }
   return { routes, decisions, problems };
 }
 
+/** The route for `key` with the communities of every prefix advertisement that covers it. */
+function withCommunities(key: PrefixKey, ads: { key: PrefixKey; standard: number[]; large: [number, number, number][] }[]): LocalRoute {
+  const route: LocalRoute = {};
+  for (const ad of ads) {
+    if (!prefixCovers(ad.key, key)) continue;
+    if (ad.standard.length) route.communities = [...new Set([...(route.communities ?? []), ...ad.standard])].sort((a, b) => a - b);
+    if (ad.large.length) route.largeCommunities = [...(route.largeCommunities ?? []), ...ad.large];
+  }
+  return route;
+}
+
 /** The same, from a whole desired state. */
 export function originatedFromDesired(state: DesiredState): OriginatedRoutes {
-  return originatedRoutes(state.blocks.values(), state.pools.values(), state.bgp.prefixAdvertisements);
+  return originatedRoutes(state.blocks.values(), state.pools.values(), state.bgp.prefixAdvertisements, state.bgp.serviceCidrs);
 }
 
 /**

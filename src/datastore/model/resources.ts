@@ -43,6 +43,7 @@ export interface BGPConfigurationResource {
   nodeMeshMaxRestartTime?: number;
   serviceClusterIPs: string[];
   serviceExternalIPs: string[];
+  serviceLoadBalancerIPs: string[];
   prefixAdvertisements?: PrefixAdvertisement[];
   ignoredInterfaces: string[];
   logSeverityScreen?: string;
@@ -189,6 +190,7 @@ function parseBGPConfiguration(r: FieldReader, doc: Obj, name: string): BGPConfi
     name,
     serviceClusterIPs: [],
     serviceExternalIPs: [],
+    serviceLoadBalancerIPs: [],
     ignoredInterfaces: [],
   };
   cfg.nodeToNodeMeshEnabled = r.bool(spec.nodeToNodeMeshEnabled, 'spec.nodeToNodeMeshEnabled');
@@ -197,7 +199,7 @@ function parseBGPConfiguration(r: FieldReader, doc: Obj, name: string): BGPConfi
   const pw = r.object(spec.nodeMeshPassword, 'spec.nodeMeshPassword');
   if (pw) cfg.nodeMeshPasswordRef = secretRef(r, pw, 'spec.nodeMeshPassword');
   cfg.nodeMeshMaxRestartTime = r.duration(spec.nodeMeshMaxRestartTime, 'spec.nodeMeshMaxRestartTime');
-  for (const f of ['serviceClusterIPs', 'serviceExternalIPs'] as const) {
+  for (const f of ['serviceClusterIPs', 'serviceExternalIPs', 'serviceLoadBalancerIPs'] as const) {
     const list = r.array(spec[f], `spec.${f}`) ?? [];
     list.forEach((e, i) => {
       const o = r.object(e, `spec.${f}[${i}]`);
