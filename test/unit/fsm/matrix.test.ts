@@ -115,7 +115,7 @@ function rule(state: FsmStateName, ev: FsmEventType): Expect {
   return fsmError;
 }
 
-const TIMERS_BUT_IDLE_HOLD = ['ConnectRetry', 'Hold', 'Keepalive', 'DelayOpen'];
+const TIMERS_BUT_IDLE_HOLD = ['ConnectRetry', 'DelayOpen', 'Hold', 'Keepalive'];
 const stopped = (actions: FsmAction[]) => actions.flatMap((a) => (a.type === 'stop-timer' ? [a.timer] : []));
 const types = (actions: FsmAction[]) => actions.map((a) => a.type);
 
@@ -264,6 +264,40 @@ describe('FSM: every state x every event (RFC 4271 §8.2.2)', () => {
     const os = transition(at('OpenSent'), { type: 'BGPOpen', holdTime: 0 }, config);
     expect(os.actions).toEqual([{ type: 'stop-timer', timer: 'DelayOpen' }, { type: 'stop-timer', timer: 'ConnectRetry' }, { type: 'send-keepalive' }, { type: 'stop-timer', timer: 'Hold' }]);
     expect(os.data).toMatchObject({ state: 'OpenConfirm', holdTime: 0, keepaliveTime: 0 });
+  });
+
+  it('exact action lists: nothing extra is sent or started', () => {
+    expect(transition(at('Established'), EVENTS.ManualStop, config).actions).toEqual([
+      { type: 'send-notification', notice: { code: 6, subcode: 2 } },
+      ...TIMERS_BUT_IDLE_HOLD.map((timer) => ({ type: 'stop-timer', timer })),
+      { type: 'stop-timer', timer: 'IdleHold' },
+      { type: 'close' },
+      { type: 'release' },
+      { type: 'down', cause: { kind: 'stopped', notice: { code: 6, subcode: 2 } }, wasEstablished: true },
+    ]);
+    expect(transition(at('Established'), EVENTS.TcpConnectionFails, config).actions).toEqual([
+      ...TIMERS_BUT_IDLE_HOLD.map((timer) => ({ type: 'stop-timer', timer })),
+      { type: 'close' },
+      { type: 'release' },
+      { type: 'down', cause: { kind: 'connection-lost', reason: 'reset' }, wasEstablished: true },
+      { type: 'start-timer', timer: 'IdleHold', seconds: 20 },
+    ]);
+    const passive = { ...config, passive: true };
+    expect(transition(at('Active'), EVENTS.TcpConnectionFails, passive).actions).toEqual([
+      { type: 'stop-timer', timer: 'DelayOpen' },
+      { type: 'close' },
+      { type: 'release' },
+      { type: 'down', cause: { kind: 'connection-lost', reason: 'reset' }, wasEstablished: false },
+    ]);
+    expect(transition(at('OpenSent'), EVENTS.TcpConnectionFails, passive).actions).toEqual([
+      { type: 'stop-timer', timer: 'Hold' },
+      { type: 'close' },
+      { type: 'release' },
+      { type: 'down', cause: { kind: 'connection-lost', reason: 'reset' }, wasEstablished: false },
+    ]);
+    // The reasons status shows for a connection dropped in Connect/Active.
+    expect(transition(at('Connect'), EVENTS.BGPOpen, config).actions).toContainEqual({ type: 'down', cause: { kind: 'connection-lost', reason: 'OPEN received before ours was sent' }, wasEstablished: false });
+    expect(transition(at('Active'), EVENTS.UpdateMsg, config).actions).toContainEqual({ type: 'down', cause: { kind: 'connection-lost', reason: 'unexpected UpdateMsg in Active' }, wasEstablished: false });
   });
 
   it('without automatic restart an error leaves no IdleHold timer and the wait as it was', () => {
