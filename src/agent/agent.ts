@@ -467,7 +467,8 @@ export class Agent {
           throw new Error(`"${level}" is not a log level (fatal, error, warn, info, debug, trace)`);
         }
         this.log.level = level;
-        this.log.info({ previous, level }, 'log level changed');
+        // Not `level`: pino writes its own "level" key, and a second one made the line ambiguous JSON.
+        this.log.info({ from: previous, to: level }, 'log level changed');
         return { previous, level };
       });
   }
