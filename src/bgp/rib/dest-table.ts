@@ -67,7 +67,7 @@ export class Ipv4Table {
   /**
    * Home slot: prefixes of one length numbered n = address >>> (32 - length);
    * runs of 8 consecutive numbers hash together into adjacent slots, so an
-   * UPDATE's mostly consecutive prefixes share cache lines (as in PrefixMap).
+   * UPDATE's mostly consecutive prefixes share cache lines.
    */
   private static home(addr: number, len: number, shift: number, mask: number): number {
     const n = len === 0 ? 0 : addr >>> (32 - len);

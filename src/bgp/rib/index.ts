@@ -3,4 +3,3 @@ export { Rib, type RibOptions, type RibPeer, type PeerUpInfo, type BestPathChang
 export { bestPath, comparePaths, BEST_PATH_STEPS, type BestPathResult, type BestPathStep } from './best-path.js';
 export { importRejection, exportAttributes, prepend, type LocalSpeaker } from './propagation.js';
 export { originatedRoutes, originatedFromDesired, decideBlock, poolOf, parseCommunity, type BlockDecision, type OriginatedRoutes, type PrefixAdvertisement } from './calico-policy.js';
-export { PrefixMap } from './prefix-map.js';
