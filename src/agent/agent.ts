@@ -294,6 +294,10 @@ export class Agent {
       this.rib?.setLocalRoutes(originated.routes);
     }
     if (poolsChanged) this.rib?.setExportFilter(learnedExportFilter(state.pools.values()));
+    // IPv6 (issue 19): this node's IPv6 address, blocks6 and pools6 to the IPv6 RIB (next hop self, RFC 2545 §3).
+    if (!diff || diff.node || diff.blocks6Added.length + diff.blocks6Changed.length + diff.blocks6Removed.length + diff.pools6Changed.length + diff.pools6Removed.length > 0) {
+      this.routing?.setIpv6({ localAddress: state.node.ipv6, blocks: state.blocks6?.values() ?? [], pools: state.pools6?.values() ?? [] });
+    }
     const kernel = this.kernel;
     if (!kernel) return;
     if (!diff || diff.node) {

@@ -82,6 +82,7 @@ export class Routing {
    */
   private ribV6: Rib | null = null;
   private ipv6Local: { blocks: LocalBlock[]; pools: Pool[] } = { blocks: [], pools: [] };
+  private lastConfigs: readonly PeerConfig[] = [];
   private readonly sessions: SessionsPort;
   private readonly kernel?: KernelPort;
   private readonly log: RoutingLogger;
@@ -126,8 +127,11 @@ export class Routing {
   setIpv6(opts: { localAddress?: string; blocks: Iterable<LocalBlock>; pools: Iterable<Pool> }): void {
     if (this.detached) return;
     this.ipv6Local = { blocks: [...opts.blocks], pools: [...opts.pools] };
+    const created = !this.ribV6 && !!opts.localAddress;
     const rib6 = opts.localAddress ? this.ensureRib6(opts.localAddress) : this.ribV6;
     if (!rib6) return;
+    // IPv6 peers refused for want of this address start now (the agent sets peers before its local state).
+    if (created && [...this.refused.values()].some((r) => r.config.address.includes(':'))) this.setPeers(this.lastConfigs);
     const originated = originatedRoutes6(this.ipv6Local.blocks, this.ipv6Local.pools);
     for (const problem of originated.problems ?? []) this.log.warn({ problem }, 'IPv6 export policy');
     rib6.setLocalRoutes(originated.routes);
@@ -170,6 +174,7 @@ export class Routing {
   /** Reconcile the RIB's peers and the sessions to `configs` (the datastore's desired peers). */
   setPeers(configs: readonly PeerConfig[]): void {
     if (this.detached) return;
+    this.lastConfigs = configs;
     const wanted = new Map(configs.map((c) => [c.name, c]));
     const removed: string[] = [];
     const added: string[] = [];

@@ -144,6 +144,15 @@ describe('routing: IPv6', () => {
     expect(sessions.sent.map((s) => [s.peer, s.changes.map((c) => [formatPrefix6(c.key), c.attrs !== null])])).toEqual([['Mesh_fd00_1__2', [['fd00:245::2:0/122', false]]]]);
   });
 
+  it('IPv6 peers refused before the node IPv6 address was known start once it is, IPv4 sessions untouched', () => {
+    const { sessions, routing } = setup();
+    routing.setPeers([peer('10.0.0.2'), peer('fd00:1::2')]);
+    expect(sessions.configured).toEqual(['Mesh_10_0_0_2']);
+    routing.setIpv6({ localAddress: 'fd00:1::1', blocks: [], pools: [pool6] });
+    expect(sessions.configured).toEqual(['Mesh_10_0_0_2', 'Mesh_fd00_1__2']);
+    expect(routing.refusedPeers()).toEqual([]);
+  });
+
   it('an IPv6 peer with a source address but no node IPv6 address uses it as next hop', () => {
     const { sessions, routing } = setup();
     routing.setPeers([peer('fd00:1::2', { sourceAddress: 'fd00:1::1' })]);
