@@ -1,8 +1,9 @@
 /**
  * `npm run lab -- --ipv6` end to end (issue 19): a dual-stack lab of 3 nodes.
- * With agents: IPv4 converges as without --ipv6, every node holds its own
- * IPv6 blackhole in BIRD 2's exact form, and the output says that the agent
- * has no IPv6 sessions yet (nothing faked). With `--speaker bird`: every node
+ * With agents: IPv4 converges as without --ipv6, the agents run IPv6
+ * sessions (the lab finds so and enables BIRD's IPv6 sessions to them), and
+ * every node holds its own IPv6 blackhole and every other node's IPv6 block
+ * via its owner's IPv6 address, in BIRD 2's exact form. With `--speaker bird`: every node
  * routes every IPv6 block via its owner's IPv6 address. Own prefixes (v6t*)
  * and state dirs; torn down always. Never skipped: missing root or binaries fail.
  */
@@ -47,9 +48,9 @@ afterAll(async () => {
 });
 
 describe('npm run lab -- --ipv6 (3 nodes)', () => {
-  it('with agents: IPv4 converges; IPv6 as far as the agents go (all blocks when they run IPv6 sessions, else own blackholes and saying so)', async () => {
+  it('with agents: IPv4 converges; the agents run IPv6 sessions and every node routes every IPv6 block', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'v6lab-it-'));
-    const prefix = 'v6ta-';
+    const prefix = 'r6la-';
     dirs.push([dir, prefix]);
     await lab(dir, prefix, ['down']);
     const up = await lab(dir, prefix, ['up', '--ipv6', '--nodes', '3']);
@@ -57,6 +58,8 @@ describe('npm run lab -- --ipv6 (3 nodes)', () => {
     const state = readState(dir)!;
     expect(state.plan.ipv6?.pool.cidr).toBe('fd00:244::/64');
     const speaks = state.plan.ipv6?.agentSessions === true;
+    // Issue 19: the agents speak IPv6 now, so the lab must have found it and enabled BIRD's IPv6 sessions to them.
+    expect(speaks, up.out).toBe(true);
     // The lab's finding agrees with what the agents say about their IPv6 peers.
     const node2 = await run(process.execPath, [join(repo, 'dist', 'src', 'cli', 'main.js'), 'status', '--json', '--control-socket', join(dir, 'node-2', 'agent.sock')]);
     const v6peers = (JSON.parse(node2.stdout) as { peers: { address: string; lastError?: string }[] }).peers.filter((p) => p.address.includes(':'));
