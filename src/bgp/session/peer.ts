@@ -657,7 +657,7 @@ export class Peer {
     this.counters.messagesOut = 1;
     this.txTotals = { messagesOut: 0, updatesOut: 0 };
     this.lastSession = {
-      capabilities: summarize(negotiated, gr),
+      capabilities: summarize(negotiated, gr, this.afi),
       holdTime,
       keepaliveTime: holdTime === 0 ? 0 : Math.max(1, Math.floor(holdTime / 3)),
       remoteRouterId: open.bgpId,
@@ -731,14 +731,15 @@ function zeroCounters(): PeerCounters {
   return { messagesIn: 0, messagesOut: 0, updatesIn: 0, updatesOut: 0, prefixesReceived: 0, withdrawnReceived: 0, prefixesAdvertised: 0 };
 }
 
-function summarize(n: import('../codec/index.js').Negotiated, gr: { restartTime: number } | null): string[] {
+/** The negotiated capabilities as status words; add-path is the session's family's (IPv6 unicast on an IPv6 session). */
+function summarize(n: import('../codec/index.js').Negotiated, gr: { restartTime: number } | null, afi: number): string[] {
   const out: string[] = [];
   if (n.as4) out.push('as4');
   if (n.routeRefresh) out.push('route-refresh');
   if (n.enhancedRouteRefresh) out.push('enhanced-route-refresh');
   if (n.extendedMessage) out.push('extended-message');
-  const rx = n.addPathReceive?.has?.(familyKey(1, 1));
-  const tx = n.addPathSend?.has?.(familyKey(1, 1));
+  const rx = n.addPathReceive?.has?.(familyKey(afi, 1));
+  const tx = n.addPathSend?.has?.(familyKey(afi, 1));
   if (rx || tx) out.push(`add-path ${rx ? 'rx' : ''}${rx && tx ? '/' : ''}${tx ? 'tx' : ''}`);
   if (gr) out.push(`graceful-restart ${gr.restartTime}s`);
   if (n.remoteHostname) out.push(`hostname ${n.remoteHostname}`);

@@ -132,7 +132,7 @@ describe('IPv6 sessions with BIRD 2', () => {
       peers = await child.call<P[]>('peers');
       return peers[0]?.state === 'Established';
     }, 20_000, () => JSON.stringify(peers) + bird.log.slice(-1500));
-    expect(peers[0].capabilities).toEqual(expect.arrayContaining([expect.stringMatching(/^graceful-restart /)]));
+    expect(peers[0].capabilities).toEqual(expect.arrayContaining(['add-path rx/tx', expect.stringMatching(/^graceful-restart /)]));
     const proto = bird.birdc('show protocols all Mesh_fd00_199__1');
     expect(proto).toMatch(/Established/);
     expect(proto).toMatch(/Channel ipv6\s+State:\s+UP/);

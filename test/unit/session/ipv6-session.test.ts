@@ -87,6 +87,12 @@ describe('IPv6 session', () => {
     expect(open.capabilities.find((c) => c.name === 'graceful-restart')).toMatchObject({ families: [{ afi: 2, safi: 1 }] });
   });
 
+  it("the status names the IPv6 family's add-path as negotiated, and the RIB is told path ids flow both ways", () => {
+    const { peer } = established();
+    expect(peer.status().capabilities).toContain('add-path rx/tx');
+    expect(peer.negotiatedInfo()).toMatchObject({ addPathSend: true, addPathReceive: true });
+  });
+
   it('End-of-RIB for IPv6 is an UPDATE whose only attribute is an empty MP_UNREACH_NLRI AFI 2 (RFC 4724 §2)', async () => {
     const { peer, sock } = established();
     peer.sendEndOfRib();
