@@ -554,6 +554,12 @@ export class Rib {
     const curAll = oldAll !== null ? this.acceptedPaths(pl) : null;
     const oldEx = this.oldEx;
     const newEx = this.newEx;
+    // Learned routes pass Calico's export filter (confd's calico_export_to_bgp_peers)
+    // here too, not only in full-table exports: the memoised exports are per
+    // path, the filter is per prefix. Our own routes are always offered.
+    const learnedOk = this.exportAllowed(key);
+    const oldGone = !learnedOk && this.memoOld !== undefined && this.memoOld !== null && !this.memoOld.src.local;
+    const newGone = !learnedOk && this.memoNew !== undefined && this.memoNew !== null && !this.memoNew.src.local;
     // One OutChange object per distinct export for this prefix, shared by the peers that get it.
     let lastSet: InternedAttrs | null | undefined;
     let lastChange: OutChange | undefined;
@@ -563,8 +569,8 @@ export class Rib {
         this.diffAddPath(to, key, oldAll!, curAll!, outs[i]);
         continue;
       }
-      const a = oldEx[i];
-      const b = newEx[i];
+      const a = oldGone ? null : oldEx[i];
+      const b = newGone ? null : newEx[i];
       if (a === b || (a !== null && b !== null && a.internKey === b.internKey)) continue;
       if (b !== lastSet || lastChange === undefined) {
         lastSet = b;

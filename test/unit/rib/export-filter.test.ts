@@ -39,4 +39,19 @@ describe("Calico's export filter for learned routes (confd calico_export_to_bgp_
     // Both paths are still in the Loc-RIB: the filter is about export only.
     expect(rib.lookup(parsePrefix('0.0.0.0/0')).best?.peer).toBe('c1');
   });
+
+  it('keeps learned routes outside the pools from a peer without ADD-PATH in incremental updates too, not only in its full table', () => {
+    const rib = new Rib({ localAs: AS, routerId: ME, localAddress: ME });
+    const rec = new OutRecorder().attach(rib);
+    rib.setExportFilter(learnedExportFilter([pool('a', '10.244.0.0/16')]));
+    rib.addPeer(peer('m1', '10.0.0.11', AS));
+    rib.addPeer(peer('tor', '10.0.0.254', 65100, { addPathSend: false }));
+    rec.reset('m1', rib.peerUp('m1', { remoteRouterId: '10.0.0.11', addPathSend: false, addPathReceive: false }));
+    rec.reset('tor', rib.peerUp('tor', { remoteRouterId: '10.0.0.254', addPathSend: false, addPathReceive: false }));
+    // Learned after the ToR is up: only the flush decides what it is sent.
+    rib.applyUpdate('m1', announce(['10.244.1.0/26', '192.168.0.0/24'], ibgpAttrs('10.0.0.11')));
+    rib.flush();
+    expect(Object.keys(rec.table('tor'))).toEqual(['10.244.1.0/26']);
+    expect(rib.counters('tor').advertised).toBe(1);
+  });
 });
