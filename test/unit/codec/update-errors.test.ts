@@ -144,7 +144,11 @@ describe('MP_REACH_NLRI / MP_UNREACH_NLRI malformations: 3/9, session reset (RFC
     return e;
   };
   it('too short, next hop overrunning, a next-hop length that fits no family', () => {
-    expect(reset(attr(0x80, 14, [0, 2, 1, 16])).message).toMatch(/too short/);
+    const short = attr(0x80, 14, [0, 2, 1, 16]);
+    const e = reset(short);
+    expect(e.message).toMatch(/too short/);
+    // RFC 4271 §6.3: the NOTIFICATION data of an Optional Attribute Error is the attribute.
+    expect([...e.data]).toEqual(short);
     expect(reset(attr(0x80, 14, [0, 2, 1, 16, ...V6NH])).message).toMatch(/next hop overruns/); // no reserved octet
     expect(reset(attr(0x80, 14, [0, 2, 1, 4, 10, 0, 0, 1, 0])).message).toMatch(/next hop length 4 for AFI 2/);
     expect(reset(attr(0x80, 14, [0, 1, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0])).message).toMatch(/next hop length 8 for AFI 1/);
