@@ -132,9 +132,10 @@ describe('agent ready against a real etcd: failures that name their reason', () 
   it('tolerates a peer that is not up during the grace period, then fails naming it and its reason', async () => {
     const socket = join(tmp, 'peers.ctl');
     const agent = spawnAgent(socket, 3);
-    const during = await until('a first answer', () => {
+    // The first answer after the datastore synced (before it, no peer is configured yet).
+    const during = await until('a first answer with the peer configured', () => {
       const x = ready(socket);
-      return /bgp:/.test(x.out) ? x : undefined;
+      return /^ok +datastore: synced/m.test(x.out) ? x : undefined;
     });
     expect(during.out).toMatch(/^ok +bgp: 1 of 1 peer\(s\) not Established: 10\.96\.0\.3 .* within the 3s start-up grace period/m);
     const after = await until('the grace period to end', () => {
