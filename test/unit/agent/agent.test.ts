@@ -3,37 +3,12 @@
  * diffs reach the speaker, a changed identity rebuilds it without losing
  * diffs that arrive meanwhile, and status answers over the control socket.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Agent, type DatastorePort } from '../../../src/agent/agent.js';
-import type { AgentConfig } from '../../../src/agent/config.js';
 import { controlRequest } from '../../../src/agent/control.js';
-import { silentLogger } from '../../../src/agent/logger.js';
 import type { StatusSnapshot } from '../../../src/agent/snapshot.js';
-import { diffDesired } from '../../../src/datastore/desired-state.js';
 import { until } from '../../helpers/wait.js';
-import type { DesiredState, DesiredStateDiff, PeerConfig } from '../../../src/datastore/desired.js';
-
-class FakeDatastore implements DatastorePort {
-  registerNode?: DatastorePort['registerNode'];
-  private fn?: (diff: DesiredStateDiff, state: DesiredState) => void;
-  private last?: DesiredState;
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-  onDiff(fn: (diff: DesiredStateDiff, state: DesiredState) => void): void {
-    this.fn = fn;
-  }
-  status() {
-    return { connected: true, since: 0, synced: this.last !== undefined, revision: 1, skipped: [] };
-  }
-  emit(next: DesiredState): void {
-    const diff = diffDesired(this.last, next);
-    this.last = next;
-    this.fn?.(diff, next);
-  }
-}
+import type { DesiredState, PeerConfig } from '../../../src/datastore/desired.js';
+import { FakeDatastore, startAgent, stopAgents } from '../../helpers/agent.js';
 
 const meshPeer = (address: string): PeerConfig => ({
   name: `Mesh_${address.replace(/\./g, '_')}`,
@@ -56,28 +31,7 @@ function desired(asNumber: number, peers: PeerConfig[]): DesiredState {
   };
 }
 
-const dirs: string[] = [];
-const agents: Agent[] = [];
-afterEach(async () => {
-  for (const a of agents.splice(0)) await a.stop({ graceful: false });
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-async function startAgent(ds: FakeDatastore, over: Partial<AgentConfig> = {}): Promise<{ agent: Agent; socket: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-unit-'));
-  dirs.push(dir);
-  const socket = join(dir, 'agent.ctl');
-  const config: AgentConfig = {
-    nodeName: 'node-a', etcd: { endpoints: ['http://127.0.0.1:1'] }, controlSocket: socket, logLevel: 'info',
-    metricsHost: '127.0.0.1', programRoutes: false, listenPort: 0, readyGracePeriod: 0, restartHoldTime: 0,
-    registerNode: false, peerPasswords: {}, manageTunnel: false, tunnelMtu: 1440, ...over,
-  };
-  const agent = new Agent(config, { logger: silentLogger, datastore: ds });
-  agents.push(agent);
-  await agent.start();
-  return { agent, socket };
-}
-
+afterEach(stopAgents);
 
 describe('agent wiring', () => {
   it('retries node registration while etcd is unreachable, then registers once', async () => {

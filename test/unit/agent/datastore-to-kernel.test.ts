@@ -6,16 +6,11 @@
  * MemoryBackend whose writes take a known time, so the observed value can be
  * checked against it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Agent, type DatastorePort } from '../../../src/agent/agent.js';
-import type { AgentConfig } from '../../../src/agent/config.js';
-import { silentLogger } from '../../../src/agent/logger.js';
+import type { Agent } from '../../../src/agent/agent.js';
 import type { LocalBlock, PeerConfig } from '../../../src/contracts.js';
-import { diffDesired } from '../../../src/datastore/desired-state.js';
-import type { DesiredState, DesiredStateDiff } from '../../../src/datastore/desired.js';
+import type { DesiredState } from '../../../src/datastore/desired.js';
+import { FakeDatastore, startAgent, stopAgents } from '../../helpers/agent.js';
 import type { RouteOp, RouteOpError } from '../../../src/kernel/backend.js';
 import { MemoryBackend } from '../../../src/kernel/memory-backend.js';
 import { until } from '../../helpers/wait.js';
@@ -29,24 +24,6 @@ class SlowKernel extends MemoryBackend {
   }
 }
 
-class FakeDatastore implements DatastorePort {
-  private fn?: (diff: DesiredStateDiff, state: DesiredState) => void;
-  private last?: DesiredState;
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-  onDiff(fn: (diff: DesiredStateDiff, state: DesiredState) => void): void {
-    this.fn = fn;
-  }
-  status() {
-    return { connected: true, since: 0, synced: this.last !== undefined, revision: 1, skipped: [] };
-  }
-  emit(next: DesiredState): void {
-    const diff = diffDesired(this.last, next);
-    this.last = next;
-    this.fn?.(diff, next);
-  }
-}
-
 function desired(blocks: string[], peers: PeerConfig[] = []): DesiredState {
   return {
     node: { name: 'node-a', ipv4: '127.0.0.1', ipv4PrefixLen: 8, asNumber: 64512, routerId: '127.0.0.1' },
@@ -57,24 +34,12 @@ function desired(blocks: string[], peers: PeerConfig[] = []): DesiredState {
   };
 }
 
-const cleanup: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
+afterEach(stopAgents);
 
 async function start(): Promise<{ agent: Agent; ds: FakeDatastore; kernel: SlowKernel }> {
-  const dir = mkdtempSync(join(tmpdir(), 'tf-d2k-'));
-  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  const config: AgentConfig = {
-    nodeName: 'node-a', etcd: { endpoints: ['http://127.0.0.1:1'] }, controlSocket: join(dir, 'agent.ctl'), logLevel: 'info',
-    metricsHost: '127.0.0.1', programRoutes: true, listenPort: 0, readyGracePeriod: 0, restartHoldTime: 0,
-    registerNode: false, peerPasswords: {}, manageTunnel: false, tunnelMtu: 1440,
-  };
   const kernel = new SlowKernel();
   const ds = new FakeDatastore();
-  const agent = new Agent(config, { logger: silentLogger, datastore: ds, kernelBackend: async () => kernel });
-  await agent.start();
-  cleanup.push(() => agent.stop({ graceful: false }));
+  const { agent } = await startAgent(ds, { programRoutes: true }, { kernelBackend: async () => kernel });
   return { agent, ds, kernel };
 }
 
