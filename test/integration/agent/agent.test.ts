@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bird } from '../../../src/testbed/bird.js';
 import { Netns, Testbed, canUseNetns, sh } from '../../../src/testbed/netns.js';
+import { startEtcdIn } from '../../helpers/calico.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');
 const CLI = join(REPO, 'dist/src/cli/main.js');
@@ -149,17 +150,7 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
 
   /** etcd in its own namespace on the bridge; restartable on the same data dir (outage tests). */
   async function startEtcd(): Promise<void> {
-    const e = bed.hosts.get('etcd')!;
-    etcd = e.spawn('etcd', [
-      '--name', 'it', '--data-dir', join(tmp, 'etcd'),
-      '--listen-client-urls', `${etcdUrl},http://127.0.0.1:2379`, '--advertise-client-urls', etcdUrl,
-      '--listen-peer-urls', 'http://127.0.0.1:2380', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
-      '--initial-cluster', 'it=http://127.0.0.1:2380',
-    ]);
-    await until('etcd healthy', () => {
-      e.exec('etcdctl', ['--endpoints', 'http://127.0.0.1:2379', '--dial-timeout', '1s', 'endpoint', 'health']);
-      return true;
-    });
+    etcd = await startEtcdIn(bed.hosts.get('etcd')!, tmp, etcdUrl);
   }
 
   beforeAll(async () => {
