@@ -96,7 +96,8 @@ export interface LocalBlock {
   cidr: string; // "10.8.94.64/26"
   state: AffinityState; // empty value in etcd = confirmed
   /**
-   * Export rules applied by the datastore (DESIGN.md "Export and blackholes"),
+   * Export rules applied by the datastore (docs/ARCHITECTURE.md, "Calico facts
+   * the agent matches", Blocks and export),
    * so the kernel and RIB need not re-derive them. Always set by the datastore;
    * optional only so older literals still type-check.
    * blackhole: confirmed and not a /32.

@@ -1,7 +1,7 @@
 /**
  * The per-node agent: wires datastore -> sessions / RIB / kernel programmer
- * and serves the control socket. Each arrow of DESIGN.md's data flow is one
- * listener here; nothing downstream reaches back upstream except by events.
+ * and serves the control socket. Each arrow of docs/ARCHITECTURE.md's
+ * "Data flow" is one listener here; nothing downstream reaches back upstream except by events.
  *
  * Every component reconciles towards its desired state, so a datastore diff
  * is applied by handing each part its new desired state: sessions that did

@@ -1,6 +1,6 @@
 /**
  * The datastore component: etcd -> validated resource cache -> desired state
- * -> diffs for the agent (DESIGN.md "Data flow").
+ * -> diffs for the agent (docs/ARCHITECTURE.md, "Data flow").
  *
  * Per event only the sections an event touches are recomputed: an affinity
  * write for another host costs a map update; one for this host recomputes

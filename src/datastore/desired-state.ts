@@ -3,7 +3,7 @@
  * the cached Calico resources (pure: no etcd, no clock).
  *
  * The peering rules follow confd's updatePeersV1 and its BIRD template (see
- * DESIGN.md "Calico compatibility reference"):
+ * docs/ARCHITECTURE.md, "Calico facts the agent matches", Peerings):
  *  - mesh first (skipped when this node has a routeReflectorClusterID; skips
  *    self by IP and nodes with a cluster id; passive towards greater IPs,
  *    compared as strings);

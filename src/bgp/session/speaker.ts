@@ -1,8 +1,8 @@
 /**
  * The BGP speaker: the listener plus every configured peer.
  *
- * `setPeers` reconciles towards the desired peer list (DESIGN.md: everything
- * reconciles idempotently): unchanged peers are not touched, changed ones are
+ * `setPeers` reconciles towards the desired peer list (docs/ARCHITECTURE.md,
+ * "Data flow": every part reconciles idempotently): unchanged peers are not touched, changed ones are
  * reset with Cease 6 "other configuration change", removed ones get Cease 3
  * "peer de-configured" (RFC 4486), each with an RFC 8203 message.
  */

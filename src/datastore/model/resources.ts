@@ -3,8 +3,8 @@
  * models them, and their validation from etcd values.
  *
  * Fields follow libcalico-go's api types; only those that change what confd
- * would render for BIRD are modelled (DESIGN.md "Calico compatibility
- * reference"). Unknown fields are ignored, as Calico's decoder does.
+ * would render for BIRD are modelled (docs/ARCHITECTURE.md, "Calico facts
+ * the agent matches"). Unknown fields are ignored, as Calico's decoder does.
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { parseKey, type ParsedKey, type ResourceKind } from '../keys.js';
