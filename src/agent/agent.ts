@@ -37,7 +37,7 @@ export interface DatastorePort {
   onDiff(fn: (diff: DesiredStateDiff, state: DesiredState) => void): void;
   status(): DatastoreSnapshot;
   /** Create or update this node's Node resource (compare-and-swap). */
-  registerNode?(node: { name: string; ipv4Cidr: string; ipv4IPIPTunnelAddr?: string; asNumber?: number }): Promise<void>;
+  registerNode?(node: { name: string; ipv4Cidr: string; ipv4IPIPTunnelAddr?: string; ipv6Cidr?: string; asNumber?: number }): Promise<void>;
 }
 
 export interface AgentDeps {
@@ -173,11 +173,13 @@ export class Agent {
    */
   private async registerNode(): Promise<void> {
     const register = this.deps.datastore.registerNode;
-    const ipv4 = this.config.ipv4;
+    const { ipv4, ipv6, ipv6PrefixLen } = this.config;
     if (!register || !ipv4) return;
+    // calico-node writes spec.bgp.ipv6Address from IP6 (an address, or autodetected) with its prefix length.
+    const ipv6Cidr = ipv6 ? { ipv6Cidr: `${ipv6}/${ipv6PrefixLen ?? 128}` } : {};
     for (let delay = 1000; !this.stopping; delay = Math.min(delay * 2, 30_000)) {
       try {
-        await register({ name: this.config.nodeName, ipv4Cidr: `${ipv4.address}/${ipv4.prefixLen ?? 32}`, asNumber: this.config.asNumber });
+        await register({ name: this.config.nodeName, ipv4Cidr: `${ipv4.address}/${ipv4.prefixLen ?? 32}`, ...ipv6Cidr, asNumber: this.config.asNumber });
         this.log.info({ node: this.config.nodeName }, 'node registered');
         return;
       } catch (err) {

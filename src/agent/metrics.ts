@@ -11,6 +11,7 @@
  * --metrics-port was given (bench/profile-session/idle.sh). The HTTP server
  * exists only when a port is given.
  */
+import { isIPv6 } from 'node:net';
 import type http from 'node:http';
 import type { StatusSnapshot } from './snapshot.js';
 
@@ -79,9 +80,11 @@ export class AgentMetrics {
     for (const p of s.peers) {
       const l = { peer: p.address, name: p.name, type: p.type };
       established.push([l, p.bgpState === 'Established' ? 1 : 0]);
-      prefixes.push([{ ...l, kind: 'received' }, p.counters.received]);
-      prefixes.push([{ ...l, kind: 'accepted' }, p.counters.accepted]);
-      prefixes.push([{ ...l, kind: 'advertised' }, p.counters.advertised]);
+      // The family the counts are of: a peer at an IPv6 address carries IPv6 unicast only, as bird6 does (issue 19).
+      const f = { ...l, family: isIPv6(p.address) ? 'ipv6' : 'ipv4' };
+      prefixes.push([{ ...f, kind: 'received' }, p.counters.received]);
+      prefixes.push([{ ...f, kind: 'accepted' }, p.counters.accepted]);
+      prefixes.push([{ ...f, kind: 'advertised' }, p.counters.advertised]);
       messages.push([{ ...l, direction: 'in' }, p.counters.messagesIn]);
       messages.push([{ ...l, direction: 'out' }, p.counters.messagesOut]);
       if (p.bfd) {
@@ -93,7 +96,7 @@ export class AgentMetrics {
     }
     const out: string[] = [];
     family(out, 'bgp_agent_peer_established', 'gauge', '1 when the BGP session is Established', established);
-    family(out, 'bgp_agent_peer_prefixes', 'gauge', 'Paths held per peer', prefixes);
+    family(out, 'bgp_agent_peer_prefixes', 'gauge', 'Paths held per peer and address family', prefixes);
     family(out, 'bgp_agent_peer_messages_total', 'counter', 'BGP messages per peer and direction', messages);
     family(out, 'bgp_agent_peer_bfd_state', 'gauge', 'BFD session state per peer (1 for the current state)', bfdState);
     family(out, 'bgp_agent_peer_bfd_transitions_total', 'counter', 'BFD session state changes per peer', bfdTransitions);

@@ -48,6 +48,15 @@ describe('agent wiring', () => {
     expect(calls).toHaveLength(3);
   }, 15_000);
 
+  it('registers spec.bgp.ipv6Address with its prefix length when IP6 is set, as calico-node does (issue 19)', async () => {
+    const ds = new FakeDatastore();
+    const calls: unknown[] = [];
+    ds.registerNode = async (n) => void calls.push(n);
+    await startAgent(ds, { registerNode: true, ipv4: { address: '10.0.1.2', prefixLen: 24 }, ipv6: 'fd00:199::2', ipv6PrefixLen: 64 });
+    await until('registered', () => calls.length === 1);
+    expect(calls[0]).toEqual({ name: 'node-a', ipv4Cidr: '10.0.1.2/24', ipv6Cidr: 'fd00:199::2/64', asNumber: undefined });
+  });
+
   it('turns desired peers into sessions and follows adds and removals', async () => {
     const ds = new FakeDatastore();
     const { agent, socket } = await startAgent(ds);

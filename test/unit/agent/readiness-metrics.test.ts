@@ -64,11 +64,20 @@ describe('metrics', () => {
     const text = await m.render();
     expect(text).toMatch(/bgp_agent_peer_established\{peer="10.0.0.2",name="Mesh_10_0_0_2",type="node-to-node mesh"\} 1/);
     expect(text).toMatch(/bgp_agent_peer_established\{peer="10.0.0.3",.*\} 0/);
-    expect(text).toMatch(/bgp_agent_peer_prefixes\{peer="10.0.0.2",.*kind="received"\} 5/);
+    expect(text).toMatch(/bgp_agent_peer_prefixes\{peer="10.0.0.2",.*family="ipv4",kind="received"\} 5/);
     expect(text).toMatch(/bgp_agent_peer_messages_total\{peer="10.0.0.2",.*direction="in"\} 10/);
     expect(text).toMatch(/bgp_agent_datastore_revision 7/);
     // A second scrape must not double the counters.
     expect(await m.render()).toMatch(/bgp_agent_peer_messages_total\{peer="10.0.0.2",.*direction="in"\} 10/);
+  });
+
+  it('labels per-peer prefix counts with the family the peer carries (an IPv6 peer: IPv6 unicast only, issue 19)', async () => {
+    const v6 = { ...peer('fd00:10::2', 'Established'), name: 'Mesh_fd00_10__2', counters: { ...counters, received: 9, advertised: 2 } };
+    const text = await new AgentMetrics(() => snap([peer('10.0.0.2', 'Established'), v6])).render();
+    expect(text).toContain('bgp_agent_peer_prefixes{peer="fd00:10::2",name="Mesh_fd00_10__2",type="node-to-node mesh",family="ipv6",kind="received"} 9');
+    expect(text).toContain('bgp_agent_peer_prefixes{peer="fd00:10::2",name="Mesh_fd00_10__2",type="node-to-node mesh",family="ipv6",kind="advertised"} 2');
+    expect(text).toContain('bgp_agent_peer_prefixes{peer="10.0.0.2",name="Mesh_10_0_0_2",type="node-to-node mesh",family="ipv4",kind="received"} 5');
+    expect(text).not.toMatch(/peer="fd00:10::2".*family="ipv4"/);
   });
 
   it('renders the datastore-to-kernel histogram cumulatively and escapes label values', async () => {
