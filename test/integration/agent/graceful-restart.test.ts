@@ -16,17 +16,17 @@
  * `ip monitor` runs in both namespaces between sentinel routes, so "no churn"
  * is observed, not assumed; every wait is for a condition.
  */
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bird } from '../../../src/testbed/bird.js';
-import { Netns, Testbed, canUseNetns, sh } from '../../../src/testbed/netns.js';
+import { Netns, Testbed, canUseNetns } from '../../../src/testbed/netns.js';
+import { AgentProcess, datastoreApply } from '../../helpers/agent-process.js';
+import { affinityYaml, startEtcdIn } from '../../helpers/calico.js';
 import { RouteMonitor } from '../../helpers/ip-monitor.js';
 
-const REPO = resolve(import.meta.dirname, '../../..');
-const CLI = join(REPO, 'dist/src/cli/main.js');
 const PREFIX = 'tfgr';
 const ETCD_PORT = 32379; // inside the etcd namespace; 2379 is left to everyone else
 
@@ -63,14 +63,6 @@ protocol bgp Mesh_10_97_0_9 {
 `;
 }
 
-const block = (node: string, cidr: string) => `---
-kind: IPAMBlock
-spec: { cidr: ${cidr}, affinity: "host:${node}" }
----
-kind: BlockAffinity
-spec: { node: ${node}, cidr: ${cidr}, state: confirmed }
-`;
-
 const resources = `
 apiVersion: projectcalico.org/v3
 kind: BGPConfiguration
@@ -91,12 +83,7 @@ apiVersion: projectcalico.org/v3
 kind: Node
 metadata: { name: node-a }
 spec: { bgp: { ipv4Address: ${AGENT_IP}/24, ipv4IPIPTunnelAddr: 10.244.9.1 } }
-${block('node-a', '10.244.9.0/26')}${block('node-a', '10.244.9.64/26')}`;
-
-interface JsonPeer {
-  address: string;
-  bgpState: string;
-}
+${affinityYaml('node-a', '10.244.9.0/26')}${affinityYaml('node-a', '10.244.9.64/26')}`;
 
 describe('graceful restart clean-up with BIRD (RFC 4724), both directions', () => {
   const bed = new Testbed(PREFIX);
@@ -106,74 +93,37 @@ describe('graceful restart clean-up with BIRD (RFC 4724), both directions', () =
   let a: Netns;
   let b: Netns;
   let etcd: ChildProcess | undefined;
-  let agent: ChildProcess | undefined;
-  let agentLog = '';
+  let agent: AgentProcess;
   let bird: Bird;
   const etcdUrl = `http://10.97.0.100:${ETCD_PORT}`;
   const monitors: RouteMonitor[] = [];
 
-  const status = (): JsonPeer[] => JSON.parse(sh(process.execPath, [CLI, 'status', '--json', '--control-socket', socket])).peers as JsonPeer[];
   const established = (): boolean => {
     try {
-      const p = status();
+      const p = agent.status().peers;
       return p.length === 1 && p[0].bgpState === 'Established';
     } catch {
       return false;
     }
   };
   const routesOf = (ns: Netns): string[] => ns.routes().filter((l) => l.includes('proto bird')).sort();
-  const apply = (yaml: string) => a.exec(process.execPath, [CLI, 'datastore', 'apply', '-f', '-', '--etcd-endpoints', etcdUrl], { input: yaml });
-
-  const spawnAgent = (): ChildProcess => {
-    agentLog = '';
-    const proc = a.spawn(process.execPath, [
-      CLI, 'run', '--node-name', 'node-a', '--ip', `${AGENT_IP}/24`, '--etcd-endpoints', etcdUrl,
-      '--control-socket', socket, '--ready-grace-period', '0', '--log-level', 'info',
-    ], { env: { ...process.env, AGENT_LOG_FORMAT: 'json' } });
-    proc.stdout?.on('data', (d: Buffer) => (agentLog += d.toString()));
-    proc.stderr?.on('data', (d: Buffer) => (agentLog += d.toString()));
-    return proc;
-  };
-
-  async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 40_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-      try {
-        const v = fn();
-        if (v) return v;
-      } catch (err) {
-        last = err;
-      }
-      if (Date.now() > deadline) {
-        throw new Error(
-          `timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}\n` +
-            `agent kernel: ${routesOf(a).join(' | ')}\nBIRD kernel: ${routesOf(b).join(' | ')}\nagent log tail:\n${agentLog.slice(-3000)}\nBIRD log tail:\n${bird.log.slice(-2000)}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const until = <T>(what: string, fn: () => T | undefined | false, timeoutMs = 40_000): Promise<T> =>
+    agent.until(what, fn, timeoutMs, {
+      everyMs: 100,
+      context: () => `agent kernel: ${routesOf(a).join(' | ')}\nBIRD kernel: ${routesOf(b).join(' | ')}\nBIRD log tail:\n${bird.log.slice(-2000)}`,
+    });
 
   beforeAll(async () => {
     Testbed.sweep(PREFIX);
     etcdNs = bed.addHost('etcd', { address: '10.97.0.100/24' });
     a = bed.addHost('a', { address: `${AGENT_IP}/24`, tunnelAddress: '10.244.9.1/32' });
     b = bed.addHost('b', { address: `${BIRD_IP}/24` });
-    etcd = etcdNs.spawn('etcd', [
-      '--name', 'tfgr', '--data-dir', join(tmp, 'etcd'),
-      '--listen-client-urls', etcdUrl, '--advertise-client-urls', etcdUrl,
-      '--listen-peer-urls', 'http://127.0.0.1:32380', '--initial-advertise-peer-urls', 'http://127.0.0.1:32380',
-      '--initial-cluster', 'tfgr=http://127.0.0.1:32380',
-    ]);
-    await until('etcd healthy', () => {
-      etcdNs.exec('etcdctl', ['--endpoints', etcdUrl, '--dial-timeout', '1s', 'endpoint', 'health']);
-      return true;
-    });
-    apply(resources);
+    etcd = await startEtcdIn(etcdNs, tmp, etcdUrl, 'tfgr');
+    datastoreApply(a, etcdUrl, resources);
     bird = new Bird(b, birdConfig(['10.244.3.0/26', '10.244.4.0/26']), 'tfgr-bird-');
     await bird.start();
-    agent = spawnAgent();
+    agent = new AgentProcess(a, { nodeName: 'node-a', ip: `${AGENT_IP}/24`, etcdEndpoints: etcdUrl, socket });
+    agent.start();
     await until('session Established and routes both ways', () =>
       established() &&
       routesOf(a).includes(`10.244.4.0/26 via ${BIRD_IP} dev tunl0 proto bird onlink`) &&
@@ -183,7 +133,7 @@ describe('graceful restart clean-up with BIRD (RFC 4724), both directions', () =
 
   afterAll(async () => {
     for (const m of monitors) m.stop();
-    agent?.kill('SIGKILL');
+    agent?.proc?.kill('SIGKILL');
     await bird?.cleanup();
     etcd?.kill('SIGKILL');
     bed.destroy();
@@ -235,9 +185,7 @@ describe('graceful restart clean-up with BIRD (RFC 4724), both directions', () =
     const a1 = await monA.mark();
     const b1 = await monB.mark();
 
-    const exited = new Promise<number | null>((r) => agent!.once('exit', (code) => r(code)));
-    agent!.kill('SIGTERM'); // graceful: kernel routes persist, BIRD keeps ours as stale
-    expect(await exited).toBe(0);
+    expect(await agent.stop('SIGTERM')).toBe(0); // graceful: kernel routes persist, BIRD keeps ours as stale
     await bird.waitFor('show protocols Mesh_10_97_0_9', (o) => !/Established/.test(o));
     // Changes made while the agent is away: it must learn them only from etcd and BIRD after it restarts.
     etcdNs.exec('etcdctl', ['--endpoints', etcdUrl, 'del', '--prefix', '/calico/ipam/v2/host/node-a/ipv4/block/10.244.9.64-26']);
@@ -247,7 +195,7 @@ describe('graceful restart clean-up with BIRD (RFC 4724), both directions', () =
     expect(routesOf(b)).toEqual(bBefore);
     expect(routesOf(a)).toEqual(aHeld);
 
-    agent = spawnAgent();
+    agent.start();
     await until('the session back', established, 60_000);
     await until('BIRD to withdraw the block the agent no longer has', () => !routesOf(b).some((r) => r.startsWith('10.244.9.64/26')));
     await until('the agent to release the stale route BIRD no longer sends', () => !routesOf(a).some((r) => r.startsWith('10.244.4.0/26')));
@@ -262,6 +210,6 @@ describe('graceful restart clean-up with BIRD (RFC 4724), both directions', () =
     ]);
     expect(routesOf(a)).toEqual(aBefore.filter((r) => !r.includes('10.244.9.64/26')));
     expect(routesOf(b)).toEqual([`10.244.9.0/26 via ${AGENT_IP} dev eth0 proto bird`]);
-    expect(agentLog).toMatch(/every peer sent End-of-RIB: stale routes from before the restart released/);
+    expect(agent.log).toMatch(/every peer sent End-of-RIB: stale routes from before the restart released/);
   }, 120_000);
 });

@@ -12,17 +12,15 @@
 import { type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bird } from '../../../src/testbed/bird.js';
-import { Netns, Testbed, canUseNetns, sh } from '../../../src/testbed/netns.js';
-
-const REPO = resolve(import.meta.dirname, '../../..');
-const CLI = join(REPO, 'dist/src/cli/main.js');
+import { Netns, Testbed, canUseNetns } from '../../../src/testbed/netns.js';
+import { AgentProcess, datastoreApply } from '../../helpers/agent-process.js';
+import { startEtcdIn } from '../../helpers/calico.js';
 const PREFIX = 'md5e';
 const PASSWORD = 'mesh-s3cret-1';
 const ETCD_PORT = 23791;
-const ETCD_PEER_PORT = 23801;
 
 if (!canUseNetns()) throw new Error('the mesh password test needs root (network namespaces)');
 
@@ -115,61 +113,33 @@ describe('agent run: node-to-node mesh with nodeMeshPassword against a calico-st
   const socket = join(tmp, 'agent.ctl');
   const secrets = join(tmp, 'bgp-secrets');
   let etcd: ChildProcess | undefined;
-  let agent: ChildProcess | undefined;
-  let agentLog = '';
+  let agent: AgentProcess;
   let bird: Bird | undefined;
   let a: Netns;
   let b: Netns;
   const etcdUrl = `http://10.97.0.100:${ETCD_PORT}`;
 
-  const cli = (args: string[]): string => sh(process.execPath, [CLI, ...args]);
-  const status = (): JsonPeer[] => JSON.parse(cli(['status', '--json', '--control-socket', socket])).peers as JsonPeer[];
-
-  async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 40_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-      try {
-        const v = fn();
-        if (v) return v;
-      } catch (err) {
-        last = err;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}\nagent log tail:\n${agentLog.slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  const cli = (args: string[]): string => agent.cli(args);
+  const status = (): JsonPeer[] => agent.status<{ peers: JsonPeer[] }>().peers;
+  const until = <T>(what: string, fn: () => T | undefined | false, timeoutMs = 40_000): Promise<T> => agent.until(what, fn, timeoutMs);
 
   beforeAll(async () => {
     Testbed.sweep(PREFIX);
     const e = bed.addHost('etcd', { address: '10.97.0.100/24' });
     a = bed.addHost('a', { address: '10.97.0.9/24' });
     b = bed.addHost('b', { address: '10.97.0.3/24' });
-    etcd = e.spawn('etcd', [
-      '--name', 'md5', '--data-dir', join(tmp, 'etcd'),
-      '--listen-client-urls', `${etcdUrl},http://127.0.0.1:${ETCD_PORT}`, '--advertise-client-urls', etcdUrl,
-      '--listen-peer-urls', `http://127.0.0.1:${ETCD_PEER_PORT}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${ETCD_PEER_PORT}`,
-      '--initial-cluster', `md5=http://127.0.0.1:${ETCD_PEER_PORT}`,
-    ]);
-    await until('etcd healthy', () => {
-      e.exec('etcdctl', ['--endpoints', `http://127.0.0.1:${ETCD_PORT}`, '--dial-timeout', '1s', 'endpoint', 'health']);
-      return true;
-    });
-    a.exec(process.execPath, [CLI, 'datastore', 'apply', '-f', '-', '--etcd-endpoints', etcdUrl], { input: resources });
+    etcd = await startEtcdIn(e, tmp, etcdUrl, 'md5');
+    datastoreApply(a, etcdUrl, resources);
     mountSecret(join(secrets, 'bgp-mesh'), { password: PASSWORD });
 
     bird = new Bird(b, birdConfig(PASSWORD), 'md5e-bird-');
     await bird.start();
-    agent = a.spawn(process.execPath, [
-      CLI, 'run', '--node-name', 'node-a', '--ip', '10.97.0.9/24', '--etcd-endpoints', etcdUrl,
-      '--control-socket', socket, '--ready-grace-period', '0', '--log-level', 'debug',
-    ], { env: { ...process.env, AGENT_LOG_FORMAT: 'json', BGP_SECRETS_DIR: secrets } });
-    agent.stdout?.on('data', (d: Buffer) => (agentLog += d.toString()));
-    agent.stderr?.on('data', (d: Buffer) => (agentLog += d.toString()));
+    agent = new AgentProcess(a, { nodeName: 'node-a', ip: '10.97.0.9/24', etcdEndpoints: etcdUrl, socket, logLevel: 'debug' });
+    agent.start([], { BGP_SECRETS_DIR: secrets });
   }, 120_000);
 
   afterAll(async () => {
-    agent?.kill('SIGKILL');
+    agent?.proc?.kill('SIGKILL');
     await bird?.cleanup();
     etcd?.kill('SIGKILL');
     bed.destroy();
@@ -182,7 +152,7 @@ describe('agent run: node-to-node mesh with nodeMeshPassword against a calico-st
     await until('kernel route to node-b block', () => a.routes('bird').some((r) => r.startsWith('10.245.3.0/26 via 10.97.0.3')));
     const peer = status().find((p) => p.address === '10.97.0.3')!;
     expect(peer).toMatchObject({ name: 'Mesh_10_97_0_3', type: 'node-to-node mesh' });
-    const text = cli(['status', '--control-socket', socket]);
+    const text = cli(['status']);
     expect(text).toMatch(/\| 10\.97\.0\.3 +\| node-to-node mesh \| up +\| \d\d:\d\d:\d\d \| Established +\|/);
     // BIRD's kernel saw no unsigned or wrongly signed segment from us.
     const netstat = b.exec('cat', ['/proc/net/netstat']);
@@ -197,12 +167,12 @@ describe('agent run: node-to-node mesh with nodeMeshPassword against a calico-st
       const p = status().find((x) => x.address === '10.97.0.3');
       return p && p.bgpState !== 'Established' && /password/i.test(p.lastError ?? '');
     });
-    expect(agent!.exitCode).toBeNull();
+    expect(agent.proc!.exitCode).toBeNull();
     mountSecret(join(secrets, 'bgp-mesh'), { password: PASSWORD });
     await until('mesh back', () => status().find((p) => p.address === '10.97.0.3')?.bgpState === 'Established', 60_000);
-    expect(agentLog.length).toBeGreaterThan(1000); // debug logs were written, and none has a value
-    expect(agentLog).not.toContain(PASSWORD);
-    expect(agentLog).not.toContain('not-birds');
+    expect(agent.log.length).toBeGreaterThan(1000); // debug logs were written, and none has a value
+    expect(agent.log).not.toContain(PASSWORD);
+    expect(agent.log).not.toContain('not-birds');
   });
 });
 

@@ -10,17 +10,17 @@
  * Throughout, the BGP session is never reset (same `since`) and no route of
  * the agent's leaves the kernel (ip monitor between sentinels).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bird } from '../../../src/testbed/bird.js';
-import { Netns, Testbed, canUseNetns, sh } from '../../../src/testbed/netns.js';
+import { Netns, Testbed, canUseNetns } from '../../../src/testbed/netns.js';
+import { AgentProcess, datastoreApply } from '../../helpers/agent-process.js';
+import { affinityYaml } from '../../helpers/calico.js';
 import { RouteMonitor } from '../../helpers/ip-monitor.js';
 
-const REPO = resolve(import.meta.dirname, '../../..');
-const CLI = join(REPO, 'dist/src/cli/main.js');
 const PREFIX = 'tfec';
 const CLIENT_PORT = 32579;
 const PEER_PORT = 32580;
@@ -49,14 +49,6 @@ protocol bgp Mesh_10_95_0_9 {
 }
 `;
 
-const block = (node: string, cidr: string) => `---
-kind: IPAMBlock
-spec: { cidr: ${cidr}, affinity: "host:${node}" }
----
-kind: BlockAffinity
-spec: { node: ${node}, cidr: ${cidr}, state: confirmed }
-`;
-
 const resources = `
 apiVersion: projectcalico.org/v3
 kind: BGPConfiguration
@@ -77,7 +69,7 @@ apiVersion: projectcalico.org/v3
 kind: Node
 metadata: { name: node-a }
 spec: { bgp: { ipv4Address: ${AGENT_IP}/24, ipv4IPIPTunnelAddr: 10.244.9.1 } }
-${block('node-a', '10.244.9.0/26')}${block('node-b', '10.244.3.0/26')}`;
+${affinityYaml('node-a', '10.244.9.0/26')}${affinityYaml('node-b', '10.244.3.0/26')}`;
 
 interface Status {
   peers: { bgpState: string; since: string }[];
@@ -91,12 +83,11 @@ describe('a 3-member etcd cluster: the agent survives losing its member, then th
   const etcd = new Map<string, ChildProcess>();
   const ns = new Map<string, Netns>();
   let a: Netns;
-  let agent: ChildProcess | undefined;
-  let agentLog = '';
+  let agent: AgentProcess;
   let bird: Bird;
   let blockNo = 10;
 
-  const status = (): Status => JSON.parse(sh(process.execPath, [CLI, 'status', '--json', '--control-socket', socket])) as Status;
+  const status = (): Status => agent.status<Status>();
   const routes = (): string[] => a.routes().filter((l) => l.includes('proto bird')).sort();
   const alive = () => MEMBERS.filter((m) => etcd.get(m.name)?.exitCode === null && etcd.get(m.name)?.signalCode === null);
   const etcdctl = (args: string[], input?: string): string => {
@@ -104,22 +95,11 @@ describe('a 3-member etcd cluster: the agent survives losing its member, then th
     return ns.get(m.name)!.exec('etcdctl', ['--endpoints', alive().map((x) => url(x.ip, CLIENT_PORT)).join(','), '--dial-timeout', '2s', ...args], { input });
   };
 
-  async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-      try {
-        const v = fn();
-        if (v) return v;
-      } catch (err) {
-        last = err;
-      }
-      if (Date.now() > deadline) {
-        throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}\nroutes: ${routes().join(' | ')}\nstatus: ${JSON.stringify(status().datastore)}\nagent log tail:\n${agentLog.slice(-3000)}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const until = <T>(what: string, fn: () => T | undefined | false, timeoutMs = 30_000): Promise<T> =>
+    agent.until(what, fn, timeoutMs, {
+      everyMs: 100,
+      context: () => `routes: ${routes().join(' | ')}\nstatus: ${JSON.stringify(status().datastore)}`,
+    });
 
   function startMember(m: (typeof MEMBERS)[number], state: 'new' | 'existing'): void {
     const proc = ns.get(m.name)!.spawn('etcd', [
@@ -191,26 +171,22 @@ describe('a 3-member etcd cluster: the agent survives losing its member, then th
     Testbed.sweep(PREFIX);
     for (const m of MEMBERS) ns.set(m.name, bed.addHost(m.name, { address: `${m.ip}/24` }));
     a = bed.addHost('a', { address: `${AGENT_IP}/24`, tunnelAddress: '10.244.9.1/32' });
+    agent = new AgentProcess(a, { nodeName: 'node-a', ip: `${AGENT_IP}/24`, etcdEndpoints: ENDPOINTS, socket });
     const b = bed.addHost('b', { address: `${BIRD_IP}/24` });
     for (const m of MEMBERS) startMember(m, 'new');
     await until('the etcd cluster healthy', () => {
       for (const m of MEMBERS) ns.get(m.name)!.exec('etcdctl', ['--endpoints', url(m.ip, CLIENT_PORT), '--dial-timeout', '1s', 'endpoint', 'health']);
       return true;
     }, 60_000);
-    a.exec(process.execPath, [CLI, 'datastore', 'apply', '-f', '-', '--etcd-endpoints', ENDPOINTS], { input: resources });
+    datastoreApply(a, ENDPOINTS, resources);
     bird = new Bird(b, birdConfig, 'tfec-bird-');
     await bird.start();
-    agent = a.spawn(process.execPath, [
-      CLI, 'run', '--node-name', 'node-a', '--ip', `${AGENT_IP}/24`, '--etcd-endpoints', ENDPOINTS,
-      '--control-socket', socket, '--ready-grace-period', '0', '--log-level', 'info',
-    ], { env: { ...process.env, AGENT_LOG_FORMAT: 'json' } });
-    agent.stdout?.on('data', (d: Buffer) => (agentLog += d.toString()));
-    agent.stderr?.on('data', (d: Buffer) => (agentLog += d.toString()));
+    agent.start();
     await until('session Established and the first routes', () => status().peers[0]?.bgpState === 'Established' && routes().some((r) => r.startsWith('10.244.3.0/26')), 60_000);
   }, 120_000);
 
   afterAll(async () => {
-    agent?.kill('SIGKILL');
+    agent?.proc?.kill('SIGKILL');
     await bird?.cleanup();
     for (const p of etcd.values()) p.kill('SIGKILL');
     bed.destroy();
