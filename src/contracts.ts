@@ -7,6 +7,8 @@
  * reconcile towards their part of it.
  */
 
+import type { BgpFilter } from './calico/bgp-filter.js';
+
 /** This node, as calico-node knows itself. */
 export interface NodeIdentity {
   name: string;
@@ -80,6 +82,14 @@ export interface PeerConfig {
    * the live BFD session (Poll Sequence); it never resets the BGP session.
    */
   bfd?: BfdSettings;
+  /**
+   * BGPPeer spec.filters, resolved to the BGPFilters in force, in order
+   * (src/calico/bgp-filter.ts). Set only when some filter applies. A change
+   * never resets the session: the RIB re-evaluates its Adj-RIB-In and
+   * re-exports to this peer, as BIRD reconfigures a protocol whose filters
+   * changed without restarting it.
+   */
+  filters?: BgpFilter[];
 }
 
 /** BGPConfiguration spec.bfd: BFD's intervals (ms) and detect multiplier. */

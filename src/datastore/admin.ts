@@ -40,6 +40,7 @@ for (const [kind, names] of Object.entries({
   BGPConfiguration: ['bgpconfiguration', 'bgpconfigurations', 'bgpconfig', 'bgpconfigs'],
   BGPPeer: ['bgppeer', 'bgppeers'],
   IPPool: ['ippool', 'ippools', 'pool', 'pools'],
+  BGPFilter: ['bgpfilter', 'bgpfilters'],
   IPAMBlock: ['ipamblock', 'ipamblocks', 'block', 'blocks'],
   BlockAffinity: ['blockaffinity', 'blockaffinities', 'affinity', 'affinities'],
 } as Record<AdminKind, string[]>)) {

@@ -12,6 +12,7 @@ import { ValidationError } from './model/fields.js';
 import {
   decodeKv,
   type BGPConfigurationResource,
+  type BGPFilterResource,
   type BGPPeerResource,
   type BlockAffinityValue,
   type IPAMBlockValue,
@@ -30,7 +31,7 @@ export interface KvChange {
 
 /** What a change touched, so the Datastore recomputes only affected sections. */
 export type Touched =
-  | { kind: 'Node' | 'BGPConfiguration' | 'BGPPeer' | 'IPPool'; name: string }
+  | { kind: 'Node' | 'BGPConfiguration' | 'BGPPeer' | 'IPPool' | 'BGPFilter'; name: string }
   | { kind: 'IPAMBlock'; cidr: string }
   | { kind: 'BlockAffinity'; node: string; cidr: string };
 
@@ -44,6 +45,7 @@ export class ResourceCache implements ResourceView {
   readonly bgpConfigs = new Map<string, BGPConfigurationResource>();
   readonly bgpPeers = new Map<string, BGPPeerResource>();
   readonly ipPools = new Map<string, IPPoolResource>();
+  readonly bgpFilters = new Map<string, BGPFilterResource>();
   readonly blocks = new Map<string, IPAMBlockValue>();
   readonly affinities = new Map<string, Map<string, BlockAffinityValue>>();
   /** Mod revision of every key this cache has applied (good or bad). */
@@ -91,6 +93,9 @@ export class ResourceCache implements ResourceView {
       case 'IPPool':
         this.ipPools.set(value.name, value);
         return { kind: 'IPPool', name: value.name };
+      case 'BGPFilter':
+        this.bgpFilters.set(value.name, value);
+        return { kind: 'BGPFilter', name: value.name };
       case 'IPAMBlock':
         this.blocks.set(value.cidr.cidr, value);
         return { kind: 'IPAMBlock', cidr: value.cidr.cidr };
@@ -106,7 +111,7 @@ export class ResourceCache implements ResourceView {
   private remove(k: ParsedKey): Touched | undefined {
     switch (k.type) {
       case 'resource': {
-        const map = { Node: this.nodes, BGPConfiguration: this.bgpConfigs, BGPPeer: this.bgpPeers, IPPool: this.ipPools }[k.kind] as Map<string, unknown>;
+        const map = { Node: this.nodes, BGPConfiguration: this.bgpConfigs, BGPPeer: this.bgpPeers, IPPool: this.ipPools, BGPFilter: this.bgpFilters }[k.kind] as Map<string, unknown>;
         return map.delete(k.name) ? { kind: k.kind, name: k.name } : undefined;
       }
       case 'block':

@@ -204,6 +204,7 @@ export class Datastore extends EventEmitter {
           dirty.identity = dirty.bgp = dirty.peers = true;
           break;
         case 'BGPPeer':
+        case 'BGPFilter': // peers carry their resolved filters
           dirty.peers = true;
           break;
         case 'IPPool':

@@ -26,6 +26,7 @@ import type {
 } from './desired.js';
 import type {
   BGPConfigurationResource,
+  BGPFilterResource,
   BGPPeerResource,
   BlockAffinityValue,
   IPPoolResource,
@@ -37,6 +38,7 @@ import { parsePrefix } from '../bgp/prefix.js';
 import type { Selector } from './selector.js';
 import { computeBlocks6, computePools6, isIPv6Pool } from './desired-state6.js';
 import type { BfdSettings } from '../contracts.js';
+import type { BgpFilter } from '../calico/bgp-filter.js';
 
 export const DEFAULT_AS = 64512;
 export const DEFAULT_PORT = 179;
@@ -49,6 +51,8 @@ export interface ResourceView {
   readonly bgpConfigs: ReadonlyMap<string, BGPConfigurationResource>;
   readonly bgpPeers: ReadonlyMap<string, BGPPeerResource>;
   readonly ipPools: ReadonlyMap<string, IPPoolResource>;
+  /** BGPFilters by name (the last good version of each); absent = none. */
+  readonly bgpFilters?: ReadonlyMap<string, BGPFilterResource>;
   /** Block affinities by node name, then by block cidr. */
   readonly affinities: ReadonlyMap<string, ReadonlyMap<string, BlockAffinityValue>>;
 }
@@ -310,6 +314,29 @@ function addMesh6(
   }
 }
 
+/**
+ * A BGPPeer's `spec.filters`, resolved in order. A name with no usable
+ * BGPFilter (none, or one that never parsed) is left out, as confd leaves out
+ * a filter it cannot read (bgp_processor.go buildImportFilter); the peer
+ * names it in the status.
+ */
+function resolveFilters(view: ResourceView, p: BGPPeerResource, problems: DesiredProblem[]): BgpFilter[] {
+  const out: BgpFilter[] = [];
+  p.filters.forEach((name, i) => {
+    const f = view.bgpFilters?.get(name);
+    if (f) {
+      const { kind: _k, ...filter } = f;
+      out.push(filter);
+    } else {
+      problems.push({
+        key: `/calico/resources/v3/projectcalico.org/bgppeers/${p.name}`,
+        message: `spec.filters[${i}]: BGPFilter/${name} does not exist or never parsed: not applied to this peer's sessions`,
+      });
+    }
+  });
+  return out;
+}
+
 export function computePeers(
   view: ResourceView,
   id: NodeIdentity,
@@ -368,8 +395,10 @@ export function computePeers(
   if (settings.nodeToNodeMeshEnabled && !clusterId && id.ipv6) addMesh6(view, id, gAS, g, overrides, peers);
 
   const sorted = [...view.bgpPeers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const filtersOf = new Map<string, BgpFilter[]>();
   for (const p of sorted) {
     for (const x of p.bfdProblems ?? []) problems.push({ key: `/calico/resources/v3/projectcalico.org/bgppeers/${p.name}`, message: `${x.field}: ${x.message}` });
+    if (p.filters.length) filtersOf.set(p.name, resolveFilters(view, p, problems));
   }
 
   const emit = (c: Candidate, p: BGPPeerResource, type: PeerType, reverse: boolean): void => {
@@ -400,6 +429,8 @@ export function computePeers(
     else if (p.passwordRef) pc.passwordSecret = { ...p.passwordRef };
     if (p.keepaliveTime !== undefined) pc.keepaliveTime = p.keepaliveTime;
     if (p.ttlSecurity) pc.ttlSecurity = p.ttlSecurity;
+    const filters = filtersOf.get(p.name);
+    if (filters?.length) pc.filters = filters;
     if (c.nodeName) pc.nodeName = c.nodeName;
     // Calico Enterprise's BFDIfDirectlyConnected: BFD only towards a peer on this node's subnet (single hop, RFC 5881).
     if (p.failureDetectionMode === 'BFDIfDirectlyConnected' && !v6 && onIPv4Subnet(c.ip, id.ipv4, id.ipv4PrefixLen)) pc.bfd = { ...bfd };

@@ -17,13 +17,14 @@ export const BLOCK_PREFIX_V4 = '/calico/ipam/v2/assignment/ipv4/block/';
 export const BLOCK_PREFIX_V6 = '/calico/ipam/v2/assignment/ipv6/block/';
 export const HOST_AFFINITY_PREFIX = '/calico/ipam/v2/host/';
 
-export type ResourceKind = 'Node' | 'BGPConfiguration' | 'BGPPeer' | 'IPPool';
+export type ResourceKind = 'Node' | 'BGPConfiguration' | 'BGPPeer' | 'IPPool' | 'BGPFilter';
 
 export const KIND_PLURAL: Record<ResourceKind, string> = {
   Node: 'nodes',
   BGPConfiguration: 'bgpconfigurations',
   BGPPeer: 'bgppeers',
   IPPool: 'ippools',
+  BGPFilter: 'bgpfilters',
 };
 
 const PLURAL_KIND = new Map<string, ResourceKind>(

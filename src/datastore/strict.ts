@@ -12,7 +12,7 @@
  * it reads (docs/BFD.md).
  */
 
-export const MANIFEST_KINDS = ['Node', 'BGPConfiguration', 'BGPPeer', 'IPPool', 'IPAMBlock', 'BlockAffinity'] as const;
+export const MANIFEST_KINDS = ['Node', 'BGPConfiguration', 'BGPPeer', 'IPPool', 'BGPFilter', 'IPAMBlock', 'BlockAffinity'] as const;
 export type ManifestKind = (typeof MANIFEST_KINDS)[number];
 
 const OBJECT_META = [
@@ -45,6 +45,10 @@ const SCHEMA: Record<ManifestKind, Record<string, readonly string[]>> = {
   },
   IPPool: {
     spec: ['cidr', 'vxlanMode', 'ipipMode', 'natOutgoing', 'disabled', 'disableBGPExport', 'blockSize', 'nodeSelector', 'allowedUses', 'assignmentMode', 'namespaceSelector', 'ipip', 'nat-outgoing'],
+  },
+  // Its rules are checked field by field when decoded (src/datastore/model/bgp-filter.ts).
+  BGPFilter: {
+    spec: ['exportV4', 'importV4', 'exportV6', 'importV6'],
   },
   IPAMBlock: {
     spec: ['cidr', 'affinity', 'strictAffinity', 'allocations', 'unallocated', 'attributes', 'deleted', 'sequenceNumber', 'sequenceNumberForAllocation'],

@@ -49,7 +49,8 @@ export interface SpeakerEvents {
 
 /** Fields whose change does not require a session reset (BFD timers go to the BFD session, src/bfd). */
 function sessionKey(c: PeerConfig): string {
-  const { name: _n, type: _t, nodeName: _nn, bfd: _bfd, ...rest } = c;
+  // Filters are the RIB's (re-evaluated in place, as BIRD reconfigures filters without a restart).
+  const { name: _n, type: _t, nodeName: _nn, bfd: _bfd, filters: _f, ...rest } = c;
   return JSON.stringify(rest, Object.keys(rest).sort());
 }
 

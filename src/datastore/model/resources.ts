@@ -11,6 +11,9 @@ import { parseKey, type ParsedKey, type ResourceKind } from '../keys.js';
 import { parseSelector, SelectorError, type Selector } from '../selector.js';
 import { FieldReader, ValidationError, type FieldProblem, type Obj, type ParsedCidr } from './fields.js';
 import { canonicalCidr6, canonicalIpv6 } from '../../bgp/prefix6.js';
+import { parseBGPFilterSpec, type BGPFilterResource } from './bgp-filter.js';
+
+export type { BGPFilterResource } from './bgp-filter.js';
 
 export interface NodeResource {
   kind: 'Node';
@@ -81,6 +84,8 @@ export interface BGPPeerResource {
   failureDetectionMode?: 'BFDIfDirectlyConnected';
   /** An unknown failureDetectionMode: reported by field; the peering applies without BFD. */
   bfdProblems?: FieldProblem[];
+  /** spec.filters: BGPFilter names, in the order their rules are tried (confd calls them in this order). */
+  filters: string[];
 }
 
 export type EncapModeValue = 'Never' | 'Always' | 'CrossSubnet';
@@ -118,7 +123,7 @@ export interface BlockAffinityValue {
   deleted: boolean;
 }
 
-export type CalicoResource = NodeResource | BGPConfigurationResource | BGPPeerResource | IPPoolResource;
+export type CalicoResource = NodeResource | BGPConfigurationResource | BGPPeerResource | IPPoolResource | BGPFilterResource;
 export type DatastoreValue = CalicoResource | IPAMBlockValue | BlockAffinityValue;
 
 const ENCAP = ['Never', 'Always', 'CrossSubnet'] as const;
@@ -316,7 +321,12 @@ function parseBGPPeer(r: FieldReader, doc: Obj, name: string): BGPPeerResource {
     keepOriginalNextHop: false,
     sourceAddress: 'UseNodeIP',
     reversePeering: 'Auto',
+    filters: [],
   };
+  (r.array(spec.filters, 'spec.filters') ?? []).forEach((x, i) => {
+    const f = r.string(x, `spec.filters[${i}]`, true);
+    if (f) peer.filters.push(f);
+  });
   peer.node = r.string(spec.node, 'spec.node') || undefined;
   peer.nodeSelector = selector(r, spec.nodeSelector, 'spec.nodeSelector');
   const pip = r.string(spec.peerIP, 'spec.peerIP');
@@ -444,5 +454,12 @@ function decodeResource(r: FieldReader, kind: ResourceKind, o: Obj, name: string
       return parseBGPPeer(r, o, name);
     case 'IPPool':
       return parseIPPool(r, o, name);
+    case 'BGPFilter':
+      return parseBGPFilter(r, o, name);
   }
+}
+
+function parseBGPFilter(r: FieldReader, doc: Obj, name: string): BGPFilterResource {
+  metadata(r, doc, 'BGPFilter', name);
+  return parseBGPFilterSpec(r, r.object(doc.spec, 'spec') ?? {}, name);
 }
