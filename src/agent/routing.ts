@@ -139,7 +139,14 @@ export class Routing {
   }
 
   private ensureRib6(localAddress: string): Rib {
-    if (this.ribV6) return this.ribV6;
+    // The Node's IPv6 address changed while running: the same RIB, the new next hop for
+    // our routes (setIpv6 re-announces them next); the IPv6 sessions move to the new
+    // source address through their changed PeerConfig (Cease 6), IPv4 is not involved.
+    if (this.ribV6) {
+      if (this.ribV6.me.localAddress !== localAddress) this.log.info({ from: this.ribV6.me.localAddress, to: localAddress }, 'node IPv6 address changed');
+      this.ribV6.setLocalAddress(localAddress);
+      return this.ribV6;
+    }
     const rib6 = this.rib.ipv6Sibling(localAddress);
     this.ribV6 = rib6;
     rib6.onAdjRibOut((peer, changes) => this.sessions.enqueue(peer, changes));

@@ -194,6 +194,19 @@ export class Rib {
     return new Rib({ ...this.options, localAddress: localAddress6, family: 6 });
   }
 
+  /**
+   * This speaker's address changed (the Node's spec.bgp.ipv6Address while the
+   * agent runs, issue 19): exports computed from now on carry it as next hop
+   * self (RFC 4271 §5.1.3, RFC 2545 §3). Our own routes keep the old one until
+   * the caller's next setLocalRoutes, which re-announces them with this one.
+   */
+  setLocalAddress(address: string): void {
+    if (address === this.me.localAddress) return;
+    this.me.localAddress = address;
+    this.local.address = address;
+    this.local.addressNum = addressNumber(address);
+  }
+
   // ---------------------------------------------------------------- listeners
 
   /** Per flush, once per peer with changes: the coalesced Adj-RIB-Out changes to send. */

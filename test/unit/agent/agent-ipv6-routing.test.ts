@@ -39,3 +39,35 @@ describe('agent: IPv6 sessions and own IPv6 routes', () => {
     expect(agent.snapshot().peers.find((p) => p.address === '127.0.0.2')?.lastError ?? '').not.toMatch(/IPv6/);
   });
 });
+
+describe('agent: the Node IPv6 address changes while running (issue 19)', () => {
+  it('the IPv6 session moves to the new source address and our IPv6 routes carry the new next hop; the IPv4 session is the same one', async () => {
+    const ds = new FakeDatastore();
+    const backend = new MemoryBackend({ links: { eth0: [parsePrefix('127.0.0.0/8'), parsePrefix6('fd00:199::/64')], tunl0: [] } });
+    const agent = await startAgent(ds, backend);
+    // What desired-state computes from the Node: the IPv6 mesh peer's source address is the node's IPv6 address.
+    const withSource = (ipv6: string) => {
+      const s = state({ ipv6, blocks6: ['fd00:245::/122'] });
+      for (const p of s.peers.values()) if (p.address.includes(':')) p.sourceAddress = ipv6;
+      return s;
+    };
+    ds.emit(withSource('fd00:199::1'));
+    const speaker = (agent as unknown as { speaker: { peer(name: string): { config: { sourceAddress?: string } } | undefined } }).speaker;
+    await until('IPv6 peer started', () => speaker.peer('Mesh_fd00_199__2')?.config.sourceAddress === 'fd00:199::1');
+    const v4Before = speaker.peer('Mesh_127_0_0_2');
+    const v4Since = agent.snapshot().peers.find((p) => p.address === '127.0.0.2')!.since;
+    const rib6 = (agent as unknown as { routing: Routing }).routing.rib6!;
+    const nextHops = () => [...rib6.prefixes()].map((k) => rib6.lookup(k).best?.attrs.attrs.nextHop);
+    await until('own IPv6 route', () => nextHops().length === 1);
+    expect(nextHops()).toEqual(['fd00:199::1']);
+
+    ds.emit(withSource('fd00:199::5'));
+    await until('IPv6 peer moved', () => speaker.peer('Mesh_fd00_199__2')?.config.sourceAddress === 'fd00:199::5');
+    expect(rib6.me.localAddress).toBe('fd00:199::5');
+    expect(nextHops()).toEqual(['fd00:199::5']);
+    expect((agent as unknown as { routing: Routing }).routing.rib6).toBe(rib6); // the same IPv6 RIB, not a second one
+    expect(speaker.peer('Mesh_127_0_0_2')).toBe(v4Before); // IPv4: the same session object, never reset
+    expect(agent.snapshot().peers.find((p) => p.address === '127.0.0.2')!.since).toBe(v4Since);
+    expect((agent as unknown as { routing: Routing }).routing.rib.me.localAddress).toBe('127.0.0.1');
+  });
+});

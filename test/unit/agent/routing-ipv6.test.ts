@@ -153,6 +153,37 @@ describe('routing: IPv6', () => {
     expect(routing.refusedPeers()).toEqual([]);
   });
 
+  it('a new node IPv6 address while running: our IPv6 routes and next-hop-self exports carry it once the IPv6 sessions are back, IPv4 untouched', async () => {
+    const { sessions, routing } = setup();
+    const block = { cidr: 'fd00:245::1:0/122', state: 'confirmed' as const };
+    routing.setIpv6({ localAddress: 'fd00:1::1', blocks: [block], pools: [pool6] });
+    const ebgp6 = peer('fd00:1::9', { name: 'Global_fd00_1__9', type: 'global', asNumber: 65009, sourceAddress: 'fd00:1::1' });
+    const v4 = peer('10.0.0.2', { sourceAddress: '10.0.0.1' });
+    routing.setPeers([v4, peer('fd00:1::2', { sourceAddress: 'fd00:1::1' }), ebgp6]);
+    for (const name of ['Mesh_10_0_0_2', 'Mesh_fd00_1__2', 'Global_fd00_1__9']) sessions.fire({ type: 'established', peer: name });
+    // A route learned over iBGP goes out to the eBGP peer with next hop self.
+    sessions.fire({ type: 'update', peer: 'Mesh_fd00_1__2', update: reach6(['fd00:245::40/122']) });
+    await turn();
+    const toEbgp = (): string[] => sessions.sent.filter((x) => x.peer === 'Global_fd00_1__9').flatMap((x) => x.changes.map((c) => `${formatPrefix6(c.key)} ${c.attrs?.attrs.nextHop}`)).sort();
+    expect(toEbgp()).toEqual(['fd00:245::1:0/122 fd00:1::1', 'fd00:245::40/122 fd00:1::1']);
+    // The agent's order on a Node change: the peers (their source address) first, then the local state.
+    routing.setPeers([v4, peer('fd00:1::2', { sourceAddress: 'fd00:2::1' }), { ...ebgp6, sourceAddress: 'fd00:2::1' }]);
+    routing.setIpv6({ localAddress: 'fd00:2::1', blocks: [block], pools: [pool6] });
+    expect(routing.rib6?.me.localAddress).toBe('fd00:2::1');
+    for (const name of ['Mesh_fd00_1__2', 'Global_fd00_1__9']) sessions.fire({ type: 'down', peer: name, graceful: false, restartTime: 0, reason: 'Cease 6: source address changed' });
+    await turn();
+    sessions.sent.length = 0;
+    for (const name of ['Mesh_fd00_1__2', 'Global_fd00_1__9']) sessions.fire({ type: 'established', peer: name });
+    sessions.fire({ type: 'update', peer: 'Mesh_fd00_1__2', update: reach6(['fd00:245::40/122']) });
+    await turn();
+    expect(toEbgp()).toEqual(['fd00:245::1:0/122 fd00:2::1', 'fd00:245::40/122 fd00:2::1']);
+    const toMesh6 = sessions.sent.filter((x) => x.peer === 'Mesh_fd00_1__2').flatMap((x) => x.changes.map((c) => c.attrs?.attrs.nextHop));
+    expect(toMesh6).toEqual(['fd00:2::1']);
+    // IPv4: nothing was sent to the IPv4 peer and its RIB still says 10.0.0.1.
+    expect(sessions.sent.filter((x) => x.peer === 'Mesh_10_0_0_2')).toEqual([]);
+    expect(routing.rib.me.localAddress).toBe('10.0.0.1');
+  });
+
   it('an IPv6 peer with a source address but no node IPv6 address uses it as next hop', () => {
     const { sessions, routing } = setup();
     routing.setPeers([peer('fd00:1::2', { sourceAddress: 'fd00:1::1' })]);
