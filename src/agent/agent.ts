@@ -136,7 +136,7 @@ export class Agent {
     }
     if (this.config.metricsPort !== undefined) {
       const port = await this.metrics.listen(this.config.metricsPort, this.config.metricsHost);
-      this.log.info({ port }, 'metrics listening');
+      this.log.info({ address: this.config.metricsHost, port }, 'metrics listening');
     }
     this.watchEventLoop();
     this.passwords.start();
@@ -385,6 +385,7 @@ export class Agent {
         bgpState: s.state,
         birdState: s.birdState,
         since: s.since,
+        flaps: s.flaps,
         lastError: s.lastError,
         passive: s.passive,
         localAddress: s.localAddress,
@@ -448,6 +449,8 @@ export class Agent {
       note: k.programClusterRoutes.programIpip ? undefined : k.programClusterRoutes.note,
       routes: k.programmed,
       failed: k.failed.map((f) => ({ route: f.route, error: f.error, since: f.since, attempts: f.attempts })),
+      failedCount: k.failedCount,
+      errors: k.counters.errors,
       tunnelMissing: k.tunnelMissing,
       tunnelError: this.tunnelError,
       lastScan: k.lastScan?.at,

@@ -26,7 +26,9 @@ export interface AgentConfig {
   controlSocket: string;
   pidFile?: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** Prometheus metrics port; undefined: no metrics server (AGENT_METRICS_ENABLED=true without a port: DEFAULT_METRICS_PORT). */
   metricsPort?: number;
+  /** Address the metrics server binds: --metrics-address, else the node's IPv4 address, else 127.0.0.1 (never every address by default). */
   metricsHost: string;
   /** false: run as a pure BGP speaker (dedicated route reflector, benchmarks). */
   programRoutes: boolean;
@@ -65,7 +67,10 @@ export interface ConfigFlags {
   pidFile?: string;
   logLevel?: string;
   metricsPort?: string | number;
+  /** Bind address for metrics; `metricsHost` is its older name (--metrics-host). */
+  metricsAddress?: string;
   metricsHost?: string;
+  metrics?: boolean;
   programRoutes?: boolean;
   listenPort?: string | number;
   readyGracePeriod?: string | number;
@@ -74,6 +79,18 @@ export interface ConfigFlags {
   manageTunnel?: boolean;
   tunnelMtu?: string | number;
 }
+
+/**
+ * The metrics port when metrics are on without one (AGENT_METRICS_ENABLED=true,
+ * as Felix's PrometheusMetricsEnabled). Not 9901 (Envoy's admin port, taken on
+ * hosts that run Envoy or a host-network proxy) and not a port calico-node's
+ * neighbours on the same host network use: Felix metrics 9091 and health 9099,
+ * Typha 5473, metrics 9093 and health 9098, kube-controllers metrics 9094
+ * (felix/config/config_params.go, typha/pkg/config/config_params.go,
+ * KubeControllersConfiguration prometheusMetricsPort). 9095 is the next free
+ * one in Calico's range and used by none of them.
+ */
+export const DEFAULT_METRICS_PORT = 9095;
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
@@ -239,6 +256,11 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   }
 
   const metricsRaw = pick(flags.metricsPort, 'AGENT_METRICS_PORT');
+  const metricsEnabled = flags.metrics ?? env.AGENT_METRICS_ENABLED === 'true';
+  const metricsAddress = pick(flags.metricsAddress ?? flags.metricsHost, 'AGENT_METRICS_ADDRESS') ?? pick(undefined, 'AGENT_METRICS_HOST');
+  if (metricsAddress !== undefined && isIP(metricsAddress) === 0) {
+    throw new ConfigError(`AGENT_METRICS_ADDRESS (--metrics-address): "${metricsAddress}" is not an IP address`);
+  }
   const listenRaw = pick(flags.listenPort, 'AGENT_LISTEN_PORT');
   const peerPasswords: Record<string, string> = {};
   for (const pair of (env.AGENT_PEER_PASSWORDS ?? '').split(',').filter(Boolean)) {
@@ -265,8 +287,12 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     controlSocket: pick(flags.controlSocket, 'AGENT_CONTROL_SOCKET') ?? DEFAULT_CONTROL_SOCKET,
     pidFile: pick(flags.pidFile, 'AGENT_PID_FILE'),
     logLevel: level as AgentConfig['logLevel'],
-    metricsPort: metricsRaw === undefined ? undefined : integer('--metrics-port', metricsRaw, 0, 65535),
-    metricsHost: pick(flags.metricsHost, 'AGENT_METRICS_HOST') ?? '0.0.0.0',
+    metricsPort:
+      metricsRaw !== undefined ? integer('--metrics-port', metricsRaw, 0, 65535) : metricsEnabled ? DEFAULT_METRICS_PORT : undefined,
+    // The node's address, where a host-network scraper finds it, else loopback:
+    // metrics name every peer and route count, so they are not served on every
+    // interface unless asked (--metrics-address 0.0.0.0).
+    metricsHost: metricsAddress ?? ipv4?.address ?? '127.0.0.1',
     programRoutes: flags.programRoutes ?? env.AGENT_PROGRAM_ROUTES !== 'false',
     listenPort: listenRaw === undefined ? undefined : integer('--listen-port', listenRaw, 1, 65535),
     readyGracePeriod: integer('--ready-grace-period', pick(flags.readyGracePeriod, 'AGENT_READY_GRACE_PERIOD') ?? '30', 0, 86400),

@@ -9,11 +9,15 @@
  * label hashing and aggregation buy nothing, and loading it (with its
  * dependencies) cost every `agent run` ~2 MB of RSS whether or not
  * --metrics-port was given (bench/profile-session/idle.sh). The HTTP server
- * exists only when a port is given.
+ * exists only when metrics are asked for (--metrics, --metrics-port), on the
+ * node's address or 127.0.0.1 unless --metrics-address says otherwise
+ * (src/agent/config.ts). docs/OPERATING.md lists every metric.
  */
-import { isIPv6 } from 'node:net';
 import type http from 'node:http';
+import { isIPv6 } from 'node:net';
 import type { StatusSnapshot } from './snapshot.js';
+import type { FsmStateName } from '../bgp/fsm/types.js';
+import { buildCommit, VERSION } from '../version.js';
 
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -58,6 +62,14 @@ function family(out: string[], name: string, type: 'gauge' | 'counter', help: st
   for (const [labels, value] of samples) out.push(`${name}${labelText(labels)} ${value}`);
 }
 
+/** RFC 4271 §8.2.2's six states, every one rendered (0 when no session is in it) so a panel's series never vanish. */
+const FSM_STATES: readonly FsmStateName[] = ['Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'];
+
+/** Build identity as the `build_info` convention has it: one sample, value 1, the facts in labels. */
+export function buildInfoLabels(): Labels {
+  return { version: VERSION, commit: buildCommit(), nodejs_version: process.version };
+}
+
 export class AgentMetrics {
   readonly datastoreToKernel = new Histogram(
     'bgp_agent_datastore_to_kernel_seconds',
@@ -66,6 +78,8 @@ export class AgentMetrics {
   );
   readonly contentType = CONTENT_TYPE;
   private server?: http.Server;
+  /** Read once: the commit does not change under a running process. */
+  private readonly buildInfo = buildInfoLabels();
 
   constructor(private readonly snapshot: () => StatusSnapshot) {}
 
@@ -77,11 +91,22 @@ export class AgentMetrics {
     const bfdState: [Labels, number][] = [];
     const bfdTransitions: [Labels, number][] = [];
     const bfdDetection: [Labels, number][] = [];
+    const flaps: [Labels, number][] = [];
+    const uptime: [Labels, number][] = [];
+    // Sessions per address family (an IPv6 peer carries IPv6 unicast only, as bird6) and FSM state.
+    const byState = new Map<string, number>();
+    for (const family of ['ipv4', 'ipv6']) for (const st of FSM_STATES) byState.set(`${family} ${st}`, 0);
     for (const p of s.peers) {
       const l = { peer: p.address, name: p.name, type: p.type };
-      established.push([l, p.bgpState === 'Established' ? 1 : 0]);
+      const up = p.bgpState === 'Established';
+      established.push([l, up ? 1 : 0]);
+      flaps.push([l, p.flaps ?? 0]);
+      // `since` is the last change of BIRD's state, which is "up" exactly while Established.
+      uptime.push([l, up ? Math.max(0, s.now - p.since) / 1000 : 0]);
       // The family the counts are of: a peer at an IPv6 address carries IPv6 unicast only, as bird6 does (issue 19).
-      const f = { ...l, family: isIPv6(p.address) ? 'ipv6' : 'ipv4' };
+      const fam = isIPv6(p.address) ? 'ipv6' : 'ipv4';
+      byState.set(`${fam} ${p.bgpState}`, (byState.get(`${fam} ${p.bgpState}`) ?? 0) + 1);
+      const f = { ...l, family: fam };
       prefixes.push([{ ...f, kind: 'received' }, p.counters.received]);
       prefixes.push([{ ...f, kind: 'accepted' }, p.counters.accepted]);
       prefixes.push([{ ...f, kind: 'advertised' }, p.counters.advertised]);
@@ -95,14 +120,30 @@ export class AgentMetrics {
       }
     }
     const out: string[] = [];
+    family(out, 'bgp_agent_build_info', 'gauge', 'The running build: version, commit and Node.js version as labels, value 1', [[this.buildInfo, 1]]);
     family(out, 'bgp_agent_peer_established', 'gauge', '1 when the BGP session is Established', established);
+    family(out, 'bgp_agent_peer_flaps_total', 'counter', 'Sessions lost per peer: transitions from Established to any other state', flaps);
+    family(out, 'bgp_agent_peer_uptime_seconds', 'gauge', 'Seconds since the session became Established, 0 when it is not', uptime);
+    family(
+      out,
+      'bgp_agent_sessions',
+      'gauge',
+      'BGP sessions per address family and RFC 4271 FSM state',
+      [...byState].map(([k, n]) => {
+        const [fam, state] = k.split(' ');
+        return [{ family: fam, state }, n];
+      }),
+    );
     family(out, 'bgp_agent_peer_prefixes', 'gauge', 'Paths held per peer and address family', prefixes);
     family(out, 'bgp_agent_peer_messages_total', 'counter', 'BGP messages per peer and direction', messages);
     family(out, 'bgp_agent_peer_bfd_state', 'gauge', 'BFD session state per peer (1 for the current state)', bfdState);
     family(out, 'bgp_agent_peer_bfd_transitions_total', 'counter', 'BFD session state changes per peer', bfdTransitions);
     family(out, 'bgp_agent_peer_bfd_detection_time_seconds', 'gauge', 'Negotiated BFD detection time per peer', bfdDetection);
     family(out, 'bgp_agent_kernel_routes', 'gauge', 'Routes this agent holds in the kernel (proto bird)', [[{}, s.kernel.routes]]);
-    family(out, 'bgp_agent_kernel_route_errors', 'gauge', 'Routes that failed to program', [[{}, s.kernel.failed.length]]);
+    family(out, 'bgp_agent_kernel_route_errors', 'gauge', 'Routes failing to program now', [[{}, s.kernel.failedCount ?? s.kernel.failed.length]]);
+    family(out, 'bgp_agent_kernel_route_errors_total', 'counter', 'Route programming errors (kernel refused a replace or delete) since start, retries included', [
+      [{}, s.kernel.errors ?? 0],
+    ]);
     family(out, 'bgp_agent_datastore_connected', 'gauge', '1 when etcd is reachable', [[{}, s.datastore.connected ? 1 : 0]]);
     family(out, 'bgp_agent_datastore_synced', 'gauge', '1 once the first list is done', [[{}, s.datastore.synced ? 1 : 0]]);
     family(out, 'bgp_agent_datastore_revision', 'gauge', 'Last etcd revision seen', [[{}, s.datastore.revision]]);

@@ -33,8 +33,10 @@ export interface PeerSnapshot {
   /** RFC 4271 FSM state: Idle, Connect, Active, OpenSent, OpenConfirm, Established. */
   bgpState: string;
   birdState: BirdState;
-  /** Epoch ms of the last state change. */
+  /** Epoch ms of the last state change (for an Established peer: when the session came up). */
   since: number;
+  /** Sessions lost (Established -> any other state) since the peer was configured; absent for a peer never started. */
+  flaps?: number;
   /** Last error in an operator's words, if any ("Connect: connection refused"). */
   lastError?: string;
   /** Where the session's state comes from when it is not ours to hold (passive wait etc.). */
@@ -74,7 +76,12 @@ export interface KernelSnapshot {
   /** Why routes are not programmed when `enabled` is false, or programClusterRoutes note. */
   note?: string;
   routes: number;
+  /** The first failing routes (the programmer lists a bounded number; `failedCount` is all of them). */
   failed: KernelFailure[];
+  /** Routes failing now, all of them (absent: `failed.length`). */
+  failedCount?: number;
+  /** Route programming errors since start (replace or delete refused by the kernel), retries included. */
+  errors?: number;
   tunnelMissing?: string;
   /** --manage-tunnel could not set tunl0 up. */
   tunnelError?: string;

@@ -105,6 +105,8 @@ export interface PeerStatus {
   birdState: BirdState;
   /** Epoch ms of the last state change. */
   since: number;
+  /** Sessions lost: FSM transitions from Established to any other state since this peer was configured. */
+  flaps: number;
   lastError?: string;
   counters: PeerCounters;
   /** Negotiated capabilities, e.g. ["as4", "route-refresh", "add-path rx/tx", "graceful-restart 120s"]. */
@@ -147,6 +149,7 @@ export class Peer {
   private noticeDetail: string | undefined;
   private refused = false;
   private established = false;
+  private flaps = 0;
   private counters: PeerCounters = zeroCounters();
   private txTotals = { messagesOut: 0, updatesOut: 0 };
   private lastSession: Pick<PeerStatus, 'capabilities' | 'holdTime' | 'keepaliveTime' | 'remoteRouterId' | 'peerRestartTime'> = {
@@ -166,6 +169,9 @@ export class Peer {
       this.clock,
       (action, event) => this.execute(action, event),
       (from, to) => {
+        // A flap is a lost session (Established -> anything else), what BIRD's
+        // "established" -> "start" and the metric's rate() alert on.
+        if (from === 'Established') this.flaps++;
         // An operator reads a peer that never comes up from the log: each
         // change of BIRD's state or of the reason at info, the retries that
         // repeat the same reason at debug (one line per connect retry is noise).
@@ -343,6 +349,7 @@ export class Peer {
       state,
       birdState: this.birdState(),
       since: this.since,
+      flaps: this.flaps,
       ...(this.lastError ? { lastError: this.lastError } : {}),
       counters: {
         ...this.counters,

@@ -197,6 +197,30 @@ describe('collision detection (RFC 4271 §6.8)', () => {
     again.receive(remoteOpen());
     expect(again.types()).toEqual(['OPEN', 'NOTIFICATION 6/7']);
     expect(ours.types().filter((t) => t === 'KEEPALIVE')).toHaveLength(2); // the session's own, one probe (1/s at most)
+    expect(h.peer.status().flaps).toBe(0); // the metric's flap counter agrees: the session never went down
+  });
+
+  it('counts a flap for each lost session (Established -> any other state), none for the way up (metrics, issue 23)', () => {
+    const h = harness();
+    const ours = toOpenSent(h);
+    expect(h.peer.status().flaps).toBe(0);
+    ours.receive(remoteOpen());
+    ours.receive({ type: 'KEEPALIVE' });
+    expect(h.peer.state).toBe('Established');
+    expect(h.peer.status().flaps).toBe(0);
+    ours.receive({ type: 'NOTIFICATION', code: 6, subcode: 2, data: Buffer.alloc(0) });
+    expect(h.peer.state).not.toBe('Established');
+    expect(h.peer.status().flaps).toBe(1);
+    // Back up through the peer's next connection after the error wait, then lost again: two.
+    h.clock.advance(5000);
+    const next = new FakeSocket();
+    h.peer.accept(next.asSocket());
+    next.receive(remoteOpen());
+    next.receive({ type: 'KEEPALIVE' });
+    expect(h.peer.state).toBe('Established');
+    expect(h.peer.status().flaps).toBe(1);
+    next.destroy();
+    expect(h.peer.status().flaps).toBe(2);
   });
 
   it('an old connection that answers the probe with a reset ends the session; the peer\'s next connection is accepted', () => {
