@@ -467,7 +467,7 @@ export class Agent {
       .handle('ready', () => readiness(this.snapshot(), { gracePeriod: this.config.readyGracePeriod }))
       .handle('live', () => this.liveness())
       .handle('routes', (args) =>
-        this.rib ? inspectRoutes(this.rib, this.kernel, args as RoutesQuery, (name) => this.speaker?.peer(name)?.config.address) : [],
+        this.rib ? inspectRoutes(this.rib, this.kernel, args as RoutesQuery, (name) => this.speaker?.peer(name)?.config.address, this.routing?.rib6) : [],
       )
       .handle('log-level', (args) => {
         const level = String(args.level);

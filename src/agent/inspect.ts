@@ -1,10 +1,13 @@
 /**
  * Route inspection for `agent routes`: the Loc-RIB entry of a prefix with
  * every path, the best-path step that chose the winner, and the kernel route
- * it became; or a peer's Adj-RIB-In / Adj-RIB-Out.
+ * it became; or a peer's Adj-RIB-In / Adj-RIB-Out. Both families: an IPv6
+ * prefix, and an IPv6 peer (IPv6 unicast only, as bird6), are looked up in
+ * the IPv6 RIB (issue 19); a listing shows IPv4 then IPv6 in address order.
  */
 import { displayAttributes, formatAsPath, originText, type PathAttributes } from '../bgp/codec/index.js';
 import { formatPrefix, parsePrefix, type PrefixKey } from '../bgp/prefix.js';
+import { formatPrefix6, parsePrefix6, prefix6Length, prefix6Word } from '../bgp/prefix6.js';
 import type { Rib } from '../bgp/rib/rib.js';
 import type { KernelProgrammer } from '../kernel/programmer.js';
 import { formatRoute } from '../kernel/route.js';
@@ -52,44 +55,70 @@ function pathView(attrs: PathAttributes, peer: string | null, best: boolean, ext
   };
 }
 
-/** Resolve a peer given by session name or address. */
-function peerName(rib: Rib, nameOrAddress: string, addressOf: (name: string) => string | undefined): string {
-  const names = rib.peerNames();
-  if (names.includes(nameOrAddress)) return nameOrAddress;
-  const byAddress = names.find((n) => addressOf(n) === nameOrAddress);
-  if (byAddress) return byAddress;
+/** Resolve a peer given by session name or address, with the RIB of its family. */
+function peerOf(ribs: Rib[], nameOrAddress: string, addressOf: (name: string) => string | undefined): { rib: Rib; name: string } {
+  for (const rib of ribs) if (rib.peerNames().includes(nameOrAddress)) return { rib, name: nameOrAddress };
+  for (const rib of ribs) {
+    const byAddress = rib.peerNames().find((n) => addressOf(n) === nameOrAddress);
+    if (byAddress) return { rib, name: byAddress };
+  }
+  const names = ribs.flatMap((r) => r.peerNames());
   throw new Error(`no peer "${nameOrAddress}"; known: ${names.join(', ') || 'none'}`);
 }
+
+/** IPv6 prefix ids are interned, not ordered: by address words, then length. */
+function compare6(a: PrefixKey, b: PrefixKey): number {
+  for (const w of [0, 1, 2, 3] as const) {
+    const d = prefix6Word(a, w) - prefix6Word(b, w);
+    if (d !== 0) return d;
+  }
+  return prefix6Length(a) - prefix6Length(b);
+}
+
+const NO_RIB6 = 'no IPv6 routes: this node has no IPv6 address (spec.bgp.ipv6Address), so no IPv6 RIB';
 
 export function inspectRoutes(
   rib: Rib,
   kernel: KernelProgrammer | undefined,
   q: RoutesQuery,
   addressOf: (name: string) => string | undefined = () => undefined,
+  rib6: Rib | null = null,
 ): RouteView[] {
+  const ribs = rib6 ? [rib, rib6] : [rib];
+  const fmt = (r: Rib, key: PrefixKey): string => (r.family === 6 ? formatPrefix6(key) : formatPrefix(key));
   const limit = Math.max(1, Math.min(q.limit ?? 1000, 100_000));
   const kernelRoutes = new Map<PrefixKey, string>();
   if (kernel) for (const r of kernel.desiredRoutes()) kernelRoutes.set(r.prefix, formatRoute(r));
 
   if (q.received || q.advertised) {
-    const name = peerName(rib, (q.received ?? q.advertised)!, addressOf);
+    const { rib: of, name } = peerOf(ribs, (q.received ?? q.advertised)!, addressOf);
     const byPrefix = new Map<PrefixKey, RouteView>();
     const source = q.received
-      ? [...take(rib.received(name), limit)].map((r) => ({ key: r.key, attrs: r.attrs.attrs, stale: r.stale, pathId: r.pathId }))
-      : [...take(rib.advertised(name), limit)].filter((c) => c.attrs).map((c) => ({ key: c.key, attrs: c.attrs!.attrs, stale: false, pathId: c.pathId }));
+      ? [...take(of.received(name), limit)].map((r) => ({ key: r.key, attrs: r.attrs.attrs, stale: r.stale, pathId: r.pathId }))
+      : [...take(of.advertised(name), limit)].filter((c) => c.attrs).map((c) => ({ key: c.key, attrs: c.attrs!.attrs, stale: false, pathId: c.pathId }));
     for (const r of source) {
       let view = byPrefix.get(r.key);
-      if (!view) byPrefix.set(r.key, (view = { prefix: formatPrefix(r.key), paths: [] }));
+      if (!view) byPrefix.set(r.key, (view = { prefix: fmt(of, r.key), paths: [] }));
       view.paths.push(pathView(r.attrs, q.received ? name : null, false, r));
     }
     return [...byPrefix.values()];
   }
 
-  const keys: PrefixKey[] = q.prefix ? [parsePrefix(q.prefix, true)] : [...take(rib.prefixes(), limit)].sort((a, b) => a - b);
-  return keys.map((key) => {
-    const r = rib.lookup(key);
+  let keys: { rib: Rib; key: PrefixKey }[];
+  if (q.prefix?.includes(':')) {
+    if (!rib6) throw new Error(NO_RIB6);
+    keys = [{ rib: rib6, key: parsePrefix6(q.prefix, true) }];
+  } else if (q.prefix) {
+    keys = [{ rib, key: parsePrefix(q.prefix, true) }];
+  } else {
+    const v4 = [...take(rib.prefixes(), limit)].sort((a, b) => a - b);
+    const v6 = rib6 ? [...take(rib6.prefixes(), limit - v4.length)].sort(compare6) : [];
+    keys = [...v4.map((key) => ({ rib, key })), ...v6.map((key) => ({ rib: rib6!, key }))];
+  }
+  return keys.map(({ rib: of, key }) => {
+    const r = of.lookup(key);
     return {
-      prefix: formatPrefix(key),
+      prefix: fmt(of, key),
       paths: r.paths.map((p) => pathView(p.attrs.attrs, p.peer, p.best, { stale: p.stale, pathId: p.pathId })),
       reason: r.best ? r.reason : undefined,
       kernel: kernelRoutes.get(key),

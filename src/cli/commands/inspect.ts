@@ -75,7 +75,7 @@ export const routesShowCommand: CommandModule<object, ControlArgs & { json: bool
   describe: 'Routes: best path, the step that chose it and the kernel route (birdc show route)',
   builder: (y) =>
     withControlSocket(y)
-      .positional('prefix', { type: 'string', describe: 'One prefix, e.g. 10.244.1.0/26' })
+      .positional('prefix', { type: 'string', describe: 'One prefix, e.g. 10.244.1.0/26 or fd00:245::/122' })
       .option('received', { type: 'string', describe: 'Paths received from this peer (address or name): Adj-RIB-In' })
       .option('advertised', { type: 'string', describe: 'Paths advertised to this peer: Adj-RIB-Out' })
       .option('limit', { type: 'number', default: 1000, describe: 'At most this many prefixes' })
