@@ -40,13 +40,14 @@ export class AgentProcess {
     readonly opts: AgentRunOptions,
   ) {}
 
-  /** Start `agent run` with the common flags plus `extra`; the previous log is dropped. */
+  /** Start `agent run` with the common flags plus `extra` (a `--log-level` there wins); the previous log is dropped. */
   start(extra: string[] = [], env: NodeJS.ProcessEnv = {}): ChildProcess {
     const o = this.opts;
     this.log = '';
+    const level = extra.includes('--log-level') ? [] : ['--log-level', o.logLevel ?? 'info'];
     const proc = this.ns.spawn(process.execPath, [
       CLI, 'run', '--node-name', o.nodeName, '--ip', o.ip, '--etcd-endpoints', o.etcdEndpoints,
-      '--control-socket', o.socket, '--ready-grace-period', '0', '--log-level', o.logLevel ?? 'info', ...extra,
+      '--control-socket', o.socket, '--ready-grace-period', '0', ...level, ...extra,
     ], { env: { ...process.env, AGENT_LOG_FORMAT: 'json', ...env } });
     proc.stdout?.on('data', (d: Buffer) => (this.log += d.toString()));
     proc.stderr?.on('data', (d: Buffer) => (this.log += d.toString()));

@@ -11,14 +11,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bird } from '../../../src/testbed/bird.js';
 import { Netns, Testbed, canUseNetns, sh } from '../../../src/testbed/netns.js';
+import { AgentProcess, CLI, datastoreApply } from '../../helpers/agent-process.js';
 import { startEtcdIn } from '../../helpers/calico.js';
 
-const REPO = resolve(import.meta.dirname, '../../..');
-const CLI = join(REPO, 'dist/src/cli/main.js');
 const PREFIX = 'agt';
 
 if (!canUseNetns()) {
@@ -101,8 +100,7 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'agent-it-'));
   const socket = join(tmp, 'agent.ctl');
   let etcd: ChildProcess | undefined;
-  let agent: ChildProcess | undefined;
-  let agentLog = '';
+  let agent: AgentProcess;
   const birds: Bird[] = [];
   let a: Netns;
   let etcdUrl = '';
@@ -120,33 +118,8 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
   /** This node's proto bird routes as `ip route` prints them, sorted. */
   const birdRoutes = (): string[] => a.routes().filter((l) => l.includes('proto bird')).sort();
   /** Start `agent run` for node-a in its namespace (flags beyond the common ones in `extra`), capturing its log. */
-  const spawnAgent = (extra: string[]): ChildProcess => {
-    agentLog = '';
-    const proc = a.spawn(process.execPath, [
-      CLI, 'run', '--node-name', 'node-a', '--ip', '10.98.0.9/24', '--etcd-endpoints', etcdUrl,
-      '--control-socket', socket, '--ready-grace-period', '0', ...extra,
-    ], { env: { ...process.env, AGENT_LOG_FORMAT: 'json' } });
-    proc.stdout?.on('data', (d: Buffer) => (agentLog += d.toString()));
-    proc.stderr?.on('data', (d: Buffer) => (agentLog += d.toString()));
-    return proc;
-  };
-
-  async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 40_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-      try {
-        const v = fn();
-        if (v) return v;
-      } catch (err) {
-        last = err;
-      }
-      if (Date.now() > deadline) {
-        throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}\nagent log tail:\n${agentLog.slice(-3000)}`);
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  const spawnAgent = (extra: string[]): void => void agent.start(extra);
+  const until = <T>(what: string, fn: () => T | undefined | false, timeoutMs = 40_000): Promise<T> => agent.until(what, fn, timeoutMs);
 
   /** etcd in its own namespace on the bridge; restartable on the same data dir (outage tests). */
   async function startEtcd(): Promise<void> {
@@ -164,7 +137,8 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
     etcdUrl = 'http://10.98.0.100:2379';
     await startEtcd();
     // `agent datastore apply` from node-a's namespace, as an operator would.
-    a.exec(process.execPath, [CLI, 'datastore', 'apply', '-f', '-', '--etcd-endpoints', etcdUrl], { input: resources });
+    datastoreApply(a, etcdUrl, resources);
+    agent = new AgentProcess(a, { nodeName: 'node-a', ip: '10.98.0.9/24', etcdEndpoints: etcdUrl, socket });
 
     const birdB = new Bird(b, birdConfig('10.98.0.3', 64512, ['10.244.3.0/26']), 'agt-bird-b-');
     const birdC = new Bird(c, birdConfig('10.98.0.4', 64513, []), 'agt-bird-c-');
@@ -172,14 +146,14 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
     await birdB.start();
     await birdC.start();
 
-    agent = spawnAgent([
+    spawnAgent([
       '--pid-file', join(tmp, 'agent.pid'), '--metrics-port', String(metricsPort), '--metrics-host', '127.0.0.1',
       '--log-level', 'debug', '--manage-tunnel',
     ]);
   }, 120_000);
 
   afterAll(async () => {
-    agent?.kill('SIGKILL');
+    agent?.proc?.kill('SIGKILL');
     for (const b of birds) await b.cleanup();
     etcd?.kill('SIGKILL');
     bed.destroy();
@@ -274,9 +248,7 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
 
   it('stops on SIGTERM with graceful restart: kernel routes stay, BIRD keeps ours, a restart adopts them without churn', async () => {
     const before = birdRoutes();
-    const exited = new Promise<number | null>((r) => agent!.once('exit', (code) => r(code)));
-    agent!.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await agent.stop('SIGTERM')).toBe(0);
     const after = birdRoutes();
     expect(after).toEqual(before);
     // RFC 4724: BIRD keeps our route, marked stale, while we are away.
@@ -286,7 +258,7 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
     const monitor = a.spawn('ip', ['monitor', 'route']);
     let changes = '';
     monitor.stdout?.on('data', (d: Buffer) => (changes += d.toString()));
-    agent = spawnAgent(['--log-level', 'info']);
+    spawnAgent(['--log-level', 'info']);
     try {
       await until('sessions back after restart', () => status().every((p) => p.bgpState === 'Established'), 60_000);
       // Past the restart: every peer's End-of-RIB is in, stale routes released.
@@ -297,7 +269,7 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
     expect(changes.split('\n').filter((l) => /proto bird/.test(l) && /^Deleted/.test(l))).toEqual([]);
     const again = birdRoutes();
     expect(again).toEqual(before);
-    expect(agentLog).toMatch(/"restarting":true|adopted":2/);
+    expect(agent.log).toMatch(/"restarting":true|adopted":2/);
   }, 90_000);
 
   it('killed (SIGKILL) in the middle of a change, a restarted agent finishes it and loses nothing', async () => {
@@ -306,16 +278,14 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
     a.exec(process.execPath, [CLI, 'datastore', 'apply', '-f', '-', '--etcd-endpoints', etcdUrl], {
       input: 'kind: IPAMBlock\nspec: { cidr: 10.244.9.64/26, affinity: "host:node-a" }\n---\nkind: BlockAffinity\nspec: { node: node-a, cidr: 10.244.9.64/26, state: confirmed }\n',
     });
-    const exited = new Promise((r) => agent!.once('exit', r));
-    agent!.kill('SIGKILL');
-    await exited;
+    await agent.stop('SIGKILL');
     // Whatever had been programmed is still there: nothing is removed by a crash.
     for (const r of before) expect(birdRoutes()).toContain(r);
 
     const monitor = a.spawn('ip', ['monitor', 'route']);
     let changes = '';
     monitor.stdout?.on('data', (d: Buffer) => (changes += d.toString()));
-    agent = spawnAgent([]);
+    spawnAgent([]);
     try {
       await until('the new block blackholed and advertised', () =>
         birdRoutes().includes('blackhole 10.244.9.64/26 proto bird') && birds[0].birdc('show route 10.244.9.64/26').includes('10.98.0.9'),

@@ -15,13 +15,13 @@
 import { type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bird } from '../../../src/testbed/bird.js';
 import { Netns, Testbed, canUseNetns, sh } from '../../../src/testbed/netns.js';
+import { AgentProcess, datastoreApply } from '../../helpers/agent-process.js';
+import { startEtcdIn } from '../../helpers/calico.js';
 
-const REPO = resolve(import.meta.dirname, '../../..');
-const CLI = join(REPO, 'dist/src/cli/main.js');
 const PREFIX = 'bfd';
 const ETCD_PORT = 23791;
 
@@ -116,10 +116,9 @@ describe('BFD with BIRD 2 (protocol bfd, bfd on)', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'bfd-it-'));
   const socket = join(tmp, 'agent.ctl');
   let etcd: ChildProcess | undefined;
-  let agent: ChildProcess | undefined;
+  let agent: AgentProcess;
   let counter: ChildProcess | undefined;
   let counted = '';
-  let agentLog = '';
   let a: Netns;
   let b: Netns;
   let c: Netns;
@@ -127,12 +126,12 @@ describe('BFD with BIRD 2 (protocol bfd, bfd on)', () => {
   let birdC: Bird;
   const etcdUrl = `http://10.97.0.100:${ETCD_PORT}`;
 
-  const cli = (args: string[]): string => sh(process.execPath, [CLI, ...args]);
-  const peers = (): JsonPeer[] => JSON.parse(cli(['status', '--json', '--control-socket', socket])).peers as JsonPeer[];
+  const cli = (args: string[]): string => agent.cli(args);
+  const peers = (): JsonPeer[] => agent.status<{ peers: JsonPeer[] }>().peers;
   const peerB = (): JsonPeer => peers().find((p) => p.address === '10.97.0.3')!;
   /** BIRD b's routes in our kernel. */
   const bRoutesInKernel = (): string[] => a.routes('bird').filter((l) => B_ROUTES.some((r) => l.startsWith(r)));
-  const apply = (yaml: string): void => void a.exec(process.execPath, [CLI, 'datastore', 'apply', '-f', '-', '--etcd-endpoints', etcdUrl], { input: yaml });
+  const apply = (yaml: string): void => void datastoreApply(a, etcdUrl, yaml);
   /** BIRD's line for our address in `show bfd sessions`: [ip, iface, state, since..., interval, timeout]. */
   const birdBfd = (): string[] => {
     const out = sh('birdc', ['-s', birdB.ctlPath, 'show', 'bfd', 'sessions'], { allowFail: true });
@@ -140,22 +139,8 @@ describe('BFD with BIRD 2 (protocol bfd, bfd on)', () => {
     return line.trim().split(/\s+/);
   };
 
-  async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 40_000, everyMs = 100): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-      try {
-        const v = fn();
-        if (v) return v;
-      } catch (err) {
-        last = err;
-      }
-      if (Date.now() > deadline) {
-        throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}\nagent log tail:\n${agentLog.slice(-3000)}\nBIRD b:\n${birdB?.log.slice(-1500)}`);
-      }
-      await new Promise((r) => setTimeout(r, everyMs));
-    }
-  }
+  const until = <T>(what: string, fn: () => T | undefined | false, timeoutMs = 40_000, everyMs = 100): Promise<T> =>
+    agent.until(what, fn, timeoutMs, { everyMs, context: () => `BIRD b:\n${birdB?.log.slice(-1500)}` });
 
   beforeAll(async () => {
     Testbed.sweep(PREFIX);
@@ -163,13 +148,8 @@ describe('BFD with BIRD 2 (protocol bfd, bfd on)', () => {
     a = bed.addHost('a', { address: '10.97.0.9/24' });
     b = bed.addHost('b', { address: '10.97.0.3/24' });
     c = bed.addHost('c', { address: '10.97.0.4/24' });
-    etcd = e.spawn('etcd', [
-      '--name', 'bfd', '--data-dir', join(tmp, 'etcd'),
-      '--listen-client-urls', etcdUrl, '--advertise-client-urls', etcdUrl,
-      '--listen-peer-urls', 'http://127.0.0.1:23801', '--initial-advertise-peer-urls', 'http://127.0.0.1:23801',
-      '--initial-cluster', 'bfd=http://127.0.0.1:23801',
-    ]);
-    await until('etcd healthy', () => (e.exec('etcdctl', ['--endpoints', etcdUrl, '--dial-timeout', '1s', 'endpoint', 'health']), true));
+    agent = new AgentProcess(a, { nodeName: 'node-a', ip: '10.97.0.9/24', etcdEndpoints: etcdUrl, socket, logLevel: 'debug' });
+    etcd = await startEtcdIn(e, tmp, etcdUrl, 'bfd');
     apply(resources(''));
 
     birdB = new Bird(b, birdConfig('10.97.0.3', B_ROUTES, true), 'bfd-bird-b-');
@@ -186,22 +166,20 @@ describe('BFD with BIRD 2 (protocol bfd, bfd on)', () => {
     counter.stdout?.on('data', (d: Buffer) => (counted += d.toString()));
     await until('counter listening', () => counted.includes('listening'));
 
-    agent = spawnAgent();
+    spawnAgent();
   }, 120_000);
 
-  function spawnAgent(): ChildProcess {
-    const p = a.spawn(process.execPath, [
-      CLI, 'run', '--node-name', 'node-a', '--ip', '10.97.0.9/24', '--etcd-endpoints', etcdUrl,
-      '--control-socket', socket, '--ready-grace-period', '0', '--log-level', 'debug',
-    ], { env: { ...process.env, AGENT_LOG_FORMAT: 'json' } });
-    p.stdout?.on('data', (d: Buffer) => (agentLog += d.toString()));
-    p.stderr?.on('data', (d: Buffer) => (agentLog += d.toString()));
-    return p;
+  /** (Re)start the agent; its log is kept across restarts, as the checks after a restart read the stop's lines too. */
+  let earlierLog = '';
+  const agentLog = (): string => earlierLog + agent.log;
+  function spawnAgent(): void {
+    earlierLog += agent.log;
+    agent.start();
   }
 
   afterAll(async () => {
-    if (agent?.pid) process.kill(agent.pid, 'SIGCONT');
-    agent?.kill('SIGKILL');
+    if (agent?.proc?.pid) process.kill(agent.proc.pid, 'SIGCONT');
+    agent?.proc?.kill('SIGKILL');
     counter?.kill('SIGKILL');
     await birdB?.cleanup();
     await birdC?.cleanup();
@@ -225,7 +203,7 @@ describe('BFD with BIRD 2 (protocol bfd, bfd on)', () => {
     await until('BIRD routes in our kernel', () => bRoutesInKernel().length === 2);
     await birdB.waitFor('show route 10.244.9.0/26', (o) => o.includes('10.244.9.0/26'));
     // agent peers shows BFD too.
-    expect(cli(['peers', p.name, '--control-socket', socket])).toMatch(/BFD state: +Up since .*\n +Intervals: +tx 100 ms, rx 100 ms, multiplier 3 \(remote 3\), detection 300 ms/);
+    expect(cli(['peers', p.name])).toMatch(/BFD state: +Up since .*\n +Intervals: +tx 100 ms, rx 100 ms, multiplier 3 \(remote 3\), detection 300 ms/);
   });
 
   it('sends no BFD packet to the peer without failureDetectionMode', async () => {
@@ -285,7 +263,7 @@ describe('BFD with BIRD 2 (protocol bfd, bfd on)', () => {
     expect(failover).toBeLessThan(1000);
     const p = peerB();
     expect(p.bfd?.lastDown?.reason).toBe('no BFD packet from the peer within the detection time');
-    await until('the reset logged', () => agentLog.includes('BFD down: BGP session reset (Cease 10) and its routes withdrawn'), 5_000);
+    await until('the reset logged', () => agentLog().includes('BFD down: BGP session reset (Cease 10) and its routes withdrawn'), 5_000);
     // Resumed: BFD Up again, BGP back, routes back.
     await until('BFD, BGP and routes back', () => {
       const q = peerB();
@@ -296,7 +274,7 @@ describe('BFD with BIRD 2 (protocol bfd, bfd on)', () => {
   it('the agent frozen: BIRD declares BFD down within 1 s and withdraws our block', async () => {
     await birdB.waitFor('show route 10.244.9.0/26', (o) => o.includes('10.244.9.0/26'), 30_000);
     const frozenAt = Date.now();
-    process.kill(agent!.pid!, 'SIGSTOP');
+    process.kill(agent.proc!.pid!, 'SIGSTOP');
     let downAt = 0;
     let withdrawnAt = 0;
     try {
@@ -305,7 +283,7 @@ describe('BFD with BIRD 2 (protocol bfd, bfd on)', () => {
       await until('BIRD withdrew our block', () => !sh('birdc', ['-s', birdB.ctlPath, 'show', 'route', '10.244.9.0/26'], { allowFail: true }).includes('10.244.9.0/26'), 5_000, 20);
       withdrawnAt = Date.now();
     } finally {
-      process.kill(agent!.pid!, 'SIGCONT');
+      process.kill(agent.proc!.pid!, 'SIGCONT');
     }
     process.stdout.write(`agent frozen -> BIRD BFD down ${downAt - frozenAt} ms, our block withdrawn ${withdrawnAt - frozenAt} ms\n`);
     expect(downAt - frozenAt).toBeLessThan(1000);
@@ -333,20 +311,17 @@ describe('BFD with BIRD 2 (protocol bfd, bfd on)', () => {
     const after = peerB();
     expect(after.bfd!.transitions).toBe(before.bfd!.transitions);
     expect(after.bgpState).toBe('Established');
-    expect(cli(['status', '--control-socket', socket])).not.toMatch(/BFD is/);
+    expect(cli(['status'])).not.toMatch(/BFD is/);
     // A bad value is a Problem naming the resource and field (that field takes its default).
     apply(resources(', bfd: { minTxMs: "fast", multiplier: 4 }'));
-    await until('problem named', () => /spec\.bfd\.minTxMs: "fast" is not an integer in 1\.\.60000/.test(cli(['status', '--control-socket', socket])));
+    await until('problem named', () => /spec\.bfd\.minTxMs: "fast" is not an integer in 1\.\.60000/.test(cli(['status'])));
   });
 
   /** SIGTERM the agent (graceful restart stop) and return BIRD's view a second later. */
   async function stopAgentGracefully(): Promise<{ protocols: string; route: string }> {
     await until('all up', () => peerB().bfd?.state === 'Up' && peerB().bgpState === 'Established', 60_000);
     await birdB.waitFor('show route 10.244.9.0/26', (o) => o.includes('10.244.9.0/26'), 30_000);
-    const exited = new Promise((r) => agent!.once('exit', r));
-    agent!.kill('SIGTERM');
-    await exited;
-    agent = undefined;
+    await agent.stop('SIGTERM');
     await until('BIRD BFD not Up', () => birdBfd()[2] !== 'Up', 5_000, 50);
     await new Promise((r) => setTimeout(r, 1000));
     return {
@@ -362,14 +337,14 @@ describe('BFD with BIRD 2 (protocol bfd, bfd on)', () => {
     const hard = await stopAgentGracefully();
     expect(hard.protocols).toMatch(/Last error: +Error: BFD session down/);
     expect(hard.route).not.toContain('10.244.9.0/26');
-    expect(agentLog).toMatch(/"peer":"Global_10_97_0_3","from":"Up","to":"AdminDown"/);
+    expect(agentLog()).toMatch(/"peer":"Global_10_97_0_3","from":"Up","to":"AdminDown"/);
 
     // `bfd graceful` (BIRD's option): a BFD down is handled as a graceful restart of the peer.
     birdB.reconfigure(birdConfig('10.97.0.3', B_ROUTES, true).replace('bfd on;', 'bfd graceful;'));
-    agent = spawnAgent();
+    spawnAgent();
     const soft = await stopAgentGracefully();
     expect(soft.route).toContain('10.244.9.0/26');
     expect(soft.protocols).toMatch(/Global_10_97_0_9 +BGP .* start /);
-    agent = spawnAgent();
+    spawnAgent();
   });
 });
