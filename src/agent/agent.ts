@@ -13,7 +13,9 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { Speaker } from '../bgp/session/speaker.js';
 import { Rib } from '../bgp/rib/rib.js';
-import { learnedExportFilter, originatedFromDesired } from '../bgp/rib/calico-policy.js';
+import { learnedExportFilter, originatedFromDesired, originatedRoutes } from '../bgp/rib/calico-policy.js';
+import { formatPrefix } from '../bgp/prefix.js';
+import type { AlienRouteSource } from '../kernel/alien-routes.js';
 import { KernelProgrammer } from '../kernel/programmer.js';
 import { ensureTunnel, ipCommand, type IpRunner } from '../kernel/tunnel.js';
 import type { KernelBackend } from '../kernel/backend.js';
@@ -51,6 +53,11 @@ export interface AgentDeps {
   ipRunner?: IpRunner;
   /** The event-loop stall that fails `agent live` (10 s; tests use less so they need not stall for 10 s). */
   liveStallLimitMs?: number;
+  /**
+   * Opens the watch of the kernel's alien routes (BIRD's kernel `learn`), whose
+   * borrowed addresses are advertised; none: no borrowed addresses.
+   */
+  alienRoutes?: () => Promise<AlienRouteSource & { close(): void }>;
 }
 
 /** Identity fields whose change means new sessions (new OPEN contents). */
@@ -87,6 +94,8 @@ export class Agent {
   /** Sessions <-> RIB -> kernel, for the current speaker (src/agent/routing.ts). */
   private routing?: Routing;
   private kernel?: KernelProgrammer;
+  /** The kernel's alien routes (AgentDeps.alienRoutes), shared by every wiring this agent makes. */
+  private alienRoutes?: AlienRouteSource & { close(): void };
   private state?: DesiredState;
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -155,6 +164,14 @@ export class Agent {
       // to keep our routes (RFC 4724 R bit) and keep theirs until End-of-RIB.
       this.restarting = this.kernel.status().counters.adopted > 0;
       this.log.info({ backend: backend.name, adopted: this.kernel.status().counters.adopted }, 'kernel programmer started');
+    }
+
+    if (this.deps.alienRoutes) {
+      try {
+        this.alienRoutes = await this.deps.alienRoutes();
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'cannot watch kernel routes: borrowed addresses are not advertised');
+      }
     }
 
     this.deps.datastore.onDiff((diff, state) => this.applyDesired(diff, state));
@@ -261,7 +278,7 @@ export class Agent {
       hostname: this.config.nodeName,
     });
     this.speaker = speaker;
-    const routing = new Routing({ rib, sessions: speaker, kernel: this.kernel, logger: this.log, restarting: this.restarting });
+    const routing = new Routing({ rib, sessions: speaker, kernel: this.kernel, logger: this.log, restarting: this.restarting, alienRoutes: this.alienRoutes });
     this.routing = routing;
     this.listener = { port: listenPort };
     try {
@@ -293,7 +310,14 @@ export class Agent {
     if (blocksChanged || poolsChanged || diff?.bgp) {
       const originated = originatedFromDesired(state);
       for (const problem of originated.problems ?? []) this.log.warn({ problem }, 'export policy');
-      this.rib?.setLocalRoutes(originated.routes);
+      // Through the wiring: the borrowed addresses among the kernel's alien routes join our own routes.
+      const ads = state.bgp.prefixAdvertisements;
+      this.routing?.setLocalRoutes({
+        routes: originated.routes,
+        blocks: [...state.blocks.values()],
+        pools: [...state.pools.values()],
+        routeOf: (key) => originatedRoutes([{ cidr: formatPrefix(key), state: 'confirmed' }], [], ads).routes.get(key) ?? {},
+      });
     }
     if (poolsChanged) this.rib?.setExportFilter(learnedExportFilter(state.pools.values()));
     // IPv6 (issue 19): this node's IPv6 address, blocks6 and pools6 to the IPv6 RIB (next hop self, RFC 2545 §3).
@@ -524,6 +548,7 @@ export class Agent {
     // Kernel first: whatever the sessions do while closing, routes stay as they are
     // (BIRD's `persist`); the RIB is not told of the sessions going down.
     this.routing?.detach();
+    this.alienRoutes?.close();
     await this.kernel?.stop();
     // BFD first: peers are told AdminDown, which RFC 5882 §3.2 says is not a forwarding failure.
     await this.bfd?.stop();

@@ -15,7 +15,11 @@
  */
 import type { LocalBlock, PeerConfig, Pool } from '../contracts.js';
 import type { OutChange, SessionEvent } from '../bgp/route.js';
-import type { Rib, RibPeer } from '../bgp/rib/rib.js';
+import type { LocalRoute, Rib, RibPeer } from '../bgp/rib/rib.js';
+import type { PrefixKey } from '../bgp/prefix.js';
+import { isPrefix6 } from '../bgp/prefix6.js';
+import type { AlienRouteSource } from '../kernel/alien-routes.js';
+import { borrowedAddresses } from '../calico/borrowed.js';
 import type { BestPathChange as KernelBestPath, BestPathChange6 as KernelBestPath6 } from '../kernel/programmer.js';
 import type { BestPathChange } from '../bgp/rib/rib.js';
 import { learnedExportFilter } from '../bgp/rib/calico-policy.js';
@@ -53,6 +57,20 @@ export interface RoutingOptions {
   restarting?: boolean;
   /** Runs `fn` after the current event-loop turn (the RIB's flush has run by then). */
   defer?: (fn: () => void) => void;
+  /**
+   * The kernel's alien routes (BIRD's kernel `learn`): those that are borrowed
+   * addresses (src/calico/borrowed.ts) are advertised as our own /32s and /128s.
+   */
+  alienRoutes?: AlienRouteSource;
+}
+
+/** This node's own IPv4 routes as the export policy made them, and what borrowed addresses are judged by. */
+export interface OwnRoutes {
+  routes: Map<PrefixKey, LocalRoute>;
+  blocks: readonly LocalBlock[];
+  pools: readonly Pool[];
+  /** The route (communities) for a borrowed prefix: what prefixAdvertisements give it; none by default. */
+  routeOf?: (key: PrefixKey) => LocalRoute;
 }
 
 const silent: RoutingLogger = silentLog;
@@ -82,6 +100,11 @@ export class Routing {
    */
   private ribV6: Rib | null = null;
   private ipv6Local: { blocks: LocalBlock[]; pools: Pool[] } = { blocks: [], pools: [] };
+  private own4: OwnRoutes | null = null;
+  private own6: Map<PrefixKey, LocalRoute> | null = null;
+  private alien: ReadonlySet<PrefixKey> = new Set();
+  private borrowedNow: PrefixKey[] = [];
+  private unsubscribeAlien: (() => void) | null = null;
   private lastConfigs: readonly PeerConfig[] = [];
   private readonly sessions: SessionsPort;
   private readonly kernel?: KernelPort;
@@ -106,12 +129,57 @@ export class Routing {
     this.defer = opts.defer ?? ((fn) => void setImmediate(fn));
     this.sessions.on('event', this.listener);
     this.rib.onAdjRibOut((peer, changes) => this.sessions.enqueue(peer, changes));
+    if (opts.alienRoutes) {
+      this.alien = opts.alienRoutes.prefixes();
+      this.unsubscribeAlien = opts.alienRoutes.subscribe((prefixes) => {
+        if (this.detached) return;
+        this.alien = prefixes;
+        this.applyOwn4();
+        this.applyOwn6();
+      });
+    }
     const kernel = this.kernel;
     if (kernel) {
       this.rib.onBestPathChange((changes) =>
         kernel.applyBestPaths(changes.map((c) => ({ key: c.key, nextHop: c.best && c.best.peer !== null ? c.best.nextHop : null }))),
       );
     }
+  }
+
+  /**
+   * This node's own IPv4 routes (the export policy's blocks, service CIDRs)
+   * and the blocks and pools that decide which alien kernel routes are
+   * borrowed addresses; those are added as own routes too.
+   */
+  setLocalRoutes(own: OwnRoutes): void {
+    if (this.detached) return;
+    this.own4 = own;
+    this.applyOwn4();
+  }
+
+  /** The borrowed addresses advertised now, both families (status). */
+  borrowed(): readonly PrefixKey[] {
+    return this.borrowedNow;
+  }
+
+  private applyOwn4(): void {
+    const own = this.own4;
+    if (!own) return;
+    const routes = new Map(own.routes);
+    const v4 = borrowedAddresses([...this.alien].filter((k) => !isPrefix6(k)), own.blocks, own.pools);
+    for (const key of v4) if (!routes.has(key)) routes.set(key, own.routeOf?.(key) ?? {});
+    this.borrowedNow = [...v4, ...this.borrowedNow.filter(isPrefix6)];
+    this.rib.setLocalRoutes(routes);
+  }
+
+  private applyOwn6(): void {
+    const rib6 = this.ribV6;
+    if (!rib6 || !this.own6) return;
+    const routes = new Map(this.own6);
+    const v6 = borrowedAddresses([...this.alien].filter(isPrefix6), this.ipv6Local.blocks, this.ipv6Local.pools);
+    for (const key of v6) if (!routes.has(key)) routes.set(key, {});
+    this.borrowedNow = [...this.borrowedNow.filter((k) => !isPrefix6(k)), ...v6];
+    rib6.setLocalRoutes(routes);
   }
 
   /** The IPv6 RIB, once this node has an IPv6 address. */
@@ -134,7 +202,8 @@ export class Routing {
     if (created && [...this.refused.values()].some((r) => r.config.address.includes(':'))) this.setPeers(this.lastConfigs);
     const originated = originatedRoutes6(this.ipv6Local.blocks, this.ipv6Local.pools);
     for (const problem of originated.problems ?? []) this.log.warn({ problem }, 'IPv6 export policy');
-    rib6.setLocalRoutes(originated.routes);
+    this.own6 = originated.routes;
+    this.applyOwn6();
     rib6.setExportFilter(learnedExportFilter(this.ipv6Local.pools));
   }
 
@@ -241,6 +310,7 @@ export class Routing {
   detach(): void {
     this.detached = true;
     this.sessions.off('event', this.listener);
+    this.unsubscribeAlien?.();
   }
 
   /** Learned prefixes leave the kernel (our own blocks stay): the RIB they came from is being replaced. */

@@ -161,6 +161,23 @@ export async function runAgent(args: RunArgs): Promise<void> {
         return new IpBatchBackend();
       }
     },
+    // BIRD's kernel `learn`: the alien routes whose borrowed addresses are advertised.
+    // A pure BGP speaker (--no-program-routes) leaves the kernel alone altogether.
+    ...(config.programRoutes
+      ? {
+          alienRoutes: async () => {
+            const { NetlinkAlienRoutes } = await import('../../kernel/netlink-alien-routes.js');
+            const source = NetlinkAlienRoutes.open({ onError: (err) => log.warn({ err: err.message }, 'kernel route watch') });
+            try {
+              await source.start();
+            } catch (err) {
+              source.close();
+              throw err;
+            }
+            return source;
+          },
+        }
+      : {}),
   });
   try {
     await agent.start();

@@ -11,7 +11,8 @@ import { Rib } from '../../../src/bgp/rib/rib.js';
 import { formatPrefix, parsePrefix } from '../../../src/bgp/prefix.js';
 import type { OutChange, SessionEvent } from '../../../src/bgp/route.js';
 import type { UpdateMessage } from '../../../src/bgp/codec/types.js';
-import type { PeerConfig } from '../../../src/contracts.js';
+import type { PeerConfig, Pool } from '../../../src/contracts.js';
+import type { AlienRouteSource } from '../../../src/kernel/alien-routes.js';
 import type { BestPathChange } from '../../../src/kernel/programmer.js';
 
 class FakeSessions extends EventEmitter implements SessionsPort {
@@ -151,5 +152,77 @@ describe('Routing logs what a datastore change did to the peers', () => {
       ['peers added', ['Mesh_10_0_0_4']],
       ['peers removed', ['Mesh_10_0_0_2']],
     ]);
+  });
+});
+
+/** A stand-in for the kernel's alien routes (src/kernel/netlink-alien-routes.ts): set them, and subscribers hear. */
+class FakeAlienRoutes implements AlienRouteSource {
+  private current = new Set<number>();
+  private readonly fns = new Set<(p: ReadonlySet<number>) => void>();
+  prefixes(): ReadonlySet<number> {
+    return this.current;
+  }
+  subscribe(fn: (p: ReadonlySet<number>) => void): () => void {
+    this.fns.add(fn);
+    return () => this.fns.delete(fn);
+  }
+  set(...cidrs: string[]): void {
+    this.current = new Set(cidrs.map((c) => parsePrefix(c)));
+    for (const fn of this.fns) fn(this.current);
+  }
+}
+
+describe('Routing: borrowed addresses (BIRD kernel learn + confd calico_aggr)', () => {
+  const block = { cidr: '10.244.1.0/26', state: 'confirmed' as const };
+  const pool = { name: 'default-ipv4-ippool', cidr: '10.244.0.0/16', ipipMode: 'Always', vxlanMode: 'Never', disabled: false, disableBGPExport: false, natOutgoing: true, blockSize: 26 } as Pool;
+  const own = { routes: new Map([[parsePrefix('10.244.1.0/26'), {}]]), blocks: [block], pools: [pool] };
+  const advertised = (sessions: FakeSessions): Map<string, boolean> => {
+    const out = new Map<string, boolean>();
+    for (const s of sessions.sent) for (const c of s.changes) out.set(formatPrefix(c.key), c.attrs !== null);
+    return out;
+  };
+
+  it('an alien /32 in a pool outside our blocks is announced and withdrawn with the kernel route; one inside our block or outside every pool is not', async () => {
+    const rib = new Rib({ localAs: 64512, routerId: '10.0.0.1', localAddress: '10.0.0.1', requestFlush: (f) => setImmediate(f) });
+    const sessions = new FakeSessions();
+    const alien = new FakeAlienRoutes();
+    alien.set('10.244.9.5/32'); // there before the wiring (added before the agent started)
+    const routing = new Routing({ rib, sessions, alienRoutes: alien });
+    routing.setPeers([peer('10.0.0.2')]);
+    routing.setLocalRoutes(own);
+    sessions.fire({ type: 'established', peer: 'Mesh_10_0_0_2' });
+    expect([...advertised(sessions).keys()].sort()).toEqual(['10.244.1.0/26', '10.244.9.5/32']);
+    expect(rib.lookup(parsePrefix('10.244.9.5/32')).best?.peer).toBeNull(); // our own route: next hop self
+    alien.set('10.244.9.5/32', '10.244.1.7/32', '192.168.7.1/32', '10.244.9.6/32');
+    await turn();
+    const a = advertised(sessions);
+    expect(a.get('10.244.9.6/32')).toBe(true);
+    expect(a.has('10.244.1.7/32')).toBe(false); // covered by our block
+    expect(a.has('192.168.7.1/32')).toBe(false); // in no pool
+    expect(routing.borrowed().map(formatPrefix).sort()).toEqual(['10.244.9.5/32', '10.244.9.6/32']);
+    alien.set('10.244.9.6/32');
+    await turn();
+    expect(advertised(sessions).get('10.244.9.5/32')).toBe(false); // withdrawn
+    expect(rib.lookup(parsePrefix('10.244.9.5/32')).best).toBeNull();
+  });
+
+  it('follows the blocks: a block that becomes ours covers the address; a disableBGPExport pool exports none; communities come from routeOf', async () => {
+    const rib = new Rib({ localAs: 64512, routerId: '10.0.0.1', localAddress: '10.0.0.1', requestFlush: (f) => setImmediate(f) });
+    const sessions = new FakeSessions();
+    const alien = new FakeAlienRoutes();
+    const routing = new Routing({ rib, sessions, alienRoutes: alien });
+    routing.setLocalRoutes({ ...own, routeOf: () => ({ communities: [0xfde80001] }) });
+    alien.set('10.244.9.5/32');
+    expect(rib.lookup(parsePrefix('10.244.9.5/32')).best?.attrs.attrs.communities).toEqual([0xfde80001]);
+    routing.setLocalRoutes({ ...own, blocks: [block, { cidr: '10.244.9.0/26', state: 'confirmed' }] });
+    expect(rib.lookup(parsePrefix('10.244.9.5/32')).best).toBeNull();
+    routing.setLocalRoutes({ ...own, blocks: [block, { cidr: '10.244.9.0/26', state: 'pending' }] });
+    expect(rib.lookup(parsePrefix('10.244.9.5/32')).best?.peer).toBeNull(); // a pending block covers nothing
+    routing.setLocalRoutes({ ...own, pools: [{ ...pool, disableBGPExport: true }] });
+    expect(rib.lookup(parsePrefix('10.244.9.5/32')).best).toBeNull();
+    routing.detach();
+    routing.setLocalRoutes(own);
+    alien.set('10.244.9.5/32', '10.244.9.9/32');
+    expect(rib.lookup(parsePrefix('10.244.9.9/32')).best).toBeNull(); // a detached wiring no longer listens
   });
 });
