@@ -10,12 +10,11 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Netns, Testbed, canUseNetns } from '../../../src/testbed/netns.js';
-
-const REPO = resolve(import.meta.dirname, '../../..');
-const CLI = join(REPO, 'dist/src/cli/main.js');
+import { CLI, datastoreApply } from '../../helpers/agent-process.js';
+import { startEtcdIn } from '../../helpers/calico.js';
 const PREFIX = 'tfrd';
 const ETCD_URL = 'http://10.96.0.100:32479';
 
@@ -78,21 +77,8 @@ describe('agent ready against a real etcd: failures that name their reason', () 
     etcdNs = bed.addHost('etcd', { address: '10.96.0.100/24' });
     a = bed.addHost('a', { address: '10.96.0.9/24' });
     bed.addHost('b', { address: '10.96.0.3/24' }); // node-b's host is up, nothing listens on 179: connections are refused
-    etcd = etcdNs.spawn('etcd', [
-      '--name', 'tfrd', '--data-dir', join(tmp, 'etcd'),
-      '--listen-client-urls', ETCD_URL, '--advertise-client-urls', ETCD_URL,
-      '--listen-peer-urls', 'http://127.0.0.1:32480', '--initial-advertise-peer-urls', 'http://127.0.0.1:32480',
-      '--initial-cluster', 'tfrd=http://127.0.0.1:32480',
-    ]);
-    await until('etcd healthy', () => {
-      try {
-        etcdNs.exec('etcdctl', ['--endpoints', ETCD_URL, '--dial-timeout', '1s', 'endpoint', 'health']);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    a.exec(process.execPath, [CLI, 'datastore', 'apply', '-f', '-', '--etcd-endpoints', ETCD_URL], { input: resources });
+    etcd = await startEtcdIn(etcdNs, tmp, ETCD_URL, 'tfrd');
+    datastoreApply(a, ETCD_URL, resources);
   }, 60_000);
 
   afterAll(() => {
