@@ -535,6 +535,11 @@ export class Rib {
   private oldEx: (InternedAttrs | null)[] = [];
   private newEx: (InternedAttrs | null)[] = [];
   private exportsEqual = true;
+  // Per-prefix ADD-PATH diffs shared by export profile (flushPeers): valid while apGroupStamp[profile] === apStamp.
+  private apStamp = 0;
+  private readonly apGroupStamp: number[] = [];
+  private readonly apGroupChanges: (OutChange[] | undefined)[] = [];
+  private readonly apGroupDelta: number[] = [];
 
   private noteBest(best: BestPathChange[], key: PrefixKey, oldBest: Path | undefined, newBest: Path | undefined): void {
     // The kernel needs nothing when only the path object changed (same attributes from the same source).
@@ -576,10 +581,30 @@ export class Rib {
     // One OutChange object per distinct export for this prefix, shared by the peers that get it.
     let lastSet: InternedAttrs | null | undefined;
     let lastChange: OutChange | undefined;
+    // ADD-PATH peers: one diff per export profile for this prefix, shared by every
+    // peer of that profile that is not a source of one of the paths (split
+    // horizon makes a source's own diff differ). A mesh or reflector of 1000
+    // ADD-PATH peers made 1000 diffs (and 1000 sets of OutChange objects) per
+    // dirty prefix; now one.
+    const stamp = ++this.apStamp;
     for (let i = 0; i < peers.length; i++) {
       const to = peers[i];
       if (to.addPathSend) {
-        this.diffAddPath(to, key, oldAll!, curAll!, outs[i]);
+        if (isSourceOf(to, oldAll!) || isSourceOf(to, curAll!)) {
+          to.advertised += this.diffAddPath(to, key, oldAll!, curAll!, outs[i]);
+          continue;
+        }
+        const g = to.profile;
+        if (this.apGroupStamp[g] !== stamp) {
+          const changes: OutChange[] = [];
+          this.apGroupDelta[g] = this.diffAddPath(to, key, oldAll!, curAll!, changes);
+          this.apGroupChanges[g] = changes;
+          this.apGroupStamp[g] = stamp;
+        }
+        const changes = this.apGroupChanges[g]!;
+        const out = outs[i];
+        for (let c = 0; c < changes.length; c++) out.push(changes[c]);
+        to.advertised += this.apGroupDelta[g];
         continue;
       }
       const a = oldGone ? null : oldEx[i];
@@ -1024,23 +1049,29 @@ export class Rib {
     return out;
   }
 
-  /** ADD-PATH send: compare the exported (path id -> attrs) of the old and new paths. */
-  private diffAddPath(to: PeerState, key: PrefixKey, old: readonly Path[], cur: readonly Path[], out: OutChange[]): void {
+  /**
+   * ADD-PATH send: compare the exported (path id -> attrs) of the old and new
+   * paths, append the differences to `out`; returns the change in how many
+   * (prefix, path id) pairs `to` holds.
+   */
+  private diffAddPath(to: PeerState, key: PrefixKey, old: readonly Path[], cur: readonly Path[], out: OutChange[]): number {
     const before: OutChange[] = [];
     const after: OutChange[] = [];
     this.exportPaths(to, key, old, before);
     this.exportPaths(to, key, cur, after);
+    let delta = 0;
     for (const b of before) {
       if (!after.some((x) => x.pathId === b.pathId)) {
         out.push({ key, pathId: b.pathId, attrs: null });
-        to.advertised--;
+        delta--;
       }
     }
     for (const x of after) {
       const b = before.find((y) => y.pathId === x.pathId);
-      if (b === undefined) to.advertised++;
+      if (b === undefined) delta++;
       if (b === undefined || !sameSet(b.attrs, x.attrs)) out.push(x);
     }
+    return delta;
   }
 
   private announceList(st: PeerState, keys: number[], pathIds: number[] | null, set: InternedAttrs, accepted: boolean): void {
@@ -1298,6 +1329,12 @@ export class Rib {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/** `to` is the source of one of `paths` (split horizon: its ADD-PATH diff is its own). */
+function isSourceOf(to: PeerState, paths: readonly Path[]): boolean {
+  for (let i = 0; i < paths.length; i++) if (paths[i].src === to) return true;
+  return false;
+}
 
 /** Equal exports: the same interned set, or an equal one interned again after the first was let go. */
 function sameSet(a: AttrSet | null, b: AttrSet | null): boolean {
