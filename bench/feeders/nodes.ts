@@ -160,17 +160,40 @@ function run(i: number, sock: net.Socket, connectedAt: number): void {
       }
       say({ event: 'flap', node: i, t: mono() });
     } else failures++;
-    if (dials(i)) setTimeout(() => dial(i), o.retryMs);
+    if (dials(i)) setTimeout(() => dial(i), jittered(o.retryMs));
   });
 }
 
+/**
+ * BIRD's timers are jittered as RFC 4271 §10 suggests (value minus up to a
+ * quarter, `bgp_start_timer`), so 1000 nodes do not retry in lock-step.
+ */
+const jittered = (ms: number): number => ms - Math.floor(Math.random() * (ms / 4 + 1));
+
+/**
+ * One connect attempt, as a BIRD peer in Connect state makes it (RFC 4271
+ * §8.2.2): when the ConnectRetryTimer expires before the TCP connection is up,
+ * the attempt is dropped and a new one made. Without this a SYN the speaker's
+ * listen queue dropped would wait for the kernel's SYN back-off (1, 3, 7, 15,
+ * 31, 63 s) instead of the peer's 5 s retry.
+ */
 function dial(i: number): void {
   const sock = net.connect({ host: o.target, port: 179, localAddress: feederAddress(i) });
-  sock.once('connect', () => run(i, sock, mono()));
+  const giveUp = setTimeout(() => {
+    if (!sock.connecting) return;
+    failures++;
+    sock.destroy();
+    dial(i);
+  }, jittered(o.retryMs));
+  sock.once('connect', () => {
+    clearTimeout(giveUp);
+    run(i, sock, mono());
+  });
   sock.once('error', () => {
+    clearTimeout(giveUp);
     if (!sock.connecting && nodes[i].sock === sock) return;
     failures++;
-    setTimeout(() => dial(i), o.retryMs);
+    setTimeout(() => dial(i), jittered(o.retryMs));
   });
 }
 
