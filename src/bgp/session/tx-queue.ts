@@ -79,14 +79,18 @@ export interface TxCounters {
 
 /**
  * One AttrSet's changes within one enqueued array (null attrs: withdrawals):
- * their positions in it, or all of it when `at` is null. Positions, not a
- * copied array of references: copying a large flush's references costs
- * write barriers and GC tracing, an Int32Array neither.
+ * their positions in it, or, when `at` is null, the `size` changes from
+ * `base` on. Positions, not a copied array of references: copying a large
+ * flush's references costs write barriers and GC tracing, an Int32Array
+ * neither. A group of one change (a reflector's table: every client's route
+ * has its own attributes) keeps its position in `base`: a typed array per
+ * route and client was most of a reflector's memory at bring-up.
  */
 interface Group {
   attrs: AttrSet | null;
   changes: readonly OutChange[];
   at: Int32Array | null;
+  base: number;
   size: number;
 }
 
@@ -475,7 +479,7 @@ export class TxQueue {
     const pathIds = this.addPath ? scratchIds.subarray(0, n) : null;
     const { changes, at } = g;
     for (let i = 0; i < n; i++) {
-      const c = changes[at === null ? from + i : at[from + i]];
+      const c = changes[at === null ? g.base + from + i : at[from + i]];
       keys[i] = c.key;
       if (pathIds !== null) pathIds[i] = c.pathId;
     }
@@ -597,7 +601,7 @@ function partition(changes: readonly OutChange[]): Group[] {
   const firstAttrs = n > 0 ? changes[0].attrs : null;
   let i = 1;
   while (i < n && changes[i].attrs === firstAttrs) i++;
-  if (i === n) return [{ attrs: firstAttrs, changes, at: null, size: n }];
+  if (i === n) return [{ attrs: firstAttrs, changes, at: null, base: 0, size: n }];
   const groups: Group[] = [];
   const byAttrs = new Map<AttrSet | null, number>();
   const which = new Int32Array(n);
@@ -611,17 +615,17 @@ function partition(changes: readonly OutChange[]): Group[] {
       if (known === undefined) {
         g = groups.length;
         byAttrs.set(attrs, g);
-        groups.push({ attrs, changes, at: null, size: 0 });
+        groups.push({ attrs, changes, at: null, base: k, size: 0 });
       } else g = known;
     }
     which[k] = g;
     groups[g].size++;
   }
-  for (const group of groups) group.at = new Int32Array(group.size);
+  for (const group of groups) if (group.size > 1) group.at = new Int32Array(group.size);
   const fill = new Int32Array(groups.length);
   for (let k = 0; k < n; k++) {
-    const w = which[k];
-    groups[w].at![fill[w]++] = k;
+    const at = groups[which[k]].at;
+    if (at !== null) at[fill[which[k]]++] = k;
   }
   return groups;
 }
@@ -632,7 +636,7 @@ function unsent(seg: ChangeSegment): readonly OutChange[] {
   const out: OutChange[] = [];
   for (let gi = seg.gi; gi < seg.groups.length; gi++) {
     const g = seg.groups[gi];
-    for (let i = gi === seg.gi ? seg.at : 0; i < g.size; i++) out.push(g.changes[g.at === null ? i : g.at[i]]);
+    for (let i = gi === seg.gi ? seg.at : 0; i < g.size; i++) out.push(g.changes[g.at === null ? g.base + i : g.at[i]]);
   }
   return out;
 }
