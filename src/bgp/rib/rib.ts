@@ -59,6 +59,29 @@ export interface RibOptions {
    * Rib the same way, so the IPv4 one does not change. Default 4.
    */
   family?: 4 | 6;
+  /**
+   * Full exports (a session coming up, ROUTE-REFRESH) are shared by the
+   * peers of one export group once it has this many up peers (default 8):
+   * below that, a destination's shared entry would cost more than it saves.
+   */
+  shareFullExportsFrom?: number;
+}
+
+/** One destination's full export for an export group: the changes, and the source of each (split horizon). */
+interface GroupDest {
+  changes: OutChange[];
+  srcs: PeerState[];
+}
+
+/**
+ * The Adj-RIB-Out of one export group (equal profile and ADD-PATH), computed
+ * once per destination for the group and handed to each peer minus the
+ * paths it is the source of. `phantom` is a member that is the source of no
+ * path, so exports computed for it hold for every member.
+ */
+interface GroupExport {
+  phantom: PeerState;
+  dests: Map<PrefixKey, GroupDest>;
 }
 
 export interface PeerUpInfo {
@@ -141,6 +164,10 @@ export class Rib {
   private readonly profiles = new Map<string, number>();
   /** Bumped when something export results depend on changes (a source's router id); caches check it. */
   private exportEpoch = 0;
+  /** Full exports per export group (`groupExport`); valid for `groupFullEpoch`, entries dropped as their destinations change. */
+  private readonly groupFull = new Map<number, GroupExport>();
+  private groupFullEpoch = -1;
+  private readonly shareFullFrom: number;
   private readonly schedule: (ms: number, fn: () => void) => () => void;
   private readonly now: () => number;
   private readonly requestFlush?: (flush: () => void) => void;
@@ -174,6 +201,7 @@ export class Rib {
         return () => clearTimeout(t);
       });
     this.requestFlush = opts.requestFlush;
+    this.shareFullFrom = Math.max(1, opts.shareFullExportsFrom ?? 8);
     this.options = opts;
     this.family = opts.family ?? 4;
     this.table = this.family === 6 ? new Ipv6Table() : new Ipv4Table();
@@ -272,6 +300,7 @@ export class Rib {
     const up = this.upPeers;
     const before = up.map((to) => this.fullExport(to));
     this.exportAllowed = allowed;
+    this.groupFull.clear();
     up.forEach((to, i) => {
       const after = this.fullExport(to);
       const changes = diffOut(before[i], after);
@@ -506,8 +535,10 @@ export class Rib {
     best: BestPathChange[] | null,
   ): void {
     const table = this.table;
+    const groups = this.groupFull.size > 0 ? this.groupFull : null;
     for (let d = 0; d < dirtyKeys.length; d++) {
       const key = dirtyKeys[d];
+      if (groups !== null) for (const g of groups.values()) g.dests.delete(key);
       // One probe saved per prefix: the slot from the touch, unless the table grew since.
       let slot = dirtySlots[d];
       if (slot < 0 || !table.holds(slot, key)) slot = table.find(key);
@@ -727,6 +758,9 @@ export class Rib {
     st.up = up;
     this.upPeers = [...this.peers.values()].filter((p) => p.up);
     this.addPathUp = this.upPeers.filter((p) => p.addPathSend).length;
+    // With no ADD-PATH peer up a change of a path that is not the best marks
+    // nothing dirty, so the ADD-PATH groups' exports could not follow it.
+    if (this.addPathUp === 0) this.groupFull.clear();
   }
 
   private bestInfo(p: Path): BestInfo {
@@ -1045,8 +1079,66 @@ export class Rib {
         return out;
       }
     }
-    for (let s = 0; s < t.capacity; s++) if (t.live(s)) this.exportDest(to, t.keyAt(s), t.payload(s), out);
+    const g = this.groupExport(to);
+    if (g === null) {
+      for (let s = 0; s < t.capacity; s++) if (t.live(s)) this.exportDest(to, t.keyAt(s), t.payload(s), out);
+      return out;
+    }
+    // A reflector's clients, a mesh's peers: one export per destination for the
+    // group, its OutChange objects shared by every member's queue.
+    for (let s = 0; s < t.capacity; s++) {
+      if (!t.live(s)) continue;
+      const key = t.keyAt(s);
+      let d = g.dests.get(key);
+      if (d === undefined) {
+        d = this.groupDest(g.phantom, key, t.payload(s));
+        g.dests.set(key, d);
+      }
+      const { changes, srcs } = d;
+      for (let i = 0; i < changes.length; i++) if (srcs[i] !== to) out.push(changes[i]);
+    }
     return out;
+  }
+
+  /** `to`'s export group, when it has enough up peers to share full exports (RibOptions.shareFullExportsFrom). */
+  private groupExport(to: PeerState): GroupExport | null {
+    if (this.groupFullEpoch !== this.exportEpoch) {
+      this.groupFull.clear();
+      this.groupFullEpoch = this.exportEpoch;
+    }
+    const gk = to.profile * 2 + (to.addPathSend ? 1 : 0);
+    let g = this.groupFull.get(gk);
+    if (g !== undefined) return g;
+    let members = 0;
+    for (const p of this.upPeers) if (p.profile === to.profile && p.addPathSend === to.addPathSend) members++;
+    if (members < this.shareFullFrom) return null;
+    // Exports depend on the receiver only through its profile's settings and split horizon.
+    const phantom = new PeerState('', 0, false);
+    phantom.ibgp = to.ibgp;
+    phantom.asNumber = to.asNumber;
+    phantom.rrClient = to.rrClient;
+    phantom.keepOriginalNextHop = to.keepOriginalNextHop;
+    phantom.profile = to.profile;
+    phantom.addPathSend = to.addPathSend;
+    phantom.up = true;
+    g = { phantom, dests: new Map() };
+    this.groupFull.set(gk, g);
+    return g;
+  }
+
+  /** One destination's export for a group (through its phantom member), with each change's source. */
+  private groupDest(phantom: PeerState, key: PrefixKey, pl: number): GroupDest {
+    const paths = phantom.addPathSend ? this.acceptedPaths(pl) : pl === 0 ? [] : [this.bestOf(pl)].filter((p): p is Path => p !== undefined);
+    const changes: OutChange[] = [];
+    const srcs: PeerState[] = [];
+    const learnedOk = paths.length > 0 && this.exportAllowed(key);
+    for (const p of paths) {
+      const x = p.src.local || learnedOk ? this.exportOf(p, phantom) : null;
+      if (x === null) continue;
+      changes.push({ key, pathId: phantom.addPathSend ? p.outId : 0, attrs: x });
+      srcs.push(p.src);
+    }
+    return { changes, srcs };
   }
 
   /**
