@@ -393,9 +393,11 @@ export class Agent {
       let received = 0;
       let accepted = 0;
       let advertised = 0;
-      if (rib) {
+      // An IPv6 peer's paths are in the IPv6 RIB (it carries IPv6 unicast only, issue 19).
+      const of = s.address.includes(':') ? this.routing?.rib6 : rib;
+      if (of) {
         try {
-          ({ received, accepted, advertised } = rib.counters(s.name));
+          ({ received, accepted, advertised } = of.counters(s.name));
         } catch {
           /* peer not in the RIB yet */
         }

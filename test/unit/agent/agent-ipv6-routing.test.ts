@@ -71,3 +71,26 @@ describe('agent: the Node IPv6 address changes while running (issue 19)', () => 
     expect((agent as unknown as { routing: Routing }).routing.rib.me.localAddress).toBe('127.0.0.1');
   });
 });
+
+describe('agent: an IPv6 peer\'s route counters (issue 19)', () => {
+  it('come from the IPv6 RIB (status, agent peers and metrics read them)', async () => {
+    const ds = new FakeDatastore();
+    const backend = new MemoryBackend({ links: { eth0: [parsePrefix('127.0.0.0/8'), parsePrefix6('fd00:199::/64')], tunl0: [] } });
+    const agent = await startAgent(ds, backend);
+    ds.emit(state({ ipv6: 'fd00:199::1' }));
+    const routing = (agent as unknown as { routing: Routing }).routing;
+    await until('IPv6 peer in the IPv6 RIB', () => routing.rib6?.peerNames().includes('Mesh_fd00_199__2') === true);
+    // As if the session came up and the peer sent two /122s (the RIB's side of an UPDATE; the session is unit-tested elsewhere).
+    const rib6 = routing.rib6!;
+    rib6.peerUp('Mesh_fd00_199__2', { remoteRouterId: '10.0.0.2', addPathSend: false, addPathReceive: false });
+    rib6.applyUpdate('Mesh_fd00_199__2', {
+      type: 'UPDATE',
+      withdrawn: { keys: [], pathIds: null },
+      attributes: { origin: 0, asPath: [], localPref: 100, mpReach: { afi: 2, safi: 1, nextHops: ['fd00:199::2'], nlri: { prefixes: ['fd00:245::40/122', 'fd00:245::80/122'], pathIds: null } } },
+      nlri: { keys: [], pathIds: null },
+    });
+    const counters = agent.snapshot().peers.find((p) => p.address === 'fd00:199::2')!.counters;
+    expect(counters).toMatchObject({ received: 2, accepted: 2 });
+    expect(agent.snapshot().peers.find((p) => p.address === '127.0.0.2')!.counters.received).toBe(0);
+  });
+});
