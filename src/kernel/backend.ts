@@ -9,6 +9,7 @@
  */
 import type { PrefixKey } from '../bgp/prefix.js';
 import type { KernelRoute } from './route.js';
+import { RouteList, ShapeTable } from './route-table.js';
 
 export type RouteOp = { op: 'replace'; route: KernelRoute } | { op: 'delete'; route: KernelRoute };
 
@@ -22,8 +23,8 @@ export interface RouteOpError {
 }
 
 export interface KernelScan {
-  /** proto bird routes in the main IPv4 table. */
-  routes: KernelRoute[];
+  /** proto bird routes in the main tables, compact: shape ids interned in the ShapeTable `scan` was given. */
+  routes: RouteList;
   /** Prefixes (metric 0) held by a route of another protocol: never replaced, reported instead. */
   foreign: Map<PrefixKey, string>;
 }
@@ -32,8 +33,12 @@ export interface KernelBackend {
   readonly name: string;
   /** proto bird routes, main table, IPv4. */
   dump(): Promise<KernelRoute[]>;
-  /** `dump()` plus the prefixes other protocols hold, in one pass. */
-  scan(): Promise<KernelScan>;
+  /**
+   * `dump()` plus the prefixes other protocols hold, in one pass; the routes'
+   * shapes are interned in `shapes` (the programmer's), so a 1M-route scan
+   * makes no object per route.
+   */
+  scan(shapes?: ShapeTable): Promise<KernelScan>;
   /** Apply ops in order; resolves with the ops that failed (empty = all applied). */
   apply(ops: RouteOp[]): Promise<RouteOpError[]>;
   /** Interface index of a device, or null when it does not exist. */
@@ -42,11 +47,11 @@ export interface KernelBackend {
 }
 
 /** Scan helper for backends whose dump already returns every route. */
-export function splitScan(all: { route: KernelRoute; protocol: number | string }[], birdProto: number | string): KernelScan {
-  const routes: KernelRoute[] = [];
+export function splitScan(all: { route: KernelRoute; protocol: number | string }[], birdProto: number | string, shapes = new ShapeTable()): KernelScan {
+  const routes = new RouteList(shapes);
   const foreign = new Map<PrefixKey, string>();
   for (const { route, protocol } of all) {
-    if (protocol === birdProto) routes.push(route);
+    if (protocol === birdProto) routes.push(route.prefix, shapes.of(route));
     else if (route.metric === 0) foreign.set(route.prefix, String(protocol));
   }
   return { routes, foreign };

@@ -29,6 +29,7 @@ import { affinityConfirmed, blockDisposition, PoolIndex } from '../calico/ipam-r
 import { isPrefix6, parsePrefix6, prefix6Length } from '../bgp/prefix6.js';
 import type { LocalBlock, NodeIdentity, Pool } from '../contracts.js';
 import { blackholeRoute, gatewayRoute, type KernelRoute } from './route.js';
+import { NONE, type ShapeTable } from './route-table.js';
 
 /** How BGPConfiguration.programClusterRoutes applies to this agent. */
 export interface ClusterRoutesPolicy {
@@ -110,6 +111,25 @@ export class RouteContext {
 
   /** The kernel route for a prefix learned with `nextHop` (uint32), or null for none. */
   learnedRoute(prefix: PrefixKey, nextHop: number): KernelRoute | null {
+    const form = this.learnedForm(prefix, nextHop);
+    if (form === null) return null;
+    return form === 'tunnel' ? gatewayRoute(prefix, nextHop, this.tunnelDevice, true) : gatewayRoute(prefix, nextHop);
+  }
+
+  /** learnedRoute as an interned shape id (NONE for no route): no object per route (src/kernel/route-table.ts). */
+  learnedShape(prefix: PrefixKey, nextHop: number, shapes: ShapeTable): number {
+    const form = this.learnedForm(prefix, nextHop);
+    if (form === null) return NONE;
+    return form === 'tunnel' ? shapes.intern('unicast', nextHop, this.tunnelDevice, true, 0) : shapes.intern('unicast', nextHop, undefined, false, 0);
+  }
+
+  /** learnedRoute6 as an interned shape id (NONE for no route). */
+  learnedShape6(prefix: PrefixKey, nextHop: number, shapes: ShapeTable): number {
+    return this.learnedRoute6Allowed(prefix) ? shapes.intern('unicast', nextHop, undefined, false, 0) : NONE;
+  }
+
+  /** Over the tunnel (`via nh dev tunl0 onlink`), direct (`via nh`), or no route. */
+  private learnedForm(prefix: PrefixKey, nextHop: number): 'tunnel' | 'direct' | null {
     // Service addresses are kube-proxy's on every node: calico-node's BIRD
     // advertises the ranges but never writes them, or routes inside them
     // (other nodes' service /32s), into its own kernel.
@@ -121,12 +141,9 @@ export class RouteContext {
         pool.ipipMode === 'Always' ||
         // Without a known subnet every next hop counts as "outside" (the safe branch: onlink needs no connected route).
         (pool.ipipMode === 'CrossSubnet' && (this.nodeSubnet === undefined || !prefixContains(this.nodeSubnet, nextHop)));
-      if (tunnel) {
-        if (!this.policy.programIpip) return null;
-        return gatewayRoute(prefix, nextHop, this.tunnelDevice, true);
-      }
+      if (tunnel) return this.policy.programIpip ? 'tunnel' : null;
     }
-    return gatewayRoute(prefix, nextHop);
+    return 'direct';
   }
 
   /**
@@ -135,9 +152,12 @@ export class RouteContext {
    * null. No tunnel and no onlink: the kernel resolves the device.
    */
   learnedRoute6(prefix: PrefixKey, nextHop: number): KernelRoute | null {
+    return this.learnedRoute6Allowed(prefix) ? gatewayRoute(prefix, nextHop) : null;
+  }
+
+  private learnedRoute6Allowed(prefix: PrefixKey): boolean {
     const pool = this.poolOf(prefix);
-    if (pool && pool.vxlanMode !== 'Never') return null; // VXLAN: Felix's business
-    return gatewayRoute(prefix, nextHop);
+    return !(pool && pool.vxlanMode !== 'Never'); // VXLAN: Felix's business
   }
 }
 

@@ -12,6 +12,7 @@
 import { spawn } from 'node:child_process';
 import { formatIpv4, formatPrefix, keyLength, parseIpv4, parsePrefix } from '../bgp/prefix.js';
 import { isPrefix6, parseAddress6, parsePrefix6 } from '../bgp/prefix6.js';
+import type { ShapeTable } from './route-table.js';
 import { splitScan, type KernelBackend, type KernelScan, type RouteOp, type RouteOpError } from './backend.js';
 import { formatGateway, formatKey, type KernelRoute, type RouteType } from './route.js';
 
@@ -176,10 +177,10 @@ export class IpBatchBackend implements KernelBackend {
   }
 
   async dump(): Promise<KernelRoute[]> {
-    return (await this.scan()).routes;
+    return (await this.scan()).routes.toArray();
   }
 
-  async scan(): Promise<KernelScan> {
+  async scan(shapes?: ShapeTable): Promise<KernelScan> {
     const res = await run(this.ip, [...this.pre, '-4', '-o', 'route', 'show', 'table', 'main']);
     if (res.code !== 0) throw new Error(`ip route show: ${res.stderr.trim()}`);
     const all: { route: KernelRoute; protocol: string }[] = [];
@@ -195,7 +196,7 @@ export class IpBatchBackend implements KernelBackend {
         if (parsed) all.push(parsed);
       }
     }
-    return splitScan(all, 'bird');
+    return splitScan(all, 'bird', shapes);
   }
 
   async apply(ops: RouteOp[]): Promise<RouteOpError[]> {

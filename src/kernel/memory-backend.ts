@@ -7,6 +7,7 @@ import { prefixContains, type PrefixKey } from '../bgp/prefix.js';
 import { isPrefix6, prefix6Covers } from '../bgp/prefix6.js';
 import type { KernelBackend, KernelScan, RouteOp, RouteOpError } from './backend.js';
 import { formatKey, formatRoute, type KernelRoute } from './route.js';
+import { RouteList, ShapeTable } from './route-table.js';
 
 export interface MemoryBackendOptions {
   /** Devices that exist, with their connected subnets (IPv4 prefix keys or IPv6 prefix ids). */
@@ -42,14 +43,14 @@ export class MemoryBackend implements KernelBackend {
   }
 
   async dump(): Promise<KernelRoute[]> {
-    return (await this.scan()).routes;
+    return (await this.scan()).routes.toArray();
   }
 
-  async scan(): Promise<KernelScan> {
+  async scan(shapes = new ShapeTable()): Promise<KernelScan> {
     this.dumps++;
     const foreign = new Map<PrefixKey, string>();
     for (const [prefix, f] of this.foreign) if (f.route.metric === 0) foreign.set(prefix, f.protocol);
-    return { routes: [...this.routes.values()].map((r) => ({ ...r })), foreign };
+    return { routes: RouteList.of(this.routes.values(), shapes), foreign };
   }
 
   async apply(ops: RouteOp[]): Promise<RouteOpError[]> {

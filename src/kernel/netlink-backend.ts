@@ -30,23 +30,24 @@ import { createRequire } from 'node:module';
 import { getSystemErrorMap } from 'node:util';
 import type { KernelBackend, KernelScan, RouteOp, RouteOpError } from './backend.js';
 import { RTPROT_BIRD, routeSatisfies, type KernelRoute } from './route.js';
+import { RouteList, ShapeTable } from './route-table.js';
 import {
   AF_INET6,
   linkDumpRequest,
   messages,
+  newRouteFields,
   NLM_F_DUMP_INTR,
   NLMSG_DONE,
   NLMSG_ERROR,
   parseError,
   parseLink,
-  parseRoute,
+  readRoute,
   routeDumpRequest,
   routeMessageLength,
   RTM_NEWLINK,
   RTM_NEWROUTE,
   writeBarrier,
   writeRouteMessage,
-  type DumpedRoute,
   type NetlinkHeader,
   type RouteRequest,
 } from './netlink/rtnetlink.js';
@@ -129,6 +130,7 @@ export class NetlinkBackend implements KernelBackend {
   /** Last exception caught in a socket callback (kept for diagnosis). */
   lastCallbackError?: Error;
   private linkNames = new Map<number, string>();
+  private txBuf = Buffer.allocUnsafeSlow(0);
 
   private constructor(
     private readonly sock: RawSocket,
@@ -188,14 +190,13 @@ export class NetlinkBackend implements KernelBackend {
   // ---- public API (serialised: one request stream at a time) --------------
 
   dump(): Promise<KernelRoute[]> {
-    return this.scan().then((s) => s.routes);
+    return this.scan().then((s) => s.routes.toArray());
   }
 
-  scan(): Promise<KernelScan> {
+  scan(shapes = new ShapeTable()): Promise<KernelScan> {
     return this.serial(async () => {
       await this.refreshLinks();
-      const all = await this.dumpRoutes();
-      return this.toScan(all);
+      return this.scanRoutes(shapes);
     });
   }
 
@@ -292,90 +293,88 @@ export class NetlinkBackend implements KernelBackend {
     });
   }
 
-  private async dumpRaw(request: (seq: number) => Buffer, onMessage: (buf: Buffer, h: NetlinkHeader) => void): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const seq = this.nextSeq();
-      let interrupted = false;
-      const done = new Promise<void>((resolve, reject) => {
-        this.handlers.set(seq, (buf, h) => {
-          if (h.len < 0) {
-            this.handlers.delete(seq);
-            reject(new Error('netlink socket error during dump'));
-          } else if (h.type === NLMSG_DONE) {
-            this.handlers.delete(seq);
-            if (h.flags & NLM_F_DUMP_INTR) interrupted = true;
-            resolve();
-          } else if (h.type === NLMSG_ERROR) {
-            this.handlers.delete(seq);
-            const { errno } = parseError(buf, h);
-            reject(new Error(`netlink dump failed: ${errnoText(errno).message}`));
-          } else {
-            if (h.flags & NLM_F_DUMP_INTR) interrupted = true;
-            onMessage(buf, h);
-          }
-        });
+  /** One dump request; resolves true when the kernel flagged it NLM_F_DUMP_INTR (the table changed meanwhile). */
+  private async dumpRaw(request: (seq: number) => Buffer, onMessage: (buf: Buffer, h: NetlinkHeader) => void): Promise<boolean> {
+    const seq = this.nextSeq();
+    let interrupted = false;
+    const done = new Promise<void>((resolve, reject) => {
+      this.handlers.set(seq, (buf, h) => {
+        if (h.len < 0) {
+          this.handlers.delete(seq);
+          reject(new Error('netlink socket error during dump'));
+        } else if (h.type === NLMSG_DONE) {
+          this.handlers.delete(seq);
+          if (h.flags & NLM_F_DUMP_INTR) interrupted = true;
+          resolve();
+        } else if (h.type === NLMSG_ERROR) {
+          this.handlers.delete(seq);
+          const { errno } = parseError(buf, h);
+          reject(new Error(`netlink dump failed: ${errnoText(errno).message}`));
+        } else {
+          if (h.flags & NLM_F_DUMP_INTR) interrupted = true;
+          onMessage(buf, h);
+        }
       });
-      await this.send(request(seq));
-      await done;
-      // NLM_F_DUMP_INTR: the table changed during the dump, which may then be inconsistent.
-      if (!interrupted || attempt >= 3) return;
-    }
+    });
+    await this.send(request(seq));
+    await done;
+    return interrupted;
   }
 
-  private async dumpRoutes(): Promise<DumpedRoute[]> {
+  /**
+   * The proto bird routes of both main tables, compact (no object per route:
+   * each message is read into one reused record and its shape interned), and
+   * the prefixes other protocols hold at metric 0. A dump the kernel flags as
+   * interrupted (NLM_F_DUMP_INTR: the table changed during it, so it may be
+   * inconsistent) or that lost replies to an overflow is taken again from the
+   * start, never appended to.
+   */
+  private async scanRoutes(shapes: ShapeTable): Promise<KernelScan> {
+    const f = newRouteFields();
     for (let attempt = 0; ; attempt++) {
-      const out: DumpedRoute[] = [];
+      const routes = new RouteList(shapes);
+      const foreign = new Map<number, string>();
       const epoch = this.overflowEpoch;
       const collect = (buf: Buffer, h: NetlinkHeader): void => {
-        if (h.type !== RTM_NEWROUTE) return;
-        const r = parseRoute(buf, h);
-        if (r) out.push(r);
+        if (h.type !== RTM_NEWROUTE || !readRoute(buf, h, f)) return;
+        if (f.protocol === this.protocol) {
+          const dev = f.oif === undefined ? undefined : this.linkNames.get(f.oif);
+          routes.push(f.prefix, shapes.intern(f.type, f.gateway, dev, f.onlink, f.metric));
+        } else if (f.metric === 0) foreign.set(f.prefix, protocolName(f.protocol));
       };
-      await this.dumpRaw(routeDumpRequest, collect);
+      let interrupted = await this.dumpRaw(routeDumpRequest, collect);
       // The IPv6 main table too (issue 19): one more dump, small on a node
       // without IPv6 routes. A kernel booted with ipv6.disable=1 has no IPv6
       // routing at all (EAFNOSUPPORT): then there is nothing to manage.
       if (this.ipv6Unavailable === undefined) {
         try {
-          await this.dumpRaw((seq) => routeDumpRequest(seq, AF_INET6), collect);
+          if (await this.dumpRaw((seq) => routeDumpRequest(seq, AF_INET6), collect)) interrupted = true;
         } catch (err) {
           if (!/family not supported/i.test((err as Error).message)) throw err;
           this.ipv6Unavailable = (err as Error).message;
         }
       }
-      if (epoch === this.overflowEpoch || attempt >= 2) return out;
+      const lost = epoch !== this.overflowEpoch;
+      if ((!interrupted || attempt >= 3) && (!lost || attempt >= 2)) return { routes, foreign };
     }
   }
 
   private async refreshLinks(): Promise<void> {
-    const links = new Map<string, number>();
-    const names = new Map<number, string>();
-    await this.dumpRaw(linkDumpRequest, (buf, h) => {
-      if (h.type !== RTM_NEWLINK) return;
-      const { index, name } = parseLink(buf, h);
-      if (name !== undefined) {
-        links.set(name, index);
-        names.set(index, name);
-      }
-    });
-    this.links = links;
-    this.linkNames = names;
-  }
-
-  private toScan(all: DumpedRoute[]): KernelScan {
-    const routes: KernelRoute[] = [];
-    const foreign = new Map<number, string>();
-    for (const d of all) {
-      if (d.oif !== undefined) {
-        const dev = this.linkNames.get(d.oif);
-        if (dev !== undefined) d.route.dev = dev;
-      }
-      if (d.protocol === this.protocol) routes.push(d.route);
-      else if (d.route.metric === 0 && (d.route.type === 'unicast' || d.route.type === 'blackhole' || d.route.type === 'unreachable' || d.route.type === 'prohibit' || d.route.type === 'other')) {
-        foreign.set(d.route.prefix, protocolName(d.protocol));
-      }
+    for (let attempt = 0; ; attempt++) {
+      const links = new Map<string, number>();
+      const names = new Map<number, string>();
+      const interrupted = await this.dumpRaw(linkDumpRequest, (buf, h) => {
+        if (h.type !== RTM_NEWLINK) return;
+        const { index, name } = parseLink(buf, h);
+        if (name !== undefined) {
+          links.set(name, index);
+          names.set(index, name);
+        }
+      });
+      this.links = links;
+      this.linkNames = names;
+      if (!interrupted || attempt >= 3) return;
     }
-    return { routes, foreign };
   }
 
   private async applyNow(ops: RouteOp[]): Promise<RouteOpError[]> {
@@ -384,22 +383,23 @@ export class NetlinkBackend implements KernelBackend {
     // Resolve device names to interface indexes; refresh once if one is unknown.
     const needDev = ops.some((o) => o.op === 'replace' && o.route.dev !== undefined && !this.links.has(o.route.dev));
     if (needDev) await this.refreshLinks();
-    const reqs: (RouteRequest | null)[] = ops.map((o) => {
-      const req: RouteRequest = { route: o.route, protocol: this.protocol };
+    /** Per op: its interface index, NO_OIF, or UNKNOWN_DEV (reported, not sent). */
+    const oifs = new Int32Array(ops.length).fill(NO_OIF);
+    const pendingIdx: number[] = [];
+    for (let i = 0; i < ops.length; i++) {
+      const o = ops[i];
       if (o.op === 'replace' && o.route.dev !== undefined) {
         const oif = this.links.get(o.route.dev);
         if (oif === undefined) {
           errors.push({ route: o.route, op: o.op, error: `No such device ${o.route.dev}`, code: 'ENODEV' });
-          return null;
+          continue;
         }
-        req.oif = oif;
+        oifs[i] = oif;
       }
-      return req;
-    });
-    const pendingIdx: number[] = [];
-    for (let i = 0; i < ops.length; i++) if (reqs[i]) pendingIdx.push(i);
+      pendingIdx.push(i);
+    }
 
-    const first = await this.sendBatch(ops, reqs, pendingIdx, this.perSend, this.window);
+    const first = await this.sendBatch(ops, oifs, pendingIdx, this.perSend, this.window);
     const failed = first.failed;
     let uncertain = first.uncertain;
     if (!uncertain && this.confirm !== 'always') {
@@ -412,14 +412,14 @@ export class NetlinkBackend implements KernelBackend {
     let todo = pendingIdx.filter((i) => !failed.has(i));
     for (let round = 0; todo.length > 0; round++) {
       this.counters.confirmDumps++;
-      const unconfirmed = this.unconfirmed(ops, todo, await this.dumpRoutes());
+      const unconfirmed = this.unconfirmed(ops, todo, (await this.scanRoutes(new ShapeTable())).routes.toArray());
       if (unconfirmed.length === 0 || !uncertain || round >= 3) {
         for (const i of unconfirmed) {
           errors.push({ route: ops[i].route, op: ops[i].op, error: 'not in the kernel after the batch (checked by dump)', code: 'EUNCONFIRMED' });
         }
         break;
       }
-      const again = await this.sendBatch(ops, reqs, unconfirmed, Math.min(16, this.perSend), 1);
+      const again = await this.sendBatch(ops, oifs, unconfirmed, Math.min(16, this.perSend), 1);
       for (const [i, errno] of again.failed) failed.set(i, errno);
       uncertain = again.uncertain;
       todo = unconfirmed.filter((i) => !again.failed.has(i));
@@ -429,9 +429,9 @@ export class NetlinkBackend implements KernelBackend {
   }
 
   /** Indexes of ops whose effect the dump does not show. */
-  private unconfirmed(ops: RouteOp[], idx: number[], dumped: DumpedRoute[]): number[] {
+  private unconfirmed(ops: RouteOp[], idx: number[], dumped: KernelRoute[]): number[] {
     const byPrefix = new Map<number, KernelRoute[]>();
-    for (const r of this.toScan(dumped).routes) {
+    for (const r of dumped) {
       const list = byPrefix.get(r.prefix);
       if (list) list.push(r);
       else byPrefix.set(r.prefix, [r]);
@@ -450,10 +450,20 @@ export class NetlinkBackend implements KernelBackend {
     return { route: op.route, op: op.op, error: message, code };
   }
 
+  /**
+   * The buffer a send is encoded into, grown when too small and otherwise
+   * reused: the package is done with a buffer once its send callback ran
+   * (awaited before the next send), so one buffer serves every send.
+   */
+  private sendBuffer(size: number): Buffer {
+    if (this.txBuf.length < size) this.txBuf = Buffer.allocUnsafeSlow(Math.max(size, this.txBuf.length * 2));
+    return this.txBuf;
+  }
+
   /** Send ops[idx...] in chunks with a barrier each; returns errno per failed op index. */
   private async sendBatch(
     ops: RouteOp[],
-    reqs: (RouteRequest | null)[],
+    oifs: Int32Array,
     idx: number[],
     perSend: number,
     window: number,
@@ -464,24 +474,32 @@ export class NetlinkBackend implements KernelBackend {
     const epoch = this.overflowEpoch;
     let uncertain = false;
     const inflight: Promise<boolean>[] = [];
+    const req: RouteRequest = { route: ops[0].route, protocol: this.protocol };
     try {
       for (let start = 0; start < idx.length; start += perSend) {
         const end = Math.min(idx.length, start + perSend);
         let size = 16;
-        for (let k = start; k < end; k++) size += routeMessageLength(reqs[idx[k]]!, ops[idx[k]].op === 'delete');
-        const buf = Buffer.allocUnsafe(size);
+        for (let k = start; k < end; k++) {
+          const i = idx[k];
+          req.route = ops[i].route;
+          req.oif = oifs[i] === NO_OIF ? undefined : oifs[i];
+          size += routeMessageLength(req, ops[i].op === 'delete');
+        }
+        const buf = this.sendBuffer(size);
         let off = 0;
         for (let k = start; k < end; k++) {
           const i = idx[k];
-          off = writeRouteMessage(buf, off, reqs[i]!, ops[i].op === 'delete', base + i);
+          req.route = ops[i].route;
+          req.oif = oifs[i] === NO_OIF ? undefined : oifs[i];
+          off = writeRouteMessage(buf, off, req, ops[i].op === 'delete', base + i);
         }
         const bseq = this.nextSeq();
-        writeBarrier(buf, off, bseq);
+        off = writeBarrier(buf, off, bseq);
         const acked = this.barrier(bseq);
         inflight.push(acked);
         this.counters.sends++;
         this.counters.messages += end - start;
-        await this.send(buf);
+        await this.send(buf.subarray(0, off));
         if (inflight.length >= window) {
           if (!(await inflight.shift()!)) uncertain = true;
         }
@@ -494,6 +512,9 @@ export class NetlinkBackend implements KernelBackend {
     return { failed: errors, uncertain };
   }
 }
+
+/** An op without a device (oifs[i]). */
+const NO_OIF = -1;
 
 /** rtnetlink protocol numbers as `ip route` names them (/etc/iproute2/rt_protos). */
 export function protocolName(proto: number): string {

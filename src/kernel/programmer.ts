@@ -32,6 +32,7 @@ import type { BgpSettings, LocalBlock, NodeIdentity, Pool } from '../contracts.j
 import type { KernelBackend, RouteOp, RouteOpError } from './backend.js';
 import { blockIsOurs, blockPrefix, blockRoute, RouteContext, type ClusterRoutesPolicy } from './desired-routes.js';
 import { formatKey, formatRoute, routeSatisfies, type KernelRoute } from './route.js';
+import { ACTUAL, ADOPTED, DESIRED, DIRTY, KeyQueue, LEARNED, NextHops, NONE, RouteTable, SCANNED, shapeSatisfies, ShapeTable, type RouteList } from './route-table.js';
 import { realScheduler, type Scheduler } from './scheduler.js';
 import type { TimerHandle } from '../clock.js';
 
@@ -144,6 +145,13 @@ interface FailState {
 }
 
 const STATUS_FAILED_LIMIT = 100;
+/**
+ * Ops per backend apply. A reconcile of 1M routes goes out in slices this
+ * size, so the op objects alive at once stay bounded (a few MB, not 1M) and
+ * the first routes reach the kernel while the RIB is still delivering the
+ * rest; rtnetlink batching and its window work within each slice.
+ */
+const OPS_PER_APPLY = 8192;
 
 export class KernelProgrammer {
   readonly backend: KernelBackend;
@@ -162,28 +170,34 @@ export class KernelProgrammer {
   private serviceCidrs: readonly string[] = [];
   private ctx: RouteContext;
 
-  /** Learned best paths: prefix -> next hop (uint32). */
-  private readonly learned = new Map<PrefixKey, number>();
-  /** Learned IPv6 best paths: prefix id -> next hop /128 id. */
-  private readonly learned6 = new Map<Prefix6Key, number>();
+  /**
+   * Per prefix, compact (src/kernel/route-table.ts; no object per route at
+   * rest): LEARNED, the best path's next hop (an index into `nextHops`:
+   * IPv4 uint32, or the IPv6 /128 id); DESIRED, the route wanted (a shape
+   * id); ACTUAL, the last known proto bird route at metric 0 (from scans and
+   * our own successful ops); flags DIRTY (queued in `dirty`) and ADOPTED
+   * (found at start, not desired yet: kept while holding).
+   */
+  private readonly table = new RouteTable();
+  private readonly shapes = new ShapeTable();
+  private readonly nextHops = new NextHops();
+  /** Dotted-quad next hops as the RIB hands them, parsed once each. */
+  private readonly nextHopText = new Map<string, number>();
+  private adoptedCount = 0;
   /** Local blocks by prefix (all affinity states). */
   private blocks = new Map<PrefixKey, LocalBlock>();
-  private readonly desired = new Map<PrefixKey, KernelRoute>();
-  /** Last known proto bird routes at metric 0, by prefix (from scans and our own successful ops). */
-  private actual = new Map<PrefixKey, KernelRoute>();
   /** proto bird routes at another metric: not ours to keep (we write metric 0), removed unless held. */
   private extras: KernelRoute[] = [];
   private foreign = new Map<PrefixKey, string>();
   private readonly failed = new Map<PrefixKey, FailState>();
   private readonly waitingTunnel = new Set<PrefixKey>();
   private readonly conflicts = new Set<PrefixKey>();
-  /** Routes found at start that are not desired yet: kept while holding. */
-  private readonly adopted = new Set<PrefixKey>();
   private holdUntil = 0;
   private holdTimer: TimerHandle | undefined;
   private tunnelIndex: number | null | undefined;
 
-  private dirty = new Set<PrefixKey>();
+  /** Prefixes to reconcile, each once (the DIRTY flag), in the order they changed. */
+  private readonly dirty = new KeyQueue();
   private allDirty = false;
   private scanWanted = false;
   private deferred = false;
@@ -280,12 +294,8 @@ export class KernelProgrammer {
   /** Best-path changes from the Loc-RIB: a next hop, or null when the prefix is gone. */
   applyBestPaths(changes: Iterable<BestPathChange>): void {
     for (const change of changes) {
-      if (change.nextHop === null) this.learned.delete(change.key);
-      else {
-        const nh = typeof change.nextHop === 'number' ? change.nextHop : parseIpv4(change.nextHop);
-        this.learned.set(change.key, nh);
-      }
-      this.recompute(change.key);
+      const nh = change.nextHop;
+      this.learn(change.key, nh === null ? NONE : this.nextHops.intern(typeof nh === 'number' ? nh : this.parseNextHop(nh)));
     }
     this.schedule();
   }
@@ -295,11 +305,28 @@ export class KernelProgrammer {
     for (const change of changes) {
       const prefix = typeof change.prefix === 'number' ? change.prefix : parsePrefix6(change.prefix, true);
       if (!isPrefix6(prefix)) throw new Error(`applyBestPaths6: ${prefix} is not an IPv6 prefix id`);
-      if (change.nextHop === null) this.learned6.delete(prefix);
-      else this.learned6.set(prefix, typeof change.nextHop === 'number' ? change.nextHop : parseAddress6(change.nextHop));
-      this.recompute(prefix);
+      const nh = change.nextHop;
+      this.learn(prefix, nh === null ? NONE : this.nextHops.intern(typeof nh === 'number' ? nh : parseAddress6(nh)));
     }
     this.schedule();
+  }
+
+  /** A best path's next hop (interned) or NONE; then the prefix's desired route follows. */
+  private learn(prefix: PrefixKey, nextHop: number): void {
+    const slot = this.table.upsert(prefix);
+    this.table.setAt(slot, LEARNED, nextHop);
+    this.recomputeAt(prefix, slot);
+  }
+
+  /** The RIB hands next hops as the (interned) text of their attribute set: parse each text once. */
+  private parseNextHop(text: string): number {
+    let nh = this.nextHopText.get(text);
+    if (nh === undefined) {
+      nh = parseIpv4(text);
+      if (this.nextHopText.size > 65536) this.nextHopText.clear();
+      this.nextHopText.set(text, nh);
+    }
+    return nh;
   }
 
   // ---- lifecycle ----------------------------------------------------------
@@ -309,15 +336,15 @@ export class KernelProgrammer {
     if (this.started) return;
     this.started = true;
     this.stopped = false;
-    const scan = await this.backend.scan();
+    const scan = await this.backend.scan(this.shapes);
     this.absorbScan(scan.routes, scan.foreign, false);
     this.counters.adopted = scan.routes.length;
-    for (const route of scan.routes) {
-      const want = this.desired.get(route.prefix);
-      if (want && routeSatisfies(route, want)) this.counters.adoptedUnchanged++;
-      else this.adopted.add(route.prefix);
+    for (let i = 0; i < scan.routes.length; i++) {
+      const prefix = scan.routes.prefixAt(i);
+      if (this.shapes.satisfies(scan.routes.shapeAt(i), this.table.get(prefix, DESIRED))) this.counters.adoptedUnchanged++;
+      else this.adopt(prefix);
     }
-    if (this.initialHoldMs > 0 && this.holdUntil === 0 && this.adopted.size + this.extras.length > 0) {
+    if (this.initialHoldMs > 0 && this.holdUntil === 0 && this.adoptedCount + this.extras.length > 0) {
       this.holdStale(this.sched.now() + this.initialHoldMs);
     }
     this.tunnelIndex = await this.backend.linkIndex(this.tunnelDevice);
@@ -346,7 +373,7 @@ export class KernelProgrammer {
     const delay = untilMs - this.sched.now();
     this.holdTimer = this.sched.setTimer(Math.max(0, delay), () => {
       this.holdTimer = undefined;
-      this.log?.info({ stale: this.adopted.size }, 'kernel: stale-route hold timed out');
+      this.log?.info({ stale: this.adoptedCount }, 'kernel: stale-route hold timed out');
       this.releaseStale();
     });
   }
@@ -356,8 +383,17 @@ export class KernelProgrammer {
     this.holdUntil = 0;
     this.holdTimer?.cancel();
     this.holdTimer = undefined;
-    for (const prefix of this.adopted) this.dirty.add(prefix);
-    this.adopted.clear();
+    const t = this.table;
+    if (this.adoptedCount > 0) {
+      for (let s = 0; s < t.capacity; s++) {
+        const f = t.flagsAt(s);
+        if (f & ADOPTED) {
+          t.setFlagsAt(s, f & ~ADOPTED);
+          this.markDirtyAt(t.keyAt(s), s);
+        }
+      }
+      this.adoptedCount = 0;
+    }
     if (this.extras.length) this.allDirty = true;
     this.schedule();
   }
@@ -386,10 +422,21 @@ export class KernelProgrammer {
   // ---- status -------------------------------------------------------------
 
   status(): KernelStatus {
+    const t = this.table;
     let programmed = 0;
-    for (const [prefix, want] of this.desired) {
-      const have = this.actual.get(prefix);
-      if (have && routeSatisfies(have, want)) programmed++;
+    let desiredCount = 0;
+    const v6 = { routes: 0, programmed: 0, failed: 0, kernelRoutes: 0 };
+    for (let s = 0; s < t.capacity; s++) {
+      const prefix = t.keyAt(s);
+      if (prefix !== prefix) continue;
+      const want = t.at(s, DESIRED);
+      const ok = this.shapes.satisfies(t.at(s, ACTUAL), want);
+      if (want !== NONE) desiredCount++;
+      if (ok) programmed++;
+      if (!isPrefix6(prefix)) continue;
+      if (want !== NONE) v6.routes++;
+      if (ok) v6.programmed++;
+      if (t.at(s, ACTUAL) !== NONE) v6.kernelRoutes++;
     }
     const failed: FailedRoute[] = [];
     for (const f of this.failed.values()) {
@@ -402,20 +449,12 @@ export class KernelProgrammer {
         nextRetryAt: f.retryAt,
       });
     }
-    const v6 = { routes: 0, programmed: 0, failed: 0, kernelRoutes: 0 };
-    for (const [prefix, want] of this.desired) {
-      if (!isPrefix6(prefix)) continue;
-      v6.routes++;
-      const have = this.actual.get(prefix);
-      if (have && routeSatisfies(have, want)) v6.programmed++;
-    }
     for (const prefix of this.failed.keys()) if (isPrefix6(prefix)) v6.failed++;
-    for (const prefix of this.actual.keys()) if (isPrefix6(prefix)) v6.kernelRoutes++;
     const holding = this.holdUntil > 0;
     const status: KernelStatus = {
       backend: this.backend.name,
       running: this.started && !this.stopped,
-      routes: this.desired.size,
+      routes: desiredCount,
       programmed,
       failed,
       failedCount: this.failed.size,
@@ -423,7 +462,7 @@ export class KernelProgrammer {
       foreignConflicts: this.conflicts.size,
       ipv6: v6,
       programClusterRoutes: this.ctx.policy,
-      staleHeld: holding ? this.adopted.size : 0,
+      staleHeld: holding ? this.adoptedCount : 0,
       scanIntervalMs: this.scanIntervalMs,
       counters: { ...this.counters },
     };
@@ -439,7 +478,13 @@ export class KernelProgrammer {
 
   /** The desired routes as `ip route` lines (for `agent` debugging commands and tests). */
   desiredRoutes(): KernelRoute[] {
-    return [...this.desired.values()];
+    const out: KernelRoute[] = [];
+    const t = this.table;
+    for (let s = 0; s < t.capacity; s++) {
+      const prefix = t.keyAt(s);
+      if (prefix === prefix && t.at(s, DESIRED) !== NONE) out.push(this.shapes.route(prefix, t.at(s, DESIRED)));
+    }
+    return out;
   }
 
   // ---- desired state ------------------------------------------------------
@@ -457,29 +502,65 @@ export class KernelProgrammer {
   /** Pools, node or policy changed: every learned route's shape may change. */
   private rebuild(): void {
     this.ctx = this.makeContext();
-    const keys = new Set<PrefixKey>([...this.desired.keys(), ...this.learned.keys(), ...this.learned6.keys()]);
-    for (const prefix of keys) this.recompute(prefix);
+    // Every entry with a learned or desired route (recomputing one neither adds nor removes entries).
+    const t = this.table;
+    for (let s = 0; s < t.capacity; s++) {
+      const prefix = t.keyAt(s);
+      if (prefix === prefix && (t.at(s, LEARNED) !== NONE || t.at(s, DESIRED) !== NONE)) this.recomputeAt(prefix, s);
+    }
     this.schedule();
   }
 
   private recompute(prefix: PrefixKey): void {
-    let route: KernelRoute | null = null;
-    const block = this.blocks.get(prefix);
+    this.recomputeAt(prefix, this.table.upsert(prefix));
+  }
+
+  /** The desired route of the entry at `slot` (which holds `prefix`) from its block or learned next hop. */
+  private recomputeAt(prefix: PrefixKey, slot: number): void {
+    const t = this.table;
+    let shape = NONE;
+    const block = this.blocks.size > 0 ? this.blocks.get(prefix) : undefined;
     if (block && blockIsOurs(block)) {
-      route = blockRoute(block); // our own block wins over a learned route (none for /32)
-    } else if (isPrefix6(prefix)) {
-      const nh = this.learned6.get(prefix);
-      if (nh !== undefined) route = this.ctx.learnedRoute6(prefix, nh);
+      const route = blockRoute(block); // our own block wins over a learned route (none for /32)
+      if (route) shape = this.shapes.of(route);
     } else {
-      const nh = this.learned.get(prefix);
-      if (nh !== undefined) route = this.ctx.learnedRoute(prefix, nh);
+      const nh = t.at(slot, LEARNED);
+      if (nh !== NONE) {
+        const gateway = this.nextHops.get(nh);
+        shape = isPrefix6(prefix) ? this.ctx.learnedShape6(prefix, gateway, this.shapes) : this.ctx.learnedShape(prefix, gateway, this.shapes);
+      }
     }
-    const before = this.desired.get(prefix);
-    if (route) this.desired.set(prefix, route);
-    else this.desired.delete(prefix);
-    if (route) this.adopted.delete(prefix); // desired now: no longer a stale candidate
-    else if (before) this.adopted.delete(prefix); // withdrawn explicitly: goes even while holding
-    this.dirty.add(prefix);
+    const before = t.at(slot, DESIRED);
+    t.setAt(slot, DESIRED, shape);
+    // Desired now: no longer a stale candidate; withdrawn explicitly: goes even while holding.
+    if (shape !== NONE || before !== NONE) this.unadoptAt(slot);
+    this.markDirtyAt(prefix, slot);
+  }
+
+  private markDirtyAt(prefix: PrefixKey, slot: number): void {
+    const f = this.table.flagsAt(slot);
+    if (f & DIRTY) return;
+    this.table.setFlagsAt(slot, f | DIRTY);
+    this.dirty.push(prefix);
+  }
+
+  private markDirty(prefix: PrefixKey): void {
+    this.markDirtyAt(prefix, this.table.upsert(prefix));
+  }
+
+  private adopt(prefix: PrefixKey): void {
+    const s = this.table.upsert(prefix);
+    const f = this.table.flagsAt(s);
+    if (f & ADOPTED) return;
+    this.table.setFlagsAt(s, f | ADOPTED);
+    this.adoptedCount++;
+  }
+
+  private unadoptAt(slot: number): void {
+    const f = this.table.flagsAt(slot);
+    if (!(f & ADOPTED)) return;
+    this.table.setFlagsAt(slot, f & ~ADOPTED);
+    this.adoptedCount--;
   }
 
   // ---- reconcile loop -----------------------------------------------------
@@ -513,7 +594,7 @@ export class KernelProgrammer {
       // Work that arrived after the last round looked (a caller that saw the
       // loop as busy) is not left waiting for the next scan. After a failure
       // the next scan retries instead, so a broken backend is not spun on.
-      if (ok && !this.stopped && (this.scanWanted || this.allDirty || this.dirty.size > 0)) this.schedule();
+      if (ok && !this.stopped && (this.scanWanted || this.allDirty || this.dirty.length > 0)) this.schedule();
     });
     this.running = run;
     return run;
@@ -527,7 +608,7 @@ export class KernelProgrammer {
           this.scanWanted = false;
           await this.scan();
         }
-        if (!this.allDirty && this.dirty.size === 0) break;
+        if (!this.allDirty && this.dirty.length === 0) break;
         await this.reconcileOnce();
       }
       return true;
@@ -551,11 +632,11 @@ export class KernelProgrammer {
     const at = this.sched.now();
     const t0 = at;
     try {
-      const scan = await this.backend.scan();
+      const scan = await this.backend.scan(this.shapes);
       const index = await this.backend.linkIndex(this.tunnelDevice);
       if (index !== null && this.tunnelIndex === null) {
         this.log?.info({ device: this.tunnelDevice }, 'kernel: tunnel device appeared; programming waiting routes');
-        for (const prefix of this.waitingTunnel) this.dirty.add(prefix);
+        for (const prefix of this.waitingTunnel) this.markDirty(prefix);
         this.waitingTunnel.clear();
       }
       this.tunnelIndex = index;
@@ -570,24 +651,30 @@ export class KernelProgrammer {
   }
 
   /** Take a dump as the truth; returns how many desired routes it shows missing or different from what we had. */
-  private absorbScan(routes: KernelRoute[], foreign: Map<PrefixKey, string>, compare: boolean): number {
-    const next = new Map<PrefixKey, KernelRoute>();
+  private absorbScan(routes: RouteList, foreign: Map<PrefixKey, string>, compare: boolean): number {
+    const t = this.table;
     const extras: KernelRoute[] = [];
-    for (const route of routes) {
-      if (route.metric !== 0 || next.has(route.prefix)) extras.push(route);
-      else next.set(route.prefix, route);
+    t.fillColumn(SCANNED, NONE);
+    for (let i = 0; i < routes.length; i++) {
+      const prefix = routes.prefixAt(i);
+      const shape = routes.shapeAt(i);
+      const slot = t.upsert(prefix);
+      if (this.shapes.get(shape).metric !== 0 || t.at(slot, SCANNED) !== NONE) extras.push(routes.route(i));
+      else t.setAt(slot, SCANNED, shape);
     }
     let repaired = 0;
     if (compare) {
-      for (const [prefix, want] of this.desired) {
-        const before = this.actual.get(prefix);
-        const now = next.get(prefix);
-        const wasOk = before !== undefined && routeSatisfies(before, want);
-        const isOk = now !== undefined && routeSatisfies(now, want);
+      for (let s = 0; s < t.capacity; s++) {
+        if (t.keyAt(s) !== t.keyAt(s)) continue;
+        const want = t.at(s, DESIRED);
+        if (want === NONE) continue;
+        const wasOk = this.shapes.satisfies(t.at(s, ACTUAL), want);
+        const isOk = this.shapes.satisfies(t.at(s, SCANNED), want);
         if (wasOk && !isOk) repaired++;
       }
     }
-    this.actual = next;
+    t.swapColumns(ACTUAL, SCANNED);
+    t.sweep(); // prefixes the kernel no longer holds and nothing wants
     this.extras = extras;
     this.foreign = foreign;
     this.allDirty = true;
@@ -598,71 +685,89 @@ export class KernelProgrammer {
   private async reconcileOnce(): Promise<void> {
     const now = this.sched.now();
     const holding = this.holdUntil > now;
-    let keys: Iterable<PrefixKey>;
-    if (this.allDirty) {
-      keys = new Set<PrefixKey>([...this.desired.keys(), ...this.actual.keys(), ...this.failed.keys(), ...this.conflicts]);
-    } else keys = this.dirty;
     const all = this.allDirty;
     this.allDirty = false;
-    this.dirty = new Set();
+    if (all) {
+      // Everything we want, have, failed on or were refused: queued like any change.
+      const t = this.table;
+      for (let s = 0; s < t.capacity; s++) {
+        const prefix = t.keyAt(s);
+        if (prefix === prefix) this.markDirtyAt(prefix, s);
+      }
+      for (const prefix of this.failed.keys()) this.markDirty(prefix);
+      for (const prefix of this.conflicts) this.markDirty(prefix);
+    }
 
     const ops: RouteOp[] = [];
-    for (const prefix of keys) this.plan(prefix, now, holding, ops);
+    const shapes: number[] = [];
+    while (this.dirty.length > 0 && ops.length < OPS_PER_APPLY) {
+      const prefix = this.dirty.shift();
+      const slot = this.table.slot(prefix);
+      if (slot >= 0) this.table.setFlagsAt(slot, this.table.flagsAt(slot) & ~DIRTY);
+      this.plan(prefix, slot, now, holding, ops, shapes);
+      if (slot >= 0) this.table.removeIfEmpty(slot);
+    }
     if (all && !holding) for (const route of this.extras) ops.push({ op: 'delete', route });
     if (ops.length === 0) return;
 
     this.counters.batches++;
     const errors = await this.backend.apply(ops);
-    this.absorbResults(ops, errors);
+    this.absorbResults(ops, shapes, errors);
   }
 
-  private plan(prefix: PrefixKey, now: number, holding: boolean, ops: RouteOp[]): void {
-    const want = this.desired.get(prefix);
-    const have = this.actual.get(prefix);
-    this.waitingTunnel.delete(prefix);
-    this.conflicts.delete(prefix);
-    if (want) {
-      if (have && routeSatisfies(have, want)) {
-        this.failed.delete(prefix);
+  /** The op (if any) that brings `prefix` to its desired state; `shapes` gets the op's shape id. */
+  private plan(prefix: PrefixKey, slot: number, now: number, holding: boolean, ops: RouteOp[], shapes: number[]): void {
+    const t = this.table;
+    const want = slot < 0 ? NONE : t.at(slot, DESIRED);
+    const have = slot < 0 ? NONE : t.at(slot, ACTUAL);
+    if (this.waitingTunnel.size > 0) this.waitingTunnel.delete(prefix);
+    if (this.conflicts.size > 0) this.conflicts.delete(prefix);
+    if (want !== NONE) {
+      if (this.shapes.satisfies(have, want)) {
+        if (this.failed.size > 0) this.failed.delete(prefix);
         return;
       }
-      const owner = this.foreign.get(prefix);
-      if (!have && owner !== undefined) {
+      const owner = this.foreign.size > 0 ? this.foreign.get(prefix) : undefined;
+      if (have === NONE && owner !== undefined) {
         // NLM_F_REPLACE would overwrite the other protocol's route: report it, never force it.
         this.conflicts.add(prefix);
-        this.noteFailure(prefix, want, `prefix ${formatKey(prefix)} is held by a proto ${owner} route; not replaced`, 'EEXIST', now, false);
+        this.noteFailure(prefix, this.shapes.route(prefix, want), `prefix ${formatKey(prefix)} is held by a proto ${owner} route; not replaced`, 'EEXIST', now, false);
         return;
       }
-      if (want.dev === this.tunnelDevice && this.tunnelIndex === null) {
+      const wantShape = this.shapes.get(want);
+      if (wantShape.dev === this.tunnelDevice && this.tunnelIndex === null) {
         this.waitingTunnel.add(prefix);
         this.failed.delete(prefix);
         return;
       }
-      const fail = this.failed.get(prefix);
-      if (fail && routeSatisfies(fail.route, want) && fail.retryAt > now) return; // backing off
-      ops.push({ op: 'replace', route: want });
+      const fail = this.failed.size > 0 ? this.failed.get(prefix) : undefined;
+      if (fail && shapeSatisfies(fail.route, wantShape) && fail.retryAt > now) return; // backing off
+      ops.push({ op: 'replace', route: this.shapes.route(prefix, want) });
+      shapes.push(want);
       return;
     }
-    this.failed.delete(prefix);
-    if (have) {
-      if (holding && this.adopted.has(prefix)) return; // stale, kept until End-of-RIB or timeout
-      ops.push({ op: 'delete', route: have });
+    if (this.failed.size > 0) this.failed.delete(prefix);
+    if (have !== NONE) {
+      if (holding && t.flagsAt(slot) & ADOPTED) return; // stale, kept until End-of-RIB or timeout
+      ops.push({ op: 'delete', route: this.shapes.route(prefix, have) });
+      shapes.push(have);
     }
   }
 
-  private absorbResults(ops: RouteOp[], errors: RouteOpError[]): void {
+  private absorbResults(ops: RouteOp[], shapes: number[], errors: RouteOpError[]): void {
     const now = this.sched.now();
     const failedOps = new Map<PrefixKey, RouteOpError>();
     for (const e of errors) failedOps.set(e.route.prefix, e);
     let tunnelGone = false;
-    for (const op of ops) {
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
       const prefix = op.route.prefix;
-      const err = failedOps.get(prefix);
+      const err = failedOps.size > 0 ? failedOps.get(prefix) : undefined;
       if (op.op === 'replace') {
         if (!err) {
           this.counters.replaced++;
-          this.actual.set(prefix, op.route);
-          this.failed.delete(prefix);
+          this.table.set(prefix, ACTUAL, shapes[i]);
+          if (this.failed.size > 0) this.failed.delete(prefix);
           continue;
         }
         this.counters.errors++;
@@ -675,8 +780,8 @@ export class KernelProgrammer {
         }
         if (!err || err.code === 'ESRCH') {
           if (!err) this.counters.deleted++;
-          if (this.actual.get(prefix) === op.route || this.actual.get(prefix)?.metric === 0) this.actual.delete(prefix);
-          this.failed.delete(prefix);
+          this.table.set(prefix, ACTUAL, NONE);
+          if (this.failed.size > 0) this.failed.delete(prefix);
           continue;
         }
         this.counters.errors++;
@@ -729,8 +834,8 @@ export class KernelProgrammer {
       this.retryTimer = undefined;
       this.retryAt = Infinity;
       const now = this.sched.now();
-      for (const [prefix, f] of this.failed) if (f.retryAt <= now) this.dirty.add(prefix);
-      if (this.dirty.size) void this.runLoop().then(() => this.armRetry());
+      for (const [prefix, f] of this.failed) if (f.retryAt <= now) this.markDirty(prefix);
+      if (this.dirty.length) void this.runLoop().then(() => this.armRetry());
       else this.armRetry();
     });
   }

@@ -254,24 +254,57 @@ export interface DumpedRoute {
 }
 
 /**
+ * One decoded RTM_NEWROUTE, in a record the caller reuses: a scan of 1M
+ * routes reads them all into one of these and interns the shape, so it makes
+ * no object per route (src/kernel/route-table.ts).
+ */
+export interface RouteFields {
+  prefix: number;
+  type: RouteType;
+  gateway: number | undefined;
+  onlink: boolean;
+  /** The model's metric: IPv6's default 1024 reads as 0. */
+  metric: number;
+  protocol: number;
+  oif: number | undefined;
+}
+
+export function newRouteFields(): RouteFields {
+  return { prefix: 0, type: 'other', gateway: undefined, onlink: false, metric: 0, protocol: 0, oif: undefined };
+}
+
+/**
  * Decode RTM_NEWROUTE from a dump. Returns null for what the programmer never
  * manages: other families, other tables, tos != 0, source-specific, multipath
  * is kept (as type 'other') so a proto bird multipath route gets replaced.
  */
 export function parseRoute(buf: Buffer, h: NetlinkHeader): DumpedRoute | null {
+  const f = newRouteFields();
+  if (!readRoute(buf, h, f)) return null;
+  const route: KernelRoute = { prefix: f.prefix, type: f.type, onlink: f.onlink, metric: f.metric };
+  if (f.gateway !== undefined) route.gateway = f.gateway;
+  const out: DumpedRoute = { route, protocol: f.protocol };
+  if (f.oif !== undefined) out.oif = f.oif;
+  return out;
+}
+
+/** parseRoute into `out`; false (out unspecified) for a route the programmer never manages. */
+export function readRoute(buf: Buffer, h: NetlinkHeader, out: RouteFields): boolean {
   const p = h.payload;
-  if (buf[p] === AF_INET6) return parseRoute6(buf, h);
-  if (buf[p] !== AF_INET) return null;
+  const family = buf[p];
+  if (family !== AF_INET && family !== AF_INET6) return false;
+  const v6 = family === AF_INET6;
   const dstLen = buf[p + 1];
   const srcLen = buf[p + 2];
   const tos = buf[p + 3];
   let table = buf[p + 4];
-  const protocol = buf[p + 5];
   const rtype = buf[p + 7];
   const rflags = buf.readUInt32LE(p + 8);
   let dst = 0;
-  let gateway: number | undefined;
-  let oif: number | undefined;
+  let dstAt = -1;
+  let gwAt = -1;
+  out.gateway = undefined;
+  out.oif = undefined;
   let metric = 0;
   let multipath = false;
   let a = p + RTMSG_LEN;
@@ -283,13 +316,15 @@ export function parseRoute(buf: Buffer, h: NetlinkHeader): DumpedRoute | null {
     const v = a + 4;
     switch (atype) {
       case RTA_DST:
-        dst = buf.readUInt32BE(v);
+        if (!v6) dst = buf.readUInt32BE(v);
+        else if (alen >= 20) dstAt = v;
         break;
       case RTA_GATEWAY:
-        gateway = buf.readUInt32BE(v);
+        if (!v6) out.gateway = buf.readUInt32BE(v);
+        else if (alen >= 20) gwAt = v;
         break;
       case RTA_OIF:
-        oif = buf.readUInt32LE(v);
+        out.oif = buf.readUInt32LE(v);
         break;
       case RTA_PRIORITY:
         metric = buf.readUInt32LE(v);
@@ -303,34 +338,24 @@ export function parseRoute(buf: Buffer, h: NetlinkHeader): DumpedRoute | null {
     }
     a += (alen + 3) & ~3;
   }
-  if (table !== RT_TABLE_MAIN || tos !== 0 || srcLen !== 0) return null;
-  let type: RouteType;
-  switch (rtype) {
-    case RTN_UNICAST:
-      type = multipath ? 'other' : 'unicast';
-      break;
-    case RTN_BLACKHOLE:
-      type = 'blackhole';
-      break;
-    case RTN_UNREACHABLE:
-      type = 'unreachable';
-      break;
-    case RTN_PROHIBIT:
-      type = 'prohibit';
-      break;
-    default:
-      type = 'other';
+  if (table !== RT_TABLE_MAIN || tos !== 0 || srcLen !== 0) return false;
+  out.protocol = buf[p + 5];
+  out.type = routeType(rtype, multipath);
+  out.onlink = (rflags & RTNH_F_ONLINK) !== 0;
+  if (v6) {
+    // IPv6 prefix and gateway become interned ids (no string per route), and
+    // the kernel's default priority 1024 becomes the model's 0. Local-table and
+    // multicast routes are in other tables and are left out as for IPv4;
+    // RTA_PREF, RTA_CACHEINFO and the rest are ignored.
+    if (dstLen > 128) return false;
+    out.prefix = dstAt < 0 ? prefix6FromBytes(ZERO16, 0, 0) : prefix6FromBytes(buf, dstAt, dstLen);
+    out.metric = metric === IP6_RT_PRIO_USER ? 0 : metric;
+    if (gwAt >= 0) out.gateway = address6FromBytes(buf, gwAt);
+    return true;
   }
-  const route: KernelRoute = {
-    prefix: ((dst & (dstLen === 0 ? 0 : (0xffffffff << (32 - dstLen)) >>> 0)) >>> 0) * 64 + dstLen,
-    type,
-    onlink: (rflags & RTNH_F_ONLINK) !== 0,
-    metric,
-  };
-  if (gateway !== undefined) route.gateway = gateway;
-  const out: DumpedRoute = { route, protocol };
-  if (oif !== undefined) out.oif = oif;
-  return out;
+  out.prefix = ((dst & (dstLen === 0 ? 0 : (0xffffffff << (32 - dstLen)) >>> 0)) >>> 0) * 64 + dstLen;
+  out.metric = metric;
+  return true;
 }
 
 function routeType(rtype: number, multipath: boolean): RouteType {
@@ -346,69 +371,6 @@ function routeType(rtype: number, multipath: boolean): RouteType {
     default:
       return 'other';
   }
-}
-
-/**
- * parseRoute for AF_INET6: prefix and gateway become interned ids (no string
- * per route), and the kernel's default priority 1024 becomes the model's 0.
- * Local-table and multicast routes are in other tables and are left out as
- * for IPv4; RTA_PREF, RTA_CACHEINFO and the rest are ignored.
- */
-function parseRoute6(buf: Buffer, h: NetlinkHeader): DumpedRoute | null {
-  const p = h.payload;
-  const dstLen = buf[p + 1];
-  const srcLen = buf[p + 2];
-  const tos = buf[p + 3];
-  let table = buf[p + 4];
-  const protocol = buf[p + 5];
-  const rtype = buf[p + 7];
-  const rflags = buf.readUInt32LE(p + 8);
-  let dstAt = -1;
-  let gwAt = -1;
-  let oif: number | undefined;
-  let metric = 0;
-  let multipath = false;
-  let a = p + RTMSG_LEN;
-  const end = h.payload - NLMSG_HDRLEN + h.len;
-  while (a + 4 <= end) {
-    const alen = buf.readUInt16LE(a);
-    const atype = buf.readUInt16LE(a + 2) & 0x3fff;
-    if (alen < 4) break;
-    const v = a + 4;
-    switch (atype) {
-      case RTA_DST:
-        if (alen >= 20) dstAt = v;
-        break;
-      case RTA_GATEWAY:
-        if (alen >= 20) gwAt = v;
-        break;
-      case RTA_OIF:
-        oif = buf.readUInt32LE(v);
-        break;
-      case RTA_PRIORITY:
-        metric = buf.readUInt32LE(v);
-        break;
-      case RTA_TABLE:
-        table = buf.readUInt32LE(v);
-        break;
-      case 9: // RTA_MULTIPATH
-        multipath = true;
-        break;
-    }
-    a += (alen + 3) & ~3;
-  }
-  if (table !== RT_TABLE_MAIN || tos !== 0 || srcLen !== 0 || dstLen > 128) return null;
-  const prefix = dstAt < 0 ? prefix6FromBytes(ZERO16, 0, 0) : prefix6FromBytes(buf, dstAt, dstLen);
-  const route: KernelRoute = {
-    prefix,
-    type: routeType(rtype, multipath),
-    onlink: (rflags & RTNH_F_ONLINK) !== 0,
-    metric: metric === IP6_RT_PRIO_USER ? 0 : metric,
-  };
-  if (gwAt >= 0) route.gateway = address6FromBytes(buf, gwAt);
-  const out: DumpedRoute = { route, protocol };
-  if (oif !== undefined) out.oif = oif;
-  return out;
 }
 
 const ZERO16 = new Uint8Array(16);
