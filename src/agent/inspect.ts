@@ -9,8 +9,10 @@ import { displayAttributes, formatAsPath, originText, type PathAttributes } from
 import { formatPrefix, parsePrefix, type PrefixKey } from '../bgp/prefix.js';
 import { formatPrefix6, parsePrefix6, prefix6Length, prefix6Word } from '../bgp/prefix6.js';
 import type { Rib } from '../bgp/rib/rib.js';
+import type { AttrSet } from '../bgp/route.js';
 import type { KernelProgrammer } from '../kernel/programmer.js';
 import { formatRoute } from '../kernel/route.js';
+import { formatVerdict } from '../calico/bgp-filter.js';
 
 export interface RouteView {
   prefix: string;
@@ -26,7 +28,11 @@ export interface RouteView {
     best: boolean;
     stale?: boolean;
     pathId?: number;
+    /** The import decision when not Calico's default: "filtered by BGPFilter/f1 importV4[0] Reject", "accepted by ...", "rejected: as-path loop". */
+    import?: string;
   }[];
+  /** Export BGPFilter rules that decide this prefix for a peer: "to Global_10_0_0_254: BGPFilter/f1 exportV4[0] Reject". */
+  exportFilters?: string[];
   /** The best-path step that decided ("only path", "LOCAL_PREF", ..., "peer address"). */
   reason?: string;
   /** The kernel route this prefix became, as `ip route` prints it. */
@@ -40,7 +46,7 @@ export interface RoutesQuery {
   limit?: number;
 }
 
-function pathView(attrs: PathAttributes, peer: string | null, best: boolean, extra: { stale?: boolean; pathId?: number }) {
+function pathView(attrs: PathAttributes, peer: string | null, best: boolean, extra: { stale?: boolean; pathId?: number; import?: string }) {
   return {
     peer,
     nextHop: attrs.nextHop ?? (peer === null ? 'local' : '?'),
@@ -52,7 +58,16 @@ function pathView(attrs: PathAttributes, peer: string | null, best: boolean, ext
     best,
     ...(extra.stale ? { stale: true } : {}),
     ...(extra.pathId ? { pathId: extra.pathId } : {}),
+    ...(extra.import ? { import: extra.import } : {}),
   };
+}
+
+/** How `agent routes` words an import decision (undefined: Calico's default, accept). */
+function importText(rib: Rib, peer: string, key: PrefixKey, attrs: AttrSet): string | undefined {
+  const d = rib.importDecision(peer, key, attrs);
+  if (d === null) return undefined;
+  if ('rejected' in d) return `rejected: ${d.rejected}`;
+  return `${d.verdict.action === 'Reject' ? 'filtered' : 'accepted'} by ${formatVerdict(d.verdict)}`;
 }
 
 /** Resolve a peer given by session name or address, with the RIB of its family. */
@@ -94,7 +109,7 @@ export function inspectRoutes(
     const { rib: of, name } = peerOf(ribs, (q.received ?? q.advertised)!, addressOf);
     const byPrefix = new Map<PrefixKey, RouteView>();
     const source = q.received
-      ? [...take(of.received(name), limit)].map((r) => ({ key: r.key, attrs: r.attrs.attrs, stale: r.stale, pathId: r.pathId }))
+      ? [...take(of.received(name), limit)].map((r) => ({ key: r.key, attrs: r.attrs.attrs, stale: r.stale, pathId: r.pathId, import: importText(of, name, r.key, r.attrs) }))
       : [...take(of.advertised(name), limit)].filter((c) => c.attrs).map((c) => ({ key: c.key, attrs: c.attrs!.attrs, stale: false, pathId: c.pathId }));
     for (const r of source) {
       let view = byPrefix.get(r.key);
@@ -117,11 +132,15 @@ export function inspectRoutes(
   }
   return keys.map(({ rib: of, key }) => {
     const r = of.lookup(key);
+    const exports = of.exportDecisions(key).map((d) => `to ${d.peer}: ${formatVerdict(d.verdict)}`);
     return {
       prefix: fmt(of, key),
-      paths: r.paths.map((p) => pathView(p.attrs.attrs, p.peer, p.best, { stale: p.stale, pathId: p.pathId })),
+      paths: r.paths.map((p) =>
+        pathView(p.attrs.attrs, p.peer, p.best, { stale: p.stale, pathId: p.pathId, import: p.peer === null ? undefined : importText(of, p.peer, key, p.attrs) }),
+      ),
       reason: r.best ? r.reason : undefined,
       kernel: kernelRoutes.get(key),
+      ...(exports.length ? { exportFilters: exports } : {}),
     };
   });
 }

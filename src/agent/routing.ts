@@ -84,11 +84,20 @@ export function ribPeerFromConfig(c: PeerConfig): RibPeer {
     rrClient: c.routeReflectorClient !== undefined,
     keepOriginalNextHop: c.keepOriginalNextHop,
     addPathSend: true, // Calico renders `add paths on` for every session
+    ...(c.filters?.length ? { filters: c.filters } : {}),
   };
 }
 
 function sameRibPeer(a: RibPeer, b: RibPeer): boolean {
-  return a.address === b.address && a.asNumber === b.asNumber && a.rrClient === b.rrClient && a.keepOriginalNextHop === b.keepOriginalNextHop && a.addPathSend === b.addPathSend;
+  return (
+    a.address === b.address &&
+    a.asNumber === b.asNumber &&
+    a.rrClient === b.rrClient &&
+    a.keepOriginalNextHop === b.keepOriginalNextHop &&
+    a.addPathSend === b.addPathSend &&
+    // A BGPFilter edit: the RIB re-evaluates in place (Rib.updatePeer), the session stays.
+    JSON.stringify(a.filters ?? []) === JSON.stringify(b.filters ?? [])
+  );
 }
 
 export class Routing {

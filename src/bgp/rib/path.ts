@@ -10,6 +10,7 @@
  * from"). Paths are immutable but for that id.
  */
 import type { AttrSet } from '../route.js';
+import type { BgpFilter } from '../../calico/bgp-filter.js';
 import type { InternedAttrs } from './attr-set.js';
 import { parseIpv4 } from '../prefix.js';
 import { parseIpv6 } from '../codec/ipv6.js';
@@ -40,6 +41,8 @@ export interface RibPeer {
   keepOriginalNextHop: boolean;
   /** Willing to send ADD-PATH (Calico `add paths on`); what is used is what peerUp says was negotiated. */
   addPathSend: boolean;
+  /** BGPPeer spec.filters, resolved (src/calico/bgp-filter.ts); absent or empty = Calico's defaults. */
+  filters?: readonly BgpFilter[];
 }
 
 /** One source of paths: a peer, or this node (`local`). */
@@ -53,6 +56,13 @@ export class PeerState {
   addPathSendConfigured = false;
   /** Export profile id: peers with equal ids get equal exports of any path (split horizon aside). */
   profile = 0;
+  /** The peer's BGPFilters, as configured (for comparing a new configuration). */
+  filters: readonly BgpFilter[] = [];
+  /** The filters when some has rules for this RIB's family and the direction, else null (the fast path: no filter call at all). */
+  importFilters: readonly BgpFilter[] | null = null;
+  exportFilters: readonly BgpFilter[] | null = null;
+  /** The export filters as text, part of the export profile (peers with different ones never share an export). */
+  exportFiltersKey = '';
 
   up = false;
   /** RFC 7911 negotiated for this session. */
@@ -94,15 +104,17 @@ export class PeerState {
   pathFor(set: InternedAttrs, pathId: number, accepted: boolean): Path {
     // Consecutive prefixes of an UPDATE ask for the same path: answer without a Map lookup.
     const last = this.lastPath;
-    if (last !== null && last.attrs === set && last.pathId === pathId) return last;
+    if (last !== null && last.attrs === set && last.pathId === pathId && last.accepted === accepted) return last;
     if (set !== this.lastSet) {
       this.lastSet = set;
       this.lastPaths = new Map();
     }
-    let p = this.lastPaths.get(pathId);
+    // A BGPFilter decides per prefix, so one set and path id can give an accepted and a rejected path.
+    const k = accepted ? pathId * 2 + 1 : pathId * 2;
+    let p = this.lastPaths.get(k);
     if (p === undefined) {
       p = new Path(this, pathId, set, accepted, this.outIdOf(pathId));
-      this.lastPaths.set(pathId, p);
+      this.lastPaths.set(k, p);
     }
     this.lastPath = p;
     return p;

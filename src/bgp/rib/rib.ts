@@ -35,6 +35,7 @@ import { bestPath, better, selectBest } from './best-path.js';
 import { Ipv4Table, Ipv6Table, LIST_FLAG, listOffset, listPayload, MAX_ELEMENT, MIXED, PathLists } from './dest-table.js';
 import { addressNumber, Path, PeerState, type BestInfo, type RibPeer } from './path.js';
 import { exportAttributes, importRejection, type LocalSpeaker } from './propagation.js';
+import { evaluateFilters, hasRules, type BgpFilter, type FilterVerdict } from '../../calico/bgp-filter.js';
 
 export type { RibPeer } from './path.js';
 
@@ -253,6 +254,7 @@ export class Rib {
     if (this.peers.has(p.name)) throw new Error(`RIB: peer ${p.name} already present`);
     const st = new PeerState(p.name, this.nextPeerIndex++, false);
     st.configure(p, this.me.localAs);
+    this.setFilters(st, p.filters ?? []);
     st.profile = this.profileOf(st);
     this.peers.set(p.name, st);
   }
@@ -263,30 +265,53 @@ export class Rib {
    * into a route-reflector client changes where its own routes go, too).
    * Nothing is done when nothing that matters to the RIB changed. A change
    * of AS changes the session type; the owner resets the session for that.
+   *
+   * A change of the peer's BGPFilters alone is applied in place, as BIRD
+   * reconfigures a protocol whose filters changed without restarting it:
+   * this peer's Adj-RIB-Out is diffed against the new export filters, and
+   * its Adj-RIB-In (which keeps the paths import rejected, as BIRD's
+   * `import keep filtered`) is evaluated again, so a path a filter no longer
+   * rejects comes back without a ROUTE-REFRESH.
    */
   updatePeer(p: RibPeer): void {
     const st = this.peer(p.name);
-    if (
+    const filters = p.filters ?? [];
+    const filtersChanged = !sameFilters(st.filters, filters);
+    const sessionSame =
       st.address === p.address &&
       st.asNumber === p.asNumber &&
       st.rrClient === p.rrClient &&
       st.keepOriginalNextHop === p.keepOriginalNextHop &&
-      st.addPathSendConfigured === p.addPathSend
-    ) {
-      return;
-    }
+      st.addPathSendConfigured === p.addPathSend;
+    if (sessionSame && !filtersChanged) return;
     this.flush();
-    const up = this.upPeers;
+    // Only this peer's own export depends on its filters; every up peer's may depend on the rest.
+    const up = sessionSame ? (st.up ? [st] : []) : this.upPeers;
     const before = up.map((to) => this.fullExport(to));
-    st.configure(p, this.me.localAs);
+    if (!sessionSame) {
+      st.configure(p, this.me.localAs);
+      this.exportEpoch++; // cached exports of this peer's routes followed the old rules
+    }
+    this.setFilters(st, filters);
     st.profile = this.profileOf(st);
-    this.exportEpoch++; // cached exports of this peer's routes followed the old rules
     up.forEach((to, i) => {
       const after = this.fullExport(to);
       const changes = diffOut(before[i], after);
       to.advertised = after.length;
       if (changes.length > 0) for (const fn of this.outListeners) fn(to.name, changes);
     });
+    if (filtersChanged) {
+      this.reimport(st);
+      this.flush();
+    }
+  }
+
+  /** The peer's filters; its export profile must be recomputed after (peers share exports only with equal export filters). */
+  private setFilters(st: PeerState, filters: readonly BgpFilter[]): void {
+    st.filters = filters;
+    st.importFilters = hasRules(filters, 'import', this.family) ? filters : null;
+    st.exportFilters = hasRules(filters, 'export', this.family) ? filters : null;
+    st.exportFiltersKey = st.exportFilters === null ? '' : JSON.stringify(st.exportFilters);
   }
 
   /**
@@ -506,6 +531,9 @@ export class Rib {
     // to do unless an ADD-PATH peer needs its own diff.
     let anyAddPath = false;
     for (const to of peers) if (to.addPathSend) anyAddPath = true;
+    // Equal exports of the old and new best can still differ in a BGPFilter's verdict (source, communities).
+    this.filtersUp = false;
+    for (const to of peers) if (to.exportFilters !== null) this.filtersUp = true;
     this.flushDirty(dirtyKeys, dirtySlots, dirtyOld, dirtyOldAll, anyAddPath, peers, outs, best);
     this.oldEx = [];
     this.newEx = [];
@@ -555,7 +583,7 @@ export class Rib {
       if (best !== null && oldBest !== newBest) this.noteBest(best, key, oldBest, newBest);
       // Consecutive prefixes mostly share their Path objects: export each once per flush run.
       if (oldBest !== this.memoOld || newBest !== this.memoNew) this.memoExports(oldBest, newBest, peers);
-      if (this.exportsEqual && !anyAddPath) continue;
+      if (this.exportsEqual && !anyAddPath && !this.filtersUp) continue;
       this.flushPeers(key, pl, anyAddPath ? (dirtyOldAll.get(d) ?? (oldBest ? [oldBest] : [])) : null, peers, outs);
     }
   }
@@ -571,6 +599,7 @@ export class Rib {
   private readonly apGroupStamp: number[] = [];
   private readonly apGroupChanges: (OutChange[] | undefined)[] = [];
   private readonly apGroupDelta: number[] = [];
+  private filtersUp = false;
 
   private noteBest(best: BestPathChange[], key: PrefixKey, oldBest: Path | undefined, newBest: Path | undefined): void {
     // The kernel needs nothing when only the path object changed (same attributes from the same source).
@@ -638,8 +667,13 @@ export class Rib {
         to.advertised += this.apGroupDelta[g];
         continue;
       }
-      const a = oldGone ? null : oldEx[i];
-      const b = newGone ? null : newEx[i];
+      let a = oldGone ? null : oldEx[i];
+      let b = newGone ? null : newEx[i];
+      if (to.exportFilters !== null) {
+        // The peer's BGPFilters decide per prefix, before (and instead of) Calico's default.
+        a = oldEx[i] !== null && this.exportOk(to, key, this.memoOld!) ? oldEx[i] : null;
+        b = newEx[i] !== null && this.exportOk(to, key, this.memoNew!) ? newEx[i] : null;
+      }
       if (a === b || (a !== null && b !== null && a.internKey === b.internKey)) continue;
       if (b !== lastSet || lastChange === undefined) {
         lastSet = b;
@@ -722,6 +756,33 @@ export class Rib {
     }
   }
 
+  /**
+   * Why import took or refused a path of `name` for `key` (for `agent
+   * routes`): the BGPFilter rule that decided, a loop check's reason, or
+   * null when Calico's default (accept) applied.
+   */
+  importDecision(name: string, key: PrefixKey, attrs: AttrSet): { verdict: FilterVerdict } | { rejected: string } | null {
+    const st = this.peer(name);
+    const loop = importRejection(attrs.attrs, st, this.me);
+    if (loop !== null) return { rejected: loop };
+    const v = this.importVerdict(st, key, attrs as InternedAttrs);
+    return v === null ? null : { verdict: v };
+  }
+
+  /** For each peer with export BGPFilters, the rule that decides the best path of `key` (no entry: none matched, Calico's default). */
+  exportDecisions(key: PrefixKey): { peer: string; verdict: FilterVerdict }[] {
+    const slot = this.table.find(key);
+    const best = slot < 0 ? undefined : this.bestOf(this.table.payload(slot));
+    if (best === undefined) return [];
+    const out: { peer: string; verdict: FilterVerdict }[] = [];
+    for (const to of this.peers.values()) {
+      if (to.exportFilters === null || to === best.src) continue;
+      const v = evaluateFilters(to.exportFilters, 'export', this.family, { key, source: best.src.local ? 'own-block' : 'bgp', attrs: best.attrs.attrs }, to.ibgp);
+      if (v !== null) out.push({ peer: to.name, verdict: v });
+    }
+    return out;
+  }
+
   /** The peer's Adj-RIB-Out, computed from the Loc-RIB (nothing while the peer is down). */
   *advertised(name: string): Generator<OutChange> {
     const st = this.peer(name);
@@ -745,7 +806,9 @@ export class Rib {
   }
 
   private profileOf(st: PeerState): number {
-    const key = st.ibgp ? `i${st.rrClient ? 'c' : ''}` : `e${st.asNumber}${st.keepOriginalNextHop ? 'k' : ''}`;
+    const base = st.ibgp ? `i${st.rrClient ? 'c' : ''}` : `e${st.asNumber}${st.keepOriginalNextHop ? 'k' : ''}`;
+    // Export BGPFilters are part of what a peer is sent: only peers with equal ones share exports.
+    const key = st.exportFiltersKey === '' ? base : `${base}|${st.exportFiltersKey}`;
     let id = this.profiles.get(key);
     if (id === undefined) {
       id = this.profiles.size + 1;
@@ -1036,16 +1099,15 @@ export class Rib {
   /** Append `to`'s Adj-RIB-Out for one destination's accepted paths (best first). */
   private exportPaths(to: PeerState, key: PrefixKey, paths: readonly Path[], out: OutChange[]): void {
     if (paths.length === 0) return;
-    // Learned routes pass the export filter; our own are always offered.
-    const learnedOk = this.exportAllowed(key);
+    // Learned routes pass the export filter; our own are always offered (both after the peer's BGPFilters).
     if (!to.addPathSend) {
-      const x = paths[0].src.local || learnedOk ? this.exportOf(paths[0], to) : null;
+      const x = this.exportOk(to, key, paths[0]) ? this.exportOf(paths[0], to) : null;
       if (x !== null) out.push({ key, pathId: 0, attrs: x });
       return;
     }
     // RFC 7911 with Calico's `add paths on`: every path the rules allow, each under its own id.
     for (const p of paths) {
-      const x = p.src.local || learnedOk ? this.exportOf(p, to) : null;
+      const x = this.exportOk(to, key, p) ? this.exportOf(p, to) : null;
       if (x !== null) out.push({ key, pathId: p.outId, attrs: x });
     }
   }
@@ -1054,7 +1116,7 @@ export class Rib {
     if (!to.addPathSend) {
       const b = this.bestOf(pl);
       if (b === undefined) return;
-      const x = b.src.local || this.exportAllowed(key) ? this.exportOf(b, to) : null;
+      const x = this.exportOk(to, key, b) ? this.exportOf(b, to) : null;
       if (x !== null) out.push({ key, pathId: 0, attrs: x });
       return;
     }
@@ -1119,6 +1181,7 @@ export class Rib {
     phantom.rrClient = to.rrClient;
     phantom.keepOriginalNextHop = to.keepOriginalNextHop;
     phantom.profile = to.profile;
+    phantom.exportFilters = to.exportFilters; // equal in the profile
     phantom.addPathSend = to.addPathSend;
     phantom.up = true;
     g = { phantom, dests: new Map() };
@@ -1131,9 +1194,8 @@ export class Rib {
     const paths = phantom.addPathSend ? this.acceptedPaths(pl) : pl === 0 ? [] : [this.bestOf(pl)].filter((p): p is Path => p !== undefined);
     const changes: OutChange[] = [];
     const srcs: PeerState[] = [];
-    const learnedOk = paths.length > 0 && this.exportAllowed(key);
     for (const p of paths) {
-      const x = p.src.local || learnedOk ? this.exportOf(p, phantom) : null;
+      const x = this.exportOk(phantom, key, p) ? this.exportOf(p, phantom) : null;
       if (x === null) continue;
       changes.push({ key, pathId: phantom.addPathSend ? p.outId : 0, attrs: x });
       srcs.push(p.src);
@@ -1168,8 +1230,80 @@ export class Rib {
 
   private announceList(st: PeerState, keys: number[], pathIds: number[] | null, set: InternedAttrs, accepted: boolean): void {
     const n = keys.length;
+    if (st.importFilters !== null && accepted) {
+      // A BGPFilter decides per prefix (a path it rejects stays in the Adj-RIB-In, not accepted).
+      for (let i = 0; i < n; i++) this.announceOne(st, keys[i], pathIds === null ? 0 : pathIds[i], set, this.importVerdict(st, keys[i], set)?.action !== 'Reject');
+      return;
+    }
     if (pathIds === null) for (let i = 0; i < n; i++) this.announceOne(st, keys[i], 0, set, accepted);
     else for (let i = 0; i < n; i++) this.announceOne(st, keys[i], pathIds[i], set, accepted);
+  }
+
+  /** The import BGPFilter rule that decides `st`'s path for `key`, or null (none matched: import accepts). */
+  private importVerdict(st: PeerState, key: PrefixKey, set: InternedAttrs): FilterVerdict | null {
+    if (st.importFilters === null) return null;
+    return evaluateFilters(st.importFilters, 'import', this.family, { key, source: 'bgp', attrs: set.attrs }, st.ibgp);
+  }
+
+  /**
+   * Whether `to` is sent path `p` for `key` by policy: the first matching
+   * export BGPFilter rule, else Calico's default (our own routes always,
+   * learned ones inside an exported pool), as confd's export filter calls
+   * the BGPFilter functions before `calico_export_to_bgp_peers`. The BGP
+   * rules (split horizon, iBGP, reflection) still apply after an Accept.
+   */
+  private exportOk(to: PeerState, key: PrefixKey, p: Path): boolean {
+    if (to.exportFilters !== null) {
+      const v = evaluateFilters(to.exportFilters, 'export', this.family, { key, source: p.src.local ? 'own-block' : 'bgp', attrs: p.attrs.attrs }, to.ibgp);
+      if (v !== null) return v.action === 'Accept';
+    }
+    return p.src.local || this.exportAllowed(key);
+  }
+
+  /**
+   * Evaluate `st`'s Adj-RIB-In against its import filters again (they
+   * changed): each path whose verdict changed is replaced by the same path
+   * accepted or not, its stale bit kept; best path and Adj-RIB-Outs follow
+   * at the next flush.
+   */
+  private reimport(st: PeerState): void {
+    this.forEachOf(st, (slot, key, n) => {
+      // Re-selection reorders the elements: scan again after each change (a few paths per destination).
+      for (let changed = true; changed; ) {
+        changed = false;
+        for (let i = 0; i < n; i++) {
+          const old = this.atE(i);
+          if (old.src !== st) continue;
+          const accepted = importRejection(old.attrs.attrs, st, this.me) === null && this.importVerdict(st, key, old.attrs)?.action !== 'Reject';
+          if (accepted === old.accepted) continue;
+          this.replaceAcceptance(slot, key, n, i, accepted);
+          changed = true;
+          break;
+        }
+      }
+      return n;
+    });
+  }
+
+  /** Element `i` of the loaded destination becomes the same path with `accepted` (announceOne's replace, keeping the stale bit). */
+  private replaceAcceptance(slot: number, key: PrefixKey, n: number, i: number, accepted: boolean): void {
+    const E = this.E;
+    const old = this.atE(i);
+    const st = old.src;
+    const first = this.atE(0);
+    const hadBest = first.accepted;
+    const pre = this.addPathUp > 0;
+    let dirty = pre && this.touch(slot, key, n);
+    const d = accepted ? 1 : -1;
+    st.accepted += d;
+    this.pathCount += d;
+    const e = this.ref(st.pathFor(old.attrs, old.pathId, accepted)) | (E[i] & 1);
+    this.unref(E[i]);
+    E[i] = e;
+    this.reselect(n, REPLACE, i, hadBest);
+    if (!pre) dirty = this.markIfBestChanged(slot, key, n, hadBest ? first : undefined);
+    this.countBest(hadBest, n);
+    if (dirty) this.table.setDirty(slot);
   }
 
   private withdrawList(st: PeerState, keys: number[], pathIds: number[] | null): void {
@@ -1431,6 +1565,11 @@ function isSourceOf(to: PeerState, paths: readonly Path[]): boolean {
 /** Equal exports: the same interned set, or an equal one interned again after the first was let go. */
 function sameSet(a: AttrSet | null, b: AttrSet | null): boolean {
   return a === b || (a !== null && b !== null && (a as InternedAttrs).internKey === (b as InternedAttrs).internKey);
+}
+
+/** The same filters in the same order (they are small: compared by value, as the datastore hands new objects). */
+function sameFilters(a: readonly BgpFilter[], b: readonly BgpFilter[]): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** Net difference between two full Adj-RIB-Outs of one peer. */

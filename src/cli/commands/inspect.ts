@@ -44,8 +44,9 @@ export function formatRoutes(routes: RouteView[]): string {
       const head = i === 0 ? r.prefix.padEnd(20) : ' '.repeat(20);
       const from = p.peer ? `from ${p.peer}` : 'local';
       out += `${head} via ${p.nextHop.padEnd(15)} ${from.padEnd(20)} ${p.best ? '*' : ' '} ${p.attributes}` +
-        `${p.pathId ? ` path-id ${p.pathId}` : ''}${p.stale ? ' (stale)' : ''}\n`;
+        `${p.pathId ? ` path-id ${p.pathId}` : ''}${p.stale ? ' (stale)' : ''}${p.import ? ` (${p.import})` : ''}\n`;
     }
+    for (const e of r.exportFilters ?? []) out += `${' '.repeat(20)} export ${e}\n`;
     if (r.reason) out += `${' '.repeat(20)} best path chosen by: ${r.reason}\n`;
     if (r.kernel) out += `${' '.repeat(20)} kernel: ${r.kernel}\n`;
   }
