@@ -75,6 +75,12 @@ export interface PeerConfig {
   /** Address of the Calico node behind this peer, when it is one (mesh, peerSelector). */
   nodeName?: string;
   /**
+   * The BGPPeer resource (metadata.name) this session comes from; none for
+   * mesh sessions. Operators name peers by it (`agent peers <name>`); a rename
+   * alone never resets the session.
+   */
+  bgpPeer?: string;
+  /**
    * BFD for this session (RFC 5880, single hop RFC 5881, BGP's use RFC 5882):
    * set when its BGPPeer has `failureDetectionMode: BFDIfDirectlyConnected`
    * and the peer is on this node's subnet. Timers from BGPConfiguration

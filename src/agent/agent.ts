@@ -26,6 +26,7 @@ import { AgentMetrics } from './metrics.js';
 import { kernelLoopCheck, readiness, type Check } from './readiness.js';
 import type { DatastoreSnapshot, KernelSnapshot, PeerSnapshot, StatusSnapshot } from './snapshot.js';
 import { inspectRoutes, type RoutesQuery } from './inspect.js';
+import { matchPeers, noSuchPeer } from './peer-match.js';
 import { Routing } from './routing.js';
 import { BgpPasswords } from './bgp-passwords.js';
 import { BfdManager } from '../bfd/manager.js';
@@ -113,6 +114,13 @@ export class Agent {
   private lagTimer?: NodeJS.Timeout;
   /** When a datastore diff touching local blocks arrived, for the datastore-to-kernel histogram. */
   private pendingBlockChangeAt?: number;
+  /**
+   * Sessions the operator disabled (`agent peers disable`), by name: held by
+   * the agent, not the speaker, so they stay down across datastore changes,
+   * a speaker rebuild included. In memory only: a restart enables them all,
+   * as BIRD forgets `disable` when it restarts.
+   */
+  private readonly disabledPeers = new Set<string>();
   /** TCP MD5 passwords from mounted Secrets (issue 20); a change re-applies the peers. */
   private readonly passwords: BgpPasswords;
 
@@ -276,6 +284,7 @@ export class Agent {
       restarting: this.restarting,
       forwardingPreserved: this.restarting,
       hostname: this.config.nodeName,
+      disabled: this.disabledPeers,
     });
     this.speaker = speaker;
     const routing = new Routing({ rib, sessions: speaker, kernel: this.kernel, logger: this.log, restarting: this.restarting, alienRoutes: this.alienRoutes });
@@ -419,6 +428,8 @@ export class Agent {
         holdTime: s.holdTime,
         keepaliveTime: s.keepaliveTime,
         capabilities: s.capabilities,
+        ...(s.bgpPeer ? { bgpPeer: s.bgpPeer } : {}),
+        ...(s.disabled ? { disabled: true } : {}),
         bfd: this.bfd?.status(s.name),
         counters: {
           messagesIn: s.counters.messagesIn,
@@ -495,6 +506,9 @@ export class Agent {
       .handle('routes', (args) =>
         this.rib ? inspectRoutes(this.rib, this.kernel, args as RoutesQuery, (name) => this.speaker?.peer(name)?.config.address, this.routing?.rib6) : [],
       )
+      .handle('peer-reset', (args) => this.peerAdmin(String(args.peer), args.soft === true ? 'soft-reset' : 'reset'))
+      .handle('peer-disable', (args) => this.peerAdmin(String(args.peer), 'disable'))
+      .handle('peer-enable', (args) => this.peerAdmin(String(args.peer), 'enable'))
       .handle('log-level', (args) => {
         const level = String(args.level);
         const previous = this.log.level;
@@ -506,6 +520,49 @@ export class Agent {
         this.log.info({ from: previous, to: level }, 'log level changed');
         return { previous, level };
       });
+  }
+
+  /**
+   * The birdc / gobgp verbs on sessions (`agent peers reset|disable|enable`),
+   * for every session the name picks (session name, address or BGPPeer name).
+   * All are checked before any is touched, so a refusal changes nothing.
+   */
+  private peerAdmin(query: string, verb: 'reset' | 'soft-reset' | 'disable' | 'enable'): { peers: { name: string; done: string }[] } {
+    const speaker = this.speaker;
+    const routing = this.routing;
+    const all = speaker?.status() ?? [];
+    const chosen = matchPeers(all, query);
+    if (!speaker || !routing || chosen.length === 0) throw new Error(noSuchPeer(all, query));
+    for (const p of chosen) {
+      if (verb === 'reset' && p.disabled) throw new Error(`${p.name} is disabled by the operator; \`agent peers enable ${p.name}\` starts it`);
+      if (verb !== 'soft-reset') continue;
+      if (p.state !== 'Established') throw new Error(`${p.name} is ${p.state}: a soft reset needs an Established session (\`agent peers reset ${p.name}\` resets it)`);
+      if (!p.capabilities.includes('route-refresh')) {
+        throw new Error(`${p.name} did not advertise the Route Refresh capability (RFC 2918): no soft reset possible; \`agent peers reset ${p.name}\` resets the session`);
+      }
+    }
+    const done = chosen.map((p) => {
+      switch (verb) {
+        case 'reset':
+          speaker.reset(p.name, 'administrative reset by the operator');
+          return { name: p.name, done: 'reset (Cease 4, Administrative Reset); reconnecting' };
+        case 'soft-reset': {
+          const r = routing.softReset(p.name);
+          if (!r) throw new Error(`${p.name}: ROUTE-REFRESH could not be sent (the session changed meanwhile)`);
+          return { name: p.name, done: `ROUTE-REFRESH sent; ${r.readvertised} route(s) re-advertised; session kept` };
+        }
+        case 'disable':
+          if (p.disabled) return { name: p.name, done: 'already disabled' };
+          speaker.disable(p.name, 'disabled by the operator');
+          return { name: p.name, done: 'disabled (Cease 2, Administrative Shutdown); stays down until `agent peers enable`' };
+        case 'enable':
+          if (!p.disabled) return { name: p.name, done: 'already enabled' };
+          speaker.enable(p.name);
+          return { name: p.name, done: 'enabled; connecting' };
+      }
+    });
+    this.log.info({ verb, peers: done.map((d) => d.name) }, `operator: peers ${verb}`);
+    return { peers: done };
   }
 
   private liveness(): Check[] {

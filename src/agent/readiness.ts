@@ -44,17 +44,21 @@ export function readiness(snap: StatusSnapshot, opts: ReadinessOptions): Check[]
     checks.push({ name: 'listen', ok: false, detail: `${snap.listener.error}: peers cannot connect to this node` });
   }
 
-  const down = snap.peers.filter((p) => p.bgpState !== 'Established');
+  // A session the operator disabled (`agent peers disable`) is down on purpose: named, not failed.
+  const disabled = snap.peers.filter((p) => p.disabled);
+  const down = snap.peers.filter((p) => p.bgpState !== 'Established' && !p.disabled);
   const peersOk = down.length === 0 || inGrace;
+  const disabledWords = disabled.length ? `; ${disabled.length} disabled by the operator: ${disabled.map((p) => p.address).join(', ')}` : '';
   checks.push({
     name: 'bgp',
     ok: peersOk,
     detail:
       down.length === 0
-        ? `${snap.peers.length} peer(s) Established`
+        ? `${snap.peers.length - disabled.length} peer(s) Established${disabledWords}`
         : `${down.length} of ${snap.peers.length} peer(s) not Established: ` +
           down.map((p) => `${p.address} ${p.bgpState}${p.lastError ? ` (${p.lastError})` : ''}`).join('; ') +
-          (inGrace ? ` — within the ${opts.gracePeriod}s start-up grace period` : ''),
+          (inGrace ? ` — within the ${opts.gracePeriod}s start-up grace period` : '') +
+          disabledWords,
   });
 
   const k = snap.kernel;

@@ -33,6 +33,8 @@ export interface SessionsPort {
   setPeers(configs: readonly PeerConfig[]): void;
   enqueue(peer: string, changes: readonly OutChange[]): void;
   sendEndOfRib(peer: string): void;
+  /** Send ROUTE-REFRESH (RFC 2918); false when the session is not Established or the peer lacks the capability. */
+  requestRefresh(peer: string): boolean;
   peer(name: string): { negotiatedInfo(): { remoteRouterId: string; addPathSend: boolean; addPathReceive: boolean } | null } | undefined;
   restartComplete(forwardingPreserved?: boolean): void;
 }
@@ -381,6 +383,27 @@ export class Routing {
         throw new Error(`unhandled session event ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  /**
+   * Soft reset of one session (`agent peers reset --soft`, birdc `reload`):
+   * ask the peer for its routes again with ROUTE-REFRESH (RFC 2918 §3; its
+   * re-sent UPDATEs replace what Adj-RIB-In holds, RFC 4271 §9) and send it
+   * our Adj-RIB-Out again, then End-of-RIB, as we answer its own
+   * ROUTE-REFRESH. The session stays up. Null when the ROUTE-REFRESH could not
+   * be sent (not Established, or no Route Refresh capability from the peer):
+   * then nothing is re-sent either.
+   */
+  softReset(name: string): { readvertised: number } | null {
+    const config = this.peers.get(name);
+    if (this.detached || !config) return null;
+    if (!this.sessions.requestRefresh(name)) return null;
+    const rib = config.address.includes(':') && this.ribV6 ? this.ribV6 : this.rib;
+    const table = rib.routeRefresh(name);
+    this.sessions.enqueue(name, table);
+    this.sessions.sendEndOfRib(name);
+    this.log.info({ peer: name, routes: table.length }, 'soft reset: ROUTE-REFRESH sent, Adj-RIB-Out re-advertised');
+    return { readvertised: table.length };
   }
 
   /** RFC 4724 §4.1 receiving side: stale kernel routes go once every peer sent End-of-RIB. */

@@ -48,6 +48,10 @@ export interface PeerSnapshot {
   keepaliveTime?: number;
   capabilities?: string[];
   counters: PeerCounters;
+  /** The BGPPeer resource behind this session (none for the mesh). */
+  bgpPeer?: string;
+  /** Disabled by the operator (`agent peers disable`): held Idle until `agent peers enable`; an agent restart enables it. */
+  disabled?: boolean;
   /** BFD (issue 22), when the peer's failureDetectionMode turned it on: state, negotiated intervals, last down reason. */
   bfd?: BfdPeerStatus;
 }

@@ -55,6 +55,8 @@ export function formatSince(since: number, now: number, opts: FormatOptions = {}
  * prefixes so scripts that grep calicoctl output keep working.
  */
 export function peerInfo(peer: PeerSnapshot): string {
+  // BIRD shows a protocol the operator disabled as "down" with no error of its own.
+  if (peer.disabled) return `${peer.bgpState} Disabled by the operator`;
   if (peer.bgpState === 'Established' || !peer.lastError) return peer.bgpState;
   return `${peer.bgpState} ${birdStyleError(peer.lastError)}`;
 }
@@ -110,7 +112,7 @@ export function problems(snap: StatusSnapshot, opts: FormatOptions = {}): string
   for (const s of snap.datastore.skipped) out.push(`bad resource skipped: ${s.key}: ${s.error}`);
   for (const p of snap.datastore.problems ?? []) out.push(`datastore: ${p.key}: ${p.message}`);
   for (const p of [...snap.peers].sort((a, b) => a.address.localeCompare(b.address, 'en', { numeric: true }))) {
-    if (p.bgpState === 'Established') continue;
+    if (p.bgpState === 'Established' || p.disabled) continue; // disabled on purpose: a note, not a problem
     out.push(`peer ${p.address} (${p.name}) is ${p.bgpState}: ${explainPeer(p)}`);
   }
   for (const p of snap.peers) {
@@ -156,8 +158,15 @@ export function explainPeer(p: PeerSnapshot): string {
 }
 
 /** Deliberate modes worth a line, that are not faults (a pure speaker, routes left to Felix, no IPv6). */
-export function notes(snap: StatusSnapshot): string[] {
+export function notes(snap: StatusSnapshot, opts: FormatOptions = {}): string[] {
   const out = snap.kernel.note ? [`kernel: ${snap.kernel.note}`] : [];
+  for (const p of snap.peers) {
+    if (!p.disabled) continue;
+    out.push(
+      `peer ${p.address} (${p.name}) disabled by the operator since ${formatSince(p.since, snap.now, opts)}: ` +
+        `\`agent peers enable ${p.name}\` starts it (so does an agent restart: the setting is not kept)`,
+    );
+  }
   // Said once, not per IPv6 peer: calico-node runs no bird6 without IP6, and
   // the datastore gives such a node no IPv6 peers at all (issue 19).
   if (!snap.node.ipv6 && !snap.node.problem && snap.node.ipv4) {
@@ -174,7 +183,7 @@ export function formatStatus(snap: StatusSnapshot, opts: FormatOptions = {}): st
     out += 'Problems\n';
     for (const line of list) out += `- ${line}\n`;
   }
-  const info = notes(snap);
+  const info = notes(snap, opts);
   if (info.length) {
     out += 'Notes\n';
     for (const line of info) out += `- ${line}\n`;

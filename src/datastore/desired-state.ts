@@ -432,6 +432,7 @@ export function computePeers(
     const filters = filtersOf.get(p.name);
     if (filters?.length) pc.filters = filters;
     if (c.nodeName) pc.nodeName = c.nodeName;
+    pc.bgpPeer = p.name;
     // Calico Enterprise's BFDIfDirectlyConnected: BFD only towards a peer on this node's subnet (single hop, RFC 5881).
     if (p.failureDetectionMode === 'BFDIfDirectlyConnected' && !v6 && onIPv4Subnet(c.ip, id.ipv4, id.ipv4PrefixLen)) pc.bfd = { ...bfd };
     peers.set(key, pc);

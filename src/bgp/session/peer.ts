@@ -118,6 +118,10 @@ export interface PeerStatus {
   remoteRouterId?: string;
   /** The peer's graceful-restart restart time, when negotiated. */
   peerRestartTime?: number;
+  /** The BGPPeer resource this session comes from (none for mesh sessions). */
+  bgpPeer?: string;
+  /** The operator disabled this session (`agent peers disable`, BIRD's `disable <name>`): it stays Idle until enabled. */
+  disabled?: true;
 }
 
 const defaultEncoder: TxEncoder = { encodeAttributes, packUpdates };
@@ -148,6 +152,8 @@ export class Peer {
   /** Words for the next NOTIFICATION we send (the failed OPEN check's detail). */
   private noticeDetail: string | undefined;
   private refused = false;
+  /** Held down by the operator (`disable`), not by an error: never started, connections refused, until `enable`. */
+  private disabled = false;
   private established = false;
   private flaps = 0;
   private counters: PeerCounters = zeroCounters();
@@ -192,7 +198,7 @@ export class Peer {
   /** BIRD's protocol state (up / start / down), which calicoctl's STATE and SINCE show. */
   private birdState(): BirdState {
     const state = this.fsm.state;
-    return state === 'Established' ? 'up' : this.refused || !this.fsm.data.autoRestart ? 'down' : 'start';
+    return state === 'Established' ? 'up' : this.refused || this.disabled || !this.fsm.data.autoRestart ? 'down' : 'start';
   }
 
   /**
@@ -221,6 +227,8 @@ export class Peer {
    * the peer anyway, RFC 2385 §2), still listed in status and metrics.
    */
   start(): void {
+    // Held down by the operator: no start from anywhere (a BFD-down reset included) until enable().
+    if (this.disabled) return;
     if (this.config.passwordProblem) {
       this.refused = true;
       this.lastError = this.config.passwordProblem;
@@ -235,6 +243,31 @@ export class Peer {
   stop(cease?: Notice): void {
     this.dropPending();
     this.fsm.handle({ type: 'ManualStop', cease: cease ?? { code: CEASE, subcode: 2 } });
+  }
+
+  /**
+   * The operator takes the session down and keeps it down (BIRD's `disable`):
+   * ManualStop with `cease` (Cease 2 "Administrative Shutdown", RFC 4486 §4,
+   * with an RFC 8203 message), then no automatic restart and incoming
+   * connections refused (Idle) until `enable`. A peer never started (made
+   * while disabled) just stays Idle.
+   */
+  disable(cease?: Notice): void {
+    this.disabled = true;
+    this.stop(cease);
+    this.noteState();
+  }
+
+  /** The operator's `enable`: start again, as at configuration (AutomaticStart). */
+  enable(): void {
+    if (!this.disabled) return;
+    this.disabled = false;
+    this.start();
+    this.noteState();
+  }
+
+  get isDisabled(): boolean {
+    return this.disabled;
   }
 
   /**
@@ -257,7 +290,7 @@ export class Peer {
   /** An incoming connection from this peer's address (the listener already checked it is ours). */
   accept(socket: net.Socket): void {
     const state = this.fsm.state;
-    if (this.refused || state === 'Idle') {
+    if (this.refused || this.disabled || state === 'Idle') {
       // Idle: stopped, refused, or resting in the error-wait time (as BIRD refuses then).
       this.log.debug({ peer: this.name, state }, 'incoming connection refused in this state');
       socket.destroy();
@@ -327,7 +360,12 @@ export class Peer {
     };
   }
 
-  /** Ask the peer to re-send its routes (RFC 2918), e.g. after our import policy changed. */
+  /**
+   * Ask the peer to re-send its routes (RFC 2918), e.g. after our import
+   * policy changed or for `agent peers reset --soft`. Only when Established
+   * and the peer advertised the Route Refresh capability (RFC 2918 §4: a
+   * speaker must not send it otherwise); false when not sent.
+   */
   requestRefresh(): boolean {
     const conn = this.primary;
     if (this.fsm.state !== 'Established' || !conn?.negotiated?.routeRefresh) return false;
@@ -359,6 +397,8 @@ export class Peer {
       },
       ...this.lastSession,
       ...(state === 'Established' || state === 'OpenConfirm' ? {} : { holdTime: undefined, keepaliveTime: undefined }),
+      ...(this.config.bgpPeer ? { bgpPeer: this.config.bgpPeer } : {}),
+      ...(this.disabled ? { disabled: true as const } : {}),
       ...(conn?.connected ? { localAddress: conn.localAddress, localPort: conn.localPort } : {}),
     };
   }

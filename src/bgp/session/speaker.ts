@@ -41,6 +41,13 @@ export interface SpeakerOptions {
   tx?: TxQueueOptions;
   /** Do not listen at all (e.g. every peer is active-only). */
   noListen?: boolean;
+  /**
+   * Names of the sessions the operator disabled (`agent peers disable`). The
+   * owner passes its own set so that a disabled session stays down across
+   * datastore changes that re-create the peer or the whole speaker; it lives
+   * in memory only (a restart of the process enables every session again).
+   */
+  disabled?: Set<string>;
 }
 
 export interface SpeakerEvents {
@@ -50,7 +57,7 @@ export interface SpeakerEvents {
 /** Fields whose change does not require a session reset (BFD timers go to the BFD session, src/bfd). */
 function sessionKey(c: PeerConfig): string {
   // Filters are the RIB's (re-evaluated in place, as BIRD reconfigures filters without a restart).
-  const { name: _n, type: _t, nodeName: _nn, bfd: _bfd, filters: _f, ...rest } = c;
+  const { name: _n, type: _t, nodeName: _nn, bfd: _bfd, filters: _f, bgpPeer: _bp, ...rest } = c;
   return JSON.stringify(rest, Object.keys(rest).sort());
 }
 
@@ -65,9 +72,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   private readonly local: LocalSpeaker;
   /** TCP MD5 keys (and GTSM's TTL) on the listening socket, one key per peer address (RFC 2385). */
   private listenerSecurity: ListenerSecurity | null = null;
+  private readonly disabled: Set<string>;
 
   constructor(private readonly options: SpeakerOptions) {
     super();
+    this.disabled = options.disabled ?? new Set();
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.local = {
@@ -133,7 +142,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       );
       this.peers.set(config.name, peer);
       this.byAddress.set(config.address, peer);
-      peer.start();
+      if (this.disabled.has(config.name)) peer.disable();
+      else peer.start();
     }
   }
 
@@ -165,10 +175,15 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     this.peers.get(peerName)?.sendEndOfRib();
   }
 
-  /** Ask a peer (or every peer) to re-send its routes, e.g. when import policy changed. */
-  requestRefresh(peerName?: string): void {
-    if (peerName) this.peers.get(peerName)?.requestRefresh();
-    else for (const p of this.peers.values()) p.requestRefresh();
+  /**
+   * Ask a peer (or every peer) to re-send its routes, e.g. when import policy
+   * changed. For one peer: whether the ROUTE-REFRESH went out (RFC 2918: only
+   * to an Established peer that advertised the capability).
+   */
+  requestRefresh(peerName?: string): boolean {
+    if (peerName) return this.peers.get(peerName)?.requestRefresh() ?? false;
+    for (const p of this.peers.values()) p.requestRefresh();
+    return true;
   }
 
   /**
@@ -186,12 +201,41 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     return true;
   }
 
-  /** Administrative reset (Cease 4) of one peer. */
-  reset(peerName: string, message = 'administrative reset'): void {
+  /**
+   * Administrative reset of one peer (`agent peers reset`, birdc `restart`):
+   * NOTIFICATION Cease 4 "Administrative Reset" (RFC 4486 §4) with an RFC 8203
+   * message, then started again by the normal FSM (connect retry, or waiting
+   * for a passive peer to dial). A disabled peer is not started (false), nor
+   * an unknown one.
+   */
+  reset(peerName: string, message = 'administrative reset'): boolean {
     const peer = this.peers.get(peerName);
-    if (!peer) return;
+    if (!peer || peer.isDisabled) return false;
     peer.stop({ code: 6, subcode: 4, data: shutdownMessage(message) });
     peer.start();
+    return true;
+  }
+
+  /**
+   * The operator's `disable` (birdc `disable <name>`): Cease 2 "Administrative
+   * Shutdown" (RFC 4486 §4, RFC 8203 message), and the session stays Idle
+   * until `enable`, also when the datastore re-creates it.
+   */
+  disable(peerName: string, message = 'disabled by the operator'): boolean {
+    const peer = this.peers.get(peerName);
+    if (!peer) return false;
+    this.disabled.add(peerName);
+    peer.disable({ code: 6, subcode: 2, data: shutdownMessage(message) });
+    return true;
+  }
+
+  /** The operator's `enable`: the session starts again as at configuration. */
+  enable(peerName: string): boolean {
+    const peer = this.peers.get(peerName);
+    this.disabled.delete(peerName);
+    if (!peer) return false;
+    peer.enable();
+    return true;
   }
 
   status(): PeerStatus[] {

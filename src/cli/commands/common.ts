@@ -1,6 +1,7 @@
 /** Options and helpers shared by the commands that talk to a running agent. */
 import type { Argv } from 'yargs';
 import { ControlUnavailableError, DEFAULT_CONTROL_SOCKET, controlRequest } from '../../agent/control.js';
+import { errorJson } from '../../agent/status-json.js';
 
 export interface ControlArgs {
   controlSocket: string;
@@ -14,12 +15,17 @@ export function withControlSocket<T>(y: Argv<T>): Argv<T & ControlArgs> {
   }) as unknown as Argv<T & ControlArgs>;
 }
 
-/** Ask the running agent; on failure print one clear line and exit 1. */
-export async function ask<T>(args: ControlArgs, cmd: string, extra: Record<string, unknown> = {}): Promise<T> {
+/**
+ * Ask the running agent; on failure print one clear line on stderr and exit 1.
+ * With `json` (the command's --json) the failure is also a JSON object on
+ * stdout, `{"error": "..."}`, so a script reading stdout gets JSON either way.
+ */
+export async function ask<T>(args: ControlArgs, cmd: string, extra: Record<string, unknown> = {}, opts: { json?: boolean } = {}): Promise<T> {
   try {
     return (await controlRequest(args.controlSocket, { cmd, ...extra })) as T;
   } catch (err) {
     const message = err instanceof ControlUnavailableError ? err.message : `agent: ${(err as Error).message}`;
+    if (opts.json) process.stdout.write(errorJson(message));
     process.stderr.write(message + '\n');
     process.exit(1);
   }

@@ -1,5 +1,6 @@
 /**
- * birdc-like inspection: `agent peers` (show protocols all), `agent routes`
+ * birdc-like inspection: `agent peers` (show protocols all; its verbs reset,
+ * disable, enable are in peers-admin.ts), `agent routes`
  * (show route [all] [for prefix], with the best-path step that chose each
  * route and the kernel route it became), `agent log-level`.
  */
@@ -7,12 +8,17 @@ import type { CommandModule } from 'yargs';
 import type { PeerSnapshot } from '../../agent/snapshot.js';
 import type { RouteView } from '../../agent/inspect.js';
 import { formatSince, peerInfo } from '../../agent/status-format.js';
+import { errorJson, peerJson } from '../../agent/status-json.js';
+import { matchPeers, noSuchPeer } from '../../agent/peer-match.js';
 import { ask, withControlSocket, type ControlArgs } from './common.js';
+import { peerAdminCommands } from './peers-admin.js';
 
 export function formatPeer(p: PeerSnapshot, now: number): string {
   const lines = [
     `${p.name.padEnd(24)} BGP        ${p.birdState.padEnd(6)} ${formatSince(p.since, now)}    ${peerInfo(p)}`,
     `  Peer type:          ${p.type}${p.passive ? ' (passive: waits for the peer to connect)' : ''}`,
+    ...(p.bgpPeer ? [`  BGPPeer:            ${p.bgpPeer}`] : []),
+    ...(p.disabled ? ['  Disabled:           by the operator (`agent peers enable` starts it; an agent restart also does)'] : []),
     `  BGP state:          ${p.bgpState}`,
     `    Neighbor address: ${p.address}${p.port !== 179 ? ` port ${p.port}` : ''}`,
     `    Neighbor AS:      ${p.asNumber}`,
@@ -53,22 +59,37 @@ export function formatRoutes(routes: RouteView[]): string {
   return out || 'No routes.\n';
 }
 
-export const peersCommand: CommandModule<object, ControlArgs & { json: boolean; name?: string }> = {
-  command: 'peers [name]',
+export const peersShowCommand: CommandModule<object, ControlArgs & { json: boolean; name?: string }> = {
+  command: '$0 [name]',
   describe: 'Detail per BGP peer: state, negotiated capabilities, counters, last error (birdc show protocols all)',
   builder: (y) =>
     withControlSocket(y)
-      .positional('name', { type: 'string', describe: 'Session name or peer address' })
-      .option('json', { type: 'boolean', default: false }),
+      .positional('name', { type: 'string', describe: 'Session name (Mesh_10_0_0_2), peer address or BGPPeer name' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the peers as JSON (the same fields as `agent status --json`)' }),
   handler: async (args) => {
-    const { now, peers } = await ask<{ now: number; peers: PeerSnapshot[] }>(args, 'peers');
-    const chosen = args.name ? peers.filter((p) => p.name === args.name || p.address === args.name) : peers;
+    const { now, peers } = await ask<{ now: number; peers: PeerSnapshot[] }>(args, 'peers', {}, { json: args.json });
+    const chosen = args.name ? matchPeers(peers, args.name) : peers;
     if (args.name && chosen.length === 0) {
-      process.stderr.write(`agent: no peer named "${args.name}"; known: ${peers.map((p) => p.name).join(', ') || 'none'}\n`);
+      const message = `agent: ${noSuchPeer(peers, args.name)}`;
+      if (args.json) process.stdout.write(errorJson(message));
+      process.stderr.write(message + '\n');
       process.exit(1);
     }
-    process.stdout.write(args.json ? JSON.stringify(chosen, null, 2) + '\n' : chosen.map((p) => formatPeer(p, now)).join('\n'));
+    process.stdout.write(args.json ? JSON.stringify(chosen.map(peerJson), null, 2) + '\n' : chosen.map((p) => formatPeer(p, now)).join('\n'));
   },
+};
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const peersSubcommands: CommandModule<any, any>[] = [peersShowCommand, ...peerAdminCommands];
+
+export const peersCommand: CommandModule = {
+  command: 'peers',
+  describe: 'Peers: `agent peers [peer]` (birdc show protocols all); `reset <peer> [--soft]`, `disable <peer>`, `enable <peer>`',
+  builder: (y) => {
+    for (const c of peersSubcommands) y.command(c);
+    return y;
+  },
+  handler: () => undefined,
 };
 
 export const routesShowCommand: CommandModule<object, ControlArgs & { json: boolean; prefix?: string; received?: string; advertised?: string; limit: number }> = {
@@ -88,7 +109,7 @@ export const routesShowCommand: CommandModule<object, ControlArgs & { json: bool
       received: args.received,
       advertised: args.advertised,
       limit: args.limit,
-    });
+    }, { json: args.json });
     process.stdout.write(args.json ? JSON.stringify(routes, null, 2) + '\n' : formatRoutes(routes));
   },
 };

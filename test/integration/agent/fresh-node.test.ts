@@ -165,8 +165,9 @@ describe('a node that starts without a block of its own (issue 15)', () => {
     const probe = live();
     expect(probe.code).toBe(0);
     expect(probe.out).toMatch(/ok +kernel: reconcile loop ran \d+(\.\d+)? s ago/);
-    const st = JSON.parse(sh(process.execPath, [CLI, 'status', '--json', '--control-socket', socketOf('a')])) as { kernel: { lastLoopAt?: number } };
-    expect(typeof st.kernel.lastLoopAt).toBe('number');
-    expect(Date.now() - st.kernel.lastLoopAt!).toBeLessThan(10_000);
+    // Times in status --json are ISO 8601 strings (issue 23).
+    const st = JSON.parse(sh(process.execPath, [CLI, 'status', '--json', '--control-socket', socketOf('a')])) as { kernel: { lastLoopAt?: string } };
+    expect(st.kernel.lastLoopAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Date.now() - Date.parse(st.kernel.lastLoopAt!)).toBeLessThan(10_000);
   }, 30_000);
 });

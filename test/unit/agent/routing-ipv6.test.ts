@@ -25,6 +25,14 @@ class FakeSessions extends EventEmitter implements SessionsPort {
   enqueue(peer: string, changes: readonly OutChange[]): void {
     this.sent.push({ peer, changes });
   }
+  refreshRequested: string[] = [];
+  /** Which peers "advertised" Route Refresh: requestRefresh succeeds for them only. */
+  refreshCapable = new Set<string>();
+  requestRefresh(peer: string): boolean {
+    if (!this.refreshCapable.has(peer)) return false;
+    this.refreshRequested.push(peer);
+    return true;
+  }
   sendEndOfRib(peer: string): void {
     this.endOfRib.push(peer);
   }

@@ -26,6 +26,14 @@ class FakeSessions extends EventEmitter implements SessionsPort {
   enqueue(peer: string, changes: readonly OutChange[]): void {
     this.sent.push({ peer, changes });
   }
+  refreshRequested: string[] = [];
+  /** Which peers "advertised" Route Refresh: requestRefresh succeeds for them only. */
+  refreshCapable = new Set<string>();
+  requestRefresh(peer: string): boolean {
+    if (!this.refreshCapable.has(peer)) return false;
+    this.refreshRequested.push(peer);
+    return true;
+  }
   sendEndOfRib(peer: string): void {
     this.endOfRib.push(peer);
   }
@@ -97,6 +105,26 @@ describe('Routing: sessions -> RIB -> sessions and kernel', () => {
     sessions.fire({ type: 'down', peer: 'Mesh_10_0_0_2', graceful: false, restartTime: 0, reason: 'test' });
     await turn();
     expect(kernel.best.get('10.244.2.0/26')).toBeNull();
+  });
+
+  it('a soft reset (agent peers reset --soft) asks the peer for its routes and sends it our Adj-RIB-Out again, then End-of-RIB (RFC 2918)', async () => {
+    const { rib, sessions, routing } = setup(false);
+    routing.setPeers([peer('10.0.0.2'), peer('10.0.0.3')]);
+    rib.setLocalRoutes(new Map([[parsePrefix('10.244.1.0/26'), {}]]));
+    sessions.fire({ type: 'established', peer: 'Mesh_10_0_0_2' });
+    sessions.fire({ type: 'established', peer: 'Mesh_10_0_0_3' });
+    sessions.refreshCapable.add('Mesh_10_0_0_2');
+    const sentBefore = sessions.sent.length;
+    expect(routing.softReset('Mesh_10_0_0_2')).toEqual({ readvertised: 1 });
+    expect(sessions.refreshRequested).toEqual(['Mesh_10_0_0_2']);
+    expect(sessions.sent.slice(sentBefore).map((s) => [s.peer, s.changes.map((c) => formatPrefix(c.key))])).toEqual([['Mesh_10_0_0_2', ['10.244.1.0/26']]]);
+    expect(sessions.endOfRib.at(-1)).toBe('Mesh_10_0_0_2');
+    // Without the peer's Route Refresh capability nothing goes out at all.
+    const eor = sessions.endOfRib.length;
+    expect(routing.softReset('Mesh_10_0_0_3')).toBeNull();
+    expect(sessions.sent.length).toBe(sentBefore + 1);
+    expect(sessions.endOfRib.length).toBe(eor);
+    expect(routing.softReset('Mesh_10_0_0_9')).toBeNull();
   });
 
   it('a restarting speaker releases stale routes only after every peer\'s End-of-RIB', async () => {
