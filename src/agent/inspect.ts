@@ -6,8 +6,8 @@
  * the IPv6 RIB (issue 19); a listing shows IPv4 then IPv6 in address order.
  */
 import { displayAttributes, formatAsPath, originText, type PathAttributes } from '../bgp/codec/index.js';
-import { formatPrefix, parsePrefix, type PrefixKey } from '../bgp/prefix.js';
-import { formatPrefix6, parsePrefix6, prefix6Length, prefix6Word } from '../bgp/prefix6.js';
+import { formatPrefix, isIpv4, keyLength, parseIpv4, parsePrefix, prefixKey, type PrefixKey } from '../bgp/prefix.js';
+import { formatPrefix6, parseAddress6, parsePrefix6, prefix6Covers, prefix6Length, prefix6Word } from '../bgp/prefix6.js';
 import type { Rib } from '../bgp/rib/rib.js';
 import type { AttrSet } from '../bgp/route.js';
 import type { KernelProgrammer } from '../kernel/programmer.js';
@@ -41,6 +41,8 @@ export interface RouteView {
 
 export interface RoutesQuery {
   prefix?: string;
+  /** `agent routes for <address>`: the longest prefix in the Loc-RIB holding this address (or prefix), IPv4 or IPv6. */
+  for?: string;
   received?: string;
   advertised?: string;
   limit?: number;
@@ -92,6 +94,40 @@ function compare6(a: PrefixKey, b: PrefixKey): number {
 
 const NO_RIB6 = 'no IPv6 routes: this node has no IPv6 address (spec.bgp.ipv6Address), so no IPv6 RIB';
 
+/**
+ * The Loc-RIB prefix a packet to `target` follows, as `birdc show route for`:
+ * the longest prefix with a path that covers the address (or the whole given
+ * prefix). IPv4 looks up each length from /32 down (33 probes); IPv6 scans
+ * the IPv6 table once (its prefixes are interned ids, so probing every length
+ * would intern up to 129 new ids per query). Undefined when nothing covers it.
+ */
+export function longestMatch(rib: Rib | null | undefined, rib6: Rib | null | undefined, target: string): PrefixKey | undefined {
+  const text = target.trim();
+  const slash = text.indexOf('/');
+  if (!text.includes(':')) {
+    const address = slash < 0 ? text : text.slice(0, slash);
+    if (!isIpv4(address)) throw new Error(`"${target}" is not an IPv4 or IPv6 address`);
+    const given = slash < 0 ? prefixKey(parseIpv4(address), 32) : parsePrefix(text, true);
+    if (!rib) return undefined;
+    for (let len = keyLength(given); len >= 0; len--) {
+      const key = prefixKey(parseIpv4(address), len);
+      if (rib.lookup(key).paths.length > 0) return key;
+    }
+    return undefined;
+  }
+  let given: PrefixKey;
+  try {
+    given = slash < 0 ? parseAddress6(text) : parsePrefix6(text, true);
+  } catch {
+    throw new Error(`"${target}" is not an IPv4 or IPv6 address`);
+  }
+  let best: PrefixKey | undefined;
+  for (const key of rib6?.prefixes() ?? []) {
+    if (prefix6Covers(key, given) && (best === undefined || prefix6Length(key) > prefix6Length(best))) best = key;
+  }
+  return best;
+}
+
 export function inspectRoutes(
   rib: Rib,
   kernel: KernelProgrammer | undefined,
@@ -120,7 +156,11 @@ export function inspectRoutes(
   }
 
   let keys: { rib: Rib; key: PrefixKey }[];
-  if (q.prefix?.includes(':')) {
+  if (q.for !== undefined) {
+    const key = longestMatch(rib, rib6, q.for);
+    if (key === undefined) return [];
+    keys = [{ rib: key < 0 ? rib6! : rib, key }]; // IPv6 ids are negative (src/bgp/prefix6.ts)
+  } else if (q.prefix?.includes(':')) {
     if (!rib6) throw new Error(NO_RIB6);
     keys = [{ rib: rib6, key: parsePrefix6(q.prefix, true) }];
   } else if (q.prefix) {

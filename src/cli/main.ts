@@ -13,6 +13,8 @@ import { VERSION } from '../version.js';
 const args = process.argv.slice(2);
 
 async function main(): Promise<void> {
+  // `agent --version` says what `agent version` says (version, commit, node), not the bare number.
+  if (args.length === 1 && args[0] === '--version') return (await import('./commands/version.js')).printVersion(false);
   if (args[0] === 'run') {
     const run = await import('./commands/run.js');
     const parsed = run.parseRunArgs(args.slice(1));

@@ -37,10 +37,11 @@ export const commandTable: readonly CommandEntry[] = [
   { names: ['routes'], load: async () => [(await import('./routes.js')).routesCommand] },
   { names: ['datastore'], load: async () => [(await import('./datastore.js')).datastoreCommand] },
   { names: ['decode'], load: async () => [(await import('./decode.js')).decodeCommand] },
+  { names: ['version'], load: async () => [(await import('./version.js')).versionCommand] },
 ];
 
 /** Display order of `agent --help` (the table's order, with the two-command modules split as before). */
-const ORDER = ['run', 'status', 'ready', 'live', 'peers', 'routes', 'log-level', 'datastore', 'decode'];
+const ORDER = ['run', 'status', 'ready', 'live', 'peers', 'routes', 'log-level', 'datastore', 'decode', 'version'];
 
 /**
  * The commands to register for this command line: only the one named by the

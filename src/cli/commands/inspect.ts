@@ -114,6 +114,21 @@ export const routesShowCommand: CommandModule<object, ControlArgs & { json: bool
   },
 };
 
+export const routesForCommand: CommandModule<object, ControlArgs & { json: boolean; address: string }> = {
+  command: 'for <address>',
+  describe: 'The route a packet to this address follows: the longest matching prefix, IPv4 or IPv6 (birdc show route for)',
+  builder: (y) =>
+    withControlSocket(y)
+      .positional('address', { type: 'string', demandOption: true, describe: 'An address (10.244.1.7, fd00:245::7) or a prefix' })
+      .option('json', { type: 'boolean', default: false }) as never,
+  handler: async (args) => {
+    const routes = await ask<RouteView[]>(args, 'routes', { for: args.address }, { json: args.json });
+    if (args.json) process.stdout.write(JSON.stringify(routes, null, 2) + '\n');
+    else process.stdout.write(routes.length ? formatRoutes(routes) : `Network not found: no route in the Loc-RIB covers ${args.address}\n`);
+    if (routes.length === 0) process.exitCode = 1;
+  },
+};
+
 export const logLevelCommand: CommandModule<object, ControlArgs & { level: string }> = {
   command: 'log-level <level>',
   describe: 'Change the running agent\'s log level (fatal, error, warn, info, debug, trace)',

@@ -8,20 +8,13 @@
  */
 import type { CommandModule } from 'yargs';
 import type { KernelBackend, RouteOp } from '../../kernel/backend.js';
-import { IpBatchBackend } from '../../kernel/ip-batch-backend.js';
-import { NetlinkBackend } from '../../kernel/netlink-backend.js';
 import { formatRoute } from '../../kernel/route.js';
+import { KERNEL_BACKEND_OPTION, openKernelBackend } from './kernel-backend.js';
 
 interface FlushArgs {
   'kernel-backend': string;
   'dry-run': boolean;
   json: boolean;
-}
-
-export async function openBackend(name: string): Promise<KernelBackend> {
-  if (name === 'ip' || name === 'ip-batch') return new IpBatchBackend();
-  if (name === 'netlink') return NetlinkBackend.open();
-  throw new Error(`unknown kernel backend "${name}" (netlink | ip)`);
 }
 
 /** Delete every proto bird route; returns what was removed, what failed, and what a dump still shows. */
@@ -39,11 +32,12 @@ export const routesFlushCommand: CommandModule<object, FlushArgs> = {
   describe: "Remove this agent's routes (proto bird, main table) from the kernel; other routes are never touched",
   builder: (y) =>
     y
-      .option('kernel-backend', { type: 'string', default: 'netlink', choices: ['netlink', 'ip'], describe: 'batched rtnetlink, or `ip -batch`' })
+      // The same option as `agent run --kernel-backend` (one definition: kernel-backend.ts).
+      .option('kernel-backend', { ...KERNEL_BACKEND_OPTION, choices: [...KERNEL_BACKEND_OPTION.choices] })
       .option('dry-run', { type: 'boolean', default: false, describe: 'only count the routes that would go' })
       .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' }) as never,
   handler: async (argv) => {
-    const backend = await openBackend(argv['kernel-backend']);
+    const backend = await openKernelBackend(argv['kernel-backend']);
     try {
       const result = await flushBirdRoutes(backend, argv['dry-run']);
       if (argv.json) console.log(JSON.stringify(result));

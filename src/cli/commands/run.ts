@@ -11,6 +11,7 @@ import { createLogger } from '../../agent/logger.js';
 import { Datastore } from '../../datastore/datastore.js';
 import type { KernelBackend } from '../../kernel/backend.js';
 import { checkFileLimit } from '../../agent/limits.js';
+import { KERNEL_BACKEND_OPTION, openKernelBackend } from './kernel-backend.js';
 
 type RunArgs = ConfigFlags & { gracefulStop: boolean; kernelBackend: string };
 
@@ -48,7 +49,7 @@ export const RUN_OPTIONS: Readonly<Record<string, RunOption>> = {
   'manage-tunnel': { type: 'boolean', describe: 'Set tunl0\'s address (Node ipv4IPIPTunnelAddr) and MTU, bring it up (AGENT_MANAGE_TUNNEL)' },
   'tunnel-mtu': { type: 'string', describe: 'MTU for tunl0 with --manage-tunnel (default 1440)' },
   'graceful-stop': { type: 'boolean', default: true, describe: 'On SIGTERM, stop with graceful restart (peers keep our routes)' },
-  'kernel-backend': { type: 'string', choices: ['netlink', 'ip-batch'], default: 'netlink', describe: 'How routes are written' },
+  'kernel-backend': KERNEL_BACKEND_OPTION,
 };
 
 const camel = (name: string): string => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -150,17 +151,8 @@ export async function runAgent(args: RunArgs): Promise<void> {
     },
     // Loaded when the agent asks for one (never with --no-program-routes):
     // the netlink backend brings a native addon and its parser library.
-    kernelBackend: async (): Promise<KernelBackend> => {
-      const { IpBatchBackend } = await import('../../kernel/ip-batch-backend.js');
-      if (args.kernelBackend === 'ip-batch') return new IpBatchBackend();
-      try {
-        const { NetlinkBackend } = await import('../../kernel/netlink-backend.js');
-        return await NetlinkBackend.open();
-      } catch (err) {
-        log.warn({ err: (err as Error).message }, 'netlink unavailable; falling back to ip -batch');
-        return new IpBatchBackend();
-      }
-    },
+    kernelBackend: (): Promise<KernelBackend> =>
+      openKernelBackend(args.kernelBackend, (err) => log.warn({ err: err.message }, 'netlink unavailable; falling back to ip -batch')),
     // BIRD's kernel `learn`: the alien routes whose borrowed addresses are advertised.
     // A pure BGP speaker (--no-program-routes) leaves the kernel alone altogether.
     ...(config.programRoutes
