@@ -26,7 +26,7 @@ import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { AlienRouteTable, ignoredProtocols, type AlienRouteSource } from './alien-routes.js';
 import { alienRouteFilter, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE } from './netlink/alien-filter.js';
 import { prepareMonitorSocket } from './netlink/monitor-socket.js';
-import { AF_INET, AF_INET6, messages, NLMSG_DONE, NLMSG_ERROR, parseRoute, routeDumpRequest, RTM_DELROUTE, RTM_NEWROUTE, type DumpedRoute } from './netlink/rtnetlink.js';
+import { AF_INET, AF_INET6, messages, NLMSG_DONE, NLMSG_ERROR, newRouteFields, parseRoute, readRoute, routeDumpRequest, RTM_DELROUTE, RTM_NEWROUTE, type DumpedRoute } from './netlink/rtnetlink.js';
 import { RTPROT_BIRD } from './route.js';
 
 interface RawSocket {
@@ -60,6 +60,9 @@ export class NetlinkAlienRoutes implements AlienRouteSource {
   private during: { added: boolean; route: DumpedRoute }[] | null = null;
   private dumpWaiter: { seq: number; out: DumpedRoute[]; resolve: () => void; reject: (e: Error) => void } | null = null;
   private seq = 1;
+  private readonly fields = newRouteFields();
+  /** Protocols `learn` ignores: their routes never enter the table (alien-routes.ts). */
+  private readonly ignored: ReadonlySet<number>;
   private timer: TimerHandle | null = null;
   private closed = false;
   /** Dumps done (status, tests). */
@@ -71,6 +74,7 @@ export class NetlinkAlienRoutes implements AlienRouteSource {
     private readonly opts: NetlinkAlienRoutesOptions,
   ) {
     this.table = new AlienRouteTable(opts.protocol ?? RTPROT_BIRD);
+    this.ignored = new Set(ignoredProtocols(opts.protocol ?? RTPROT_BIRD));
     this.rescanMs = opts.rescanMs ?? 2000;
     this.clock = opts.clock ?? systemClock;
     monitor.on('message', (buf) => this.guard(() => this.notified(buf)));
@@ -196,6 +200,10 @@ export class NetlinkAlienRoutes implements AlienRouteSource {
         return;
       }
       if (h.type !== RTM_NEWROUTE) continue;
+      // The dump holds every route of the table, the agent's own (up to 1M
+      // proto bird) among them: those are read into one reused record and
+      // skipped, so a rescan makes objects only for the alien routes (issue 16).
+      if (!readRoute(buf, h, this.fields) || this.ignored.has(this.fields.protocol)) continue;
       const r = parseRoute(buf, h);
       if (r) w.out.push(r);
     }
