@@ -114,7 +114,7 @@ export function perfSection(docs: Json[], chartPaths: Record<string, string>): s
 
 /** Writes <dir>/<group>.svg and replaces README's section between the markers (appending them if missing). */
 export function renderAll(dir: string, readmePath: string): void {
-  const order = ['ingest-distinct', 'ingest-one', 'ingest-same', 'rr-reflect', 'rr-scale', 'mesh-calico', 'mesh-storm', 'convergence', 'wire-kernel', 'kernel'];
+  const order = ['ingest-distinct', 'ingest6-distinct', 'ingest-one', 'ingest-same', 'rr-reflect', 'rr-scale', 'mesh-calico', 'mesh-storm', 'convergence', 'wire-kernel', 'kernel'];
   const docs = loadResults(dir).sort((a, b) => order.indexOf(String(a.scenario)) - order.indexOf(String(b.scenario)));
   const charts: Record<string, string> = {};
   const readmeDir = join(readmePath, '..');

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { installCleanupHooks, sweep, REPO, delNamespace } from './lib/lab.js';
 import { cleanupSync } from './lib/proc.js';
 import { RESULTS_DIR, ratioTable, summarise, writeResult, type Json, type Scenario } from './lib/runner.js';
-import { ingestDistinct, ingestOne, ingestSame, kernelIngest, rrReflect } from './scenarios/ingest.js';
+import { ingest6Distinct, ingestDistinct, ingestOne, ingestSame, kernelIngest, rrReflect } from './scenarios/ingest.js';
 import { meshCalico, meshStorm } from './scenarios/mesh.js';
 import { convergence, rrScale } from './scenarios/changes.js';
 import { wireToKernel } from './scenarios/wire-kernel.js';
@@ -20,7 +20,7 @@ import { wireToKernel } from './scenarios/wire-kernel.js';
 import { renderAll } from './report.js';
 
 /** In the issue's order. */
-export const SCENARIOS: Scenario[] = [ingestDistinct, ingestOne, ingestSame, rrReflect, rrScale, meshCalico, meshStorm, convergence, wireToKernel, kernelIngest];
+export const SCENARIOS: Scenario[] = [ingestDistinct, ingest6Distinct, ingestOne, ingestSame, rrReflect, rrScale, meshCalico, meshStorm, convergence, wireToKernel, kernelIngest];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

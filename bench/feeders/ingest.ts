@@ -18,13 +18,21 @@
  *   reflected {t, cpuSeconds}   every session was announced reflectEach prefixes
  *   notification {peer, code, subcode}, closed {peer, established}
  *   stats {cpuSeconds, ...}     on the line "stats" on stdin
- * Usage: node ingest.js <target> <port> <peers> <perPeer> <distinct|same> [reflectEach=0]
+ * Usage: node ingest.js <target> <port> <peers> <perPeer> <distinct|same> [reflectEach=0] [family=4]
+ *
+ * family 6: IPv6 sessions from fd77::x:y (feederAddress6) to an IPv6 target,
+ * OPEN with IPv6 unicast only and MP_REACH_NLRI UPDATEs of distinct /122s
+ * (feederNlri6), then the IPv6 End-of-RIB: what a bird6 session carries.
  */
 import net from 'node:net';
-import { AS_NUMBER, feederAddress, feederKeys } from './workload.js';
-import { Frames, KEEPALIVE, END_OF_RIB, announce, announcedCount, cpuSeconds, mono, open } from './wire.js';
+import { AS_NUMBER, feederAddress, feederAddress6, feederKeys, feederNlri6 } from './workload.js';
+import { Frames, KEEPALIVE, END_OF_RIB, END_OF_RIB6, announce, announce6, announcedCount, cpuSeconds, mono, open, open6 } from './wire.js';
 
-const [target, portText, peersText, perPeerText, kind, reflectText] = process.argv.slice(2);
+const [target, portText, peersText, perPeerText, kind, reflectText, familyText] = process.argv.slice(2);
+const v6 = familyText === '6';
+if (v6 && (kind !== 'distinct' || Number(reflectText ?? 0) > 0)) throw new Error('family 6: distinct prefixes only, no reflection count');
+/** The session's source address: the feeder's IPv4 or IPv6 address. */
+const source = (i: number): string => (v6 ? feederAddress6(i) : feederAddress(i));
 const port = Number(portText);
 const peers = Number(peersText);
 const perPeer = Number(perPeerText);
@@ -34,6 +42,7 @@ const say = (o: Record<string, unknown>): void => void process.stdout.write(JSON
 
 const t0 = mono();
 const messages = Array.from({ length: peers }, (_, i) => {
+  if (v6) return Buffer.concat([...announce6(feederAddress6(i), feederNlri6(i, perPeer)), END_OF_RIB6]);
   const m = announce(feederAddress(i), feederKeys(kind === 'same' ? 0 : i, perPeer));
   m.push(END_OF_RIB);
   return Buffer.concat(m);
@@ -48,7 +57,7 @@ let establishedCount = 0;
 let bytesIn = 0;
 
 function session(i: number): void {
-  const sock = net.connect({ host: target, port, localAddress: feederAddress(i) });
+  const sock = net.connect({ host: target, port, localAddress: source(i) });
   const frames = new Frames();
   let gotOpen = false;
   let established = false;
@@ -58,7 +67,7 @@ function session(i: number): void {
       firstConnect = true;
       say({ event: 'first-connect', t: mono() });
     }
-    sock.write(open(AS_NUMBER, feederAddress(i)));
+    sock.write(v6 ? open6(AS_NUMBER, feederAddress(i)) : open(AS_NUMBER, feederAddress(i))); // BGP id: the IPv4 address either way
   });
   sock.on('data', (d: Buffer) => {
     bytesIn += d.length;

@@ -159,6 +159,73 @@ export function announcedCount(m: Buffer): number {
   return n;
 }
 
+// ---------------------------------------------------------------- IPv6 unicast (RFC 4760, as bird6 sessions carry it)
+
+/** "fd77::1:2" -> its 16 bytes (no embedded IPv4 form: the bench never writes one). */
+export function ipv6Bytes(text: string): Buffer {
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const hs = head ? head.split(':') : [];
+  const ts = tail ? tail.split(':') : [];
+  const groups = [...hs, ...new Array<string>(8 - hs.length - ts.length).fill('0'), ...ts];
+  const b = Buffer.alloc(16);
+  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
+  return b;
+}
+
+/** OPEN for an IPv6 session: multiprotocol IPv6 unicast only (AFI 2, SAFI 1), route refresh, 4-octet AS. */
+export function open6(as: number, routerId: string, holdTime = 240): Buffer {
+  const m = open(as, routerId, holdTime);
+  m[29 + 5] = 2; // the MP capability's AFI low octet: 1 (IPv4) -> 2 (IPv6)
+  return m;
+}
+
+/** IPv6 End-of-RIB (RFC 4724 §2): an UPDATE whose only attribute is an empty MP_UNREACH_NLRI for IPv6 unicast. */
+export const END_OF_RIB6 = (() => {
+  const m = header(4 + 6, 2);
+  m.writeUInt16BE(0, 19);
+  m.writeUInt16BE(6, 21);
+  m.set([0x80, 15, 3, 0, 2, 1], 23);
+  return m;
+})();
+
+/**
+ * UPDATEs announcing the IPv6 prefixes in `nlri` (their wire form back to back:
+ * length octet + address octets) with `nextHop` (16-octet global, RFC 2545 §3),
+ * each as full as 4096 bytes allow: ORIGIN IGP, empty AS_PATH, LOCAL_PREF 100,
+ * MP_REACH_NLRI (extended length) and no NEXT_HOP attribute (RFC 4760 §3).
+ */
+export function announce6(nextHop: string, nlri: Buffer): Buffer[] {
+  const fixed = Buffer.from([0x40, 1, 1, 0, 0x40, 2, 0, 0x40, 5, 4, 0, 0, 0, 100]);
+  const nh = ipv6Bytes(nextHop);
+  const mpHead = 4 + 5 + 16; // flags, code, 2-octet length; AFI, SAFI, NH length, next hop, reserved
+  const out: Buffer[] = [];
+  let i = 0;
+  while (i < nlri.length) {
+    const room = MAX_MESSAGE - 19 - 4 - fixed.length - mpHead;
+    let j = i;
+    while (j < nlri.length) {
+      const size = 1 + ((nlri[j] + 7) >> 3);
+      if (j + size - i > room) break;
+      j += size;
+    }
+    const mpLen = 5 + 16 + (j - i);
+    const m = header(4 + fixed.length + 4 + mpLen, 2);
+    m.writeUInt16BE(0, 19);
+    m.writeUInt16BE(fixed.length + 4 + mpLen, 21);
+    fixed.copy(m, 23);
+    let p = 23 + fixed.length;
+    m.set([0x90, 14], p);
+    m.writeUInt16BE(mpLen, p + 2);
+    m.set([0, 2, 1, 16], p + 4);
+    nh.copy(m, p + 8);
+    m[p + 24] = 0; // reserved
+    nlri.copy(m, p + 25, i, j);
+    out.push(m);
+    i = j;
+  }
+  return out;
+}
+
 /** Splits a byte stream into BGP messages. */
 export class Frames {
   private buf: Buffer = Buffer.alloc(0);

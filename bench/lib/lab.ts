@@ -89,7 +89,15 @@ export interface LabOptions {
   /** Peer addresses to create in bnpeers (node 0 .. n-1). */
   peers: number;
   sutAddress: string;
+  /** Dual stack: the SUT also gets sutAddress6/64 and every peer nodeAddress6(i)/64 (no DAD, permanent neighbours). */
+  sutAddress6?: string;
 }
+
+/** Simulated node / feeder i's IPv6 address in dual-stack scenarios (the same as feeders/workload.ts's feederAddress6). */
+export function nodeAddress6(i: number): string {
+  return `fd77::${(1 + Math.floor(i / 250)).toString(16)}:${(1 + (i % 250)).toString(16)}`;
+}
+export const SUBNET6_LENGTH = 64;
 
 export class Lab {
   readonly sut = new Netns(SUT_NS);
@@ -136,11 +144,19 @@ export class Lab {
     const n = this.opts.peers;
     const addrs = Array.from({ length: n }, (_, i) => `addr add ${nodeAddress(i)}/${SUBNET_LENGTH} dev bnp0`);
     if (n > 0) peers.ip(['-batch', '-'], { input: addrs.join('\n') + '\n' });
+    const v6 = this.opts.sutAddress6;
+    if (v6) {
+      // nodad: usable at once (a tentative address cannot be bound, which would shift time zero).
+      sut.ip(['addr', 'add', `${v6}/${SUBNET6_LENGTH}`, 'dev', 'bns0', 'nodad']);
+      const addrs6 = Array.from({ length: n }, (_, i) => `addr add ${nodeAddress6(i)}/${SUBNET6_LENGTH} dev bnp0 nodad`);
+      if (n > 0) peers.ip(['-batch', '-'], { input: addrs6.join('\n') + '\n' });
+    }
     peers.ip(['link', 'set', 'bnp0', 'up']);
     sut.ip(['link', 'set', 'bns0', 'up']);
     const mac = /link\/ether ([0-9a-f:]+)/.exec(peers.ip(['link', 'show', 'bnp0']))?.[1];
     if (!mac) throw new Error('no MAC on bnp0');
     const neigh = Array.from({ length: n }, (_, i) => `neigh replace ${nodeAddress(i)} lladdr ${mac} dev bns0 nud permanent`);
+    if (v6) neigh.push(...Array.from({ length: n }, (_, i) => `neigh replace ${nodeAddress6(i)} lladdr ${mac} dev bns0 nud permanent`));
     if (n > 0) sut.ip(['-batch', '-'], { input: neigh.join('\n') + '\n' });
   }
 
@@ -220,6 +236,8 @@ export interface PoolSpec {
   name: string;
   cidr: string;
   ipipMode: 'Always' | 'CrossSubnet' | 'Never';
+  /** Default 26 (IPv4); an IPv6 pool gives 122, Calico's IPv6 default. */
+  blockSize?: number;
 }
 
 export interface ClusterSpec {
@@ -234,13 +252,18 @@ export interface ClusterSpec {
   sutBlocks: string[];
   /** Blocks affine to simulated node i (etcd load only: the SUT reads only its own affinities). */
   nodeBlock?: (i: number) => string;
+  /** Dual stack: the SUT's IPv6 address; every Node then also has spec.bgp.ipv6Address (nodeAddress6(i)), and bird6.cfg's part is rendered. */
+  sutAddress6?: string;
 }
+
+const isV6 = (cidr: string): boolean => cidr.includes(':');
 
 export function blockKv(node: string, cidr: string): [string, string][] {
   const id = cidr.replace('/', '-');
+  const v = isV6(cidr) ? 'ipv6' : 'ipv4'; // libcalico-go's keys per family
   return [
-    [`/calico/ipam/v2/assignment/ipv4/block/${id}`, JSON.stringify({ cidr, affinity: `host:${node}`, strictAffinity: false, allocations: [], unallocated: [], attributes: [], deleted: false })],
-    [`/calico/ipam/v2/host/${node}/ipv4/block/${id}`, JSON.stringify({ state: 'confirmed', deleted: false })],
+    [`/calico/ipam/v2/assignment/${v}/block/${id}`, JSON.stringify({ cidr, affinity: `host:${node}`, strictAffinity: false, allocations: [], unallocated: [], attributes: [], deleted: false })],
+    [`/calico/ipam/v2/host/${node}/${v}/block/${id}`, JSON.stringify({ state: 'confirmed', deleted: false })],
   ];
 }
 
@@ -249,13 +272,16 @@ export function clusterKvs(c: ClusterSpec): [string, string][] {
   kvs.push([resKey('bgpconfigurations', 'default'), resource('BGPConfiguration', 'default', { logSeverityScreen: 'Info', nodeToNodeMeshEnabled: c.mesh, asNumber: AS })]);
   const sutBgp: Record<string, unknown> = { ipv4Address: `${c.sutAddress}/${SUBNET_LENGTH}`, ipv4IPIPTunnelAddr: '10.78.0.1' };
   if (c.sutClusterId) sutBgp.routeReflectorClusterID = c.sutClusterId;
+  if (c.sutAddress6) sutBgp.ipv6Address = `${c.sutAddress6}/${SUBNET6_LENGTH}`;
   kvs.push([resKey('nodes', SUT_NAME), resource('Node', SUT_NAME, { bgp: sutBgp }, c.sutClusterId ? { 'route-reflector': 'true' } : undefined)]);
   for (let i = 0; i < c.nodes; i++) {
-    kvs.push([resKey('nodes', nodeName(i)), resource('Node', nodeName(i), { bgp: { ipv4Address: `${nodeAddress(i)}/${SUBNET_LENGTH}` } })]);
+    const bgp: Record<string, unknown> = { ipv4Address: `${nodeAddress(i)}/${SUBNET_LENGTH}` };
+    if (c.sutAddress6) bgp.ipv6Address = `${nodeAddress6(i)}/${SUBNET6_LENGTH}`;
+    kvs.push([resKey('nodes', nodeName(i)), resource('Node', nodeName(i), { bgp })]);
     if (c.nodeBlock) kvs.push(...blockKv(nodeName(i), c.nodeBlock(i)));
   }
   for (const p of c.pools) {
-    kvs.push([resKey('ippools', p.name), resource('IPPool', p.name, { cidr: p.cidr, ipipMode: p.ipipMode, vxlanMode: 'Never', natOutgoing: true, blockSize: 26, nodeSelector: 'all()' })]);
+    kvs.push([resKey('ippools', p.name), resource('IPPool', p.name, { cidr: p.cidr, ipipMode: p.ipipMode, vxlanMode: 'Never', natOutgoing: true, blockSize: p.blockSize ?? 26, nodeSelector: 'all()' })]);
   }
   if (c.sutClusterId) {
     kvs.push([resKey('bgppeers', 'peer-with-route-reflectors'), resource('BGPPeer', 'peer-with-route-reflectors', { nodeSelector: 'all()', peerSelector: 'has(route-reflector)' })]);
@@ -298,21 +324,23 @@ export function birdPeers(c: ClusterSpec): BirdPeer[] {
  */
 export function birdConfig(c: ClusterSpec, opts: { kernel: boolean; logFile: string }): string {
   const L: string[] = [];
+  const sutBlocks = c.sutBlocks.filter((b) => !isV6(b));
+  const pools = c.pools.filter((p) => !isV6(p.cidr));
   L.push(`log "${opts.logFile}" { warning, error, fatal };`);
   L.push(`router id ${c.sutAddress};`);
-  if (c.sutBlocks.length) {
+  if (sutBlocks.length) {
     L.push('protocol static {', '  ipv4;');
-    for (const b of c.sutBlocks) L.push(`  route ${b} blackhole;`);
+    for (const b of sutBlocks) L.push(`  route ${b} blackhole;`);
     L.push('}');
   }
   L.push('function calico_aggr() {');
-  for (const b of c.sutBlocks) L.push(`  if ( net = ${b} ) then { accept; }`, `  if ( net ~ ${b} ) then { reject; }`);
+  for (const b of sutBlocks) L.push(`  if ( net = ${b} ) then { accept; }`, `  if ( net ~ ${b} ) then { reject; }`);
   L.push('}');
   L.push('filter calico_export_to_bgp_peers {', '  calico_aggr();');
-  for (const p of c.pools) L.push(`  if ( net ~ ${p.cidr} ) then { accept; }`);
+  for (const p of pools) L.push(`  if ( net ~ ${p.cidr} ) then { accept; }`);
   L.push('  reject;', '}');
   L.push('filter calico_kernel_programming', 'ip nh;', '{');
-  for (const p of c.pools) {
+  for (const p of pools) {
     L.push(`  if ( net ~ ${p.cidr} ) then {`, '    if ( dest = RTD_BLACKHOLE ) then accept;');
     if (p.ipipMode !== 'Never') L.push('    nh = gw; onlink = true; ifname = "tunl0"; gw = nh;');
     L.push('    accept;', '  }');
@@ -331,7 +359,48 @@ export function birdConfig(c: ClusterSpec, opts: { kernel: boolean; logFile: str
     if (p.rrClient) L.push('  rr client;', `  rr cluster id ${c.sutClusterId};`);
     L.push('}');
   }
+  if (c.sutAddress6) L.push(...bird6Config(c, opts));
   return L.join('\n') + '\n';
+}
+
+/**
+ * confd's bird6.cfg for the SUT in BIRD 2 syntax (one daemon, ipv6 channels
+ * beside the ipv4 ones, as src/lab/dual-stack.ts renders it): static
+ * blackholes for its IPv6 blocks, calico_aggr6, the IPv6 kernel protocol
+ * (`export none` unless `kernel`), and a mesh session per node between IPv6
+ * addresses (passive to greater addresses compared as strings).
+ */
+function bird6Config(c: ClusterSpec, opts: { kernel: boolean }): string[] {
+  const self = c.sutAddress6!;
+  const blocks = c.sutBlocks.filter(isV6);
+  const pools = c.pools.filter((p) => isV6(p.cidr));
+  const L: string[] = ['# ---- IPv6 (bird6.cfg) ----'];
+  if (blocks.length) {
+    L.push('protocol static static6 {', '  ipv6;');
+    for (const b of blocks) L.push(`  route ${b} blackhole;`);
+    L.push('}');
+  }
+  L.push('function calico_aggr6() {');
+  for (const b of blocks) L.push(`  if ( net = ${b} ) then { accept; }`, `  if ( net ~ ${b} ) then { reject; }`);
+  L.push('}');
+  L.push('filter calico_export_to_bgp_peers6 {', '  calico_aggr6();');
+  for (const p of pools) L.push(`  if ( net ~ ${p.cidr} ) then { accept; }`);
+  L.push('  reject;', '}');
+  L.push('filter calico_kernel_programming6 {');
+  for (const p of pools) L.push(`  if ( net ~ ${p.cidr} ) then { accept; }`);
+  L.push('  reject;', '}');
+  L.push('protocol kernel kernel6 {', '  learn;', '  persist;', '  scan time 2;', '  graceful restart;', '  merge paths on;', '  metric 0;', '  ipv6 {', '    import all;');
+  L.push(opts.kernel ? '    export filter calico_kernel_programming6;' : '    export none; # benchmark: the counterpart of agent run --no-program-routes');
+  L.push('  };', '}');
+  L.push('protocol direct direct6 {', '  ipv6;', '  interface -"cali*", -"kube-ipvs*", "*";', '}');
+  L.push('template bgp bgp_template6 {', '  description "Connection to BGP peer";', `  local as ${AS};`, '  multihop;', '  ipv6 {', '    gateway recursive;', '    import all;', '    export filter calico_export_to_bgp_peers6;', '    add paths on;', '  };', '  graceful restart;', '  connect delay time 2;', '  connect retry time 5;', '  error wait time 5,30;', '}');
+  for (let i = 0; c.mesh && i < c.nodes; i++) {
+    const a = nodeAddress6(i);
+    L.push(`protocol bgp Mesh_${a.replace(/:/g, '_')} from bgp_template6 {`, `  neighbor ${a} as ${AS};`, `  source address ${self};`);
+    if (a > self) L.push('  passive on;');
+    L.push('  graceful restart time 120;', '}');
+  }
+  return L;
 }
 
 // ---------------------------------------------------------------- the speakers under test
@@ -372,6 +441,8 @@ export interface AgentStartOptions {
   programRoutes: boolean;
   /** Wait until `agent status` lists this many peers (before any timed window). */
   peers: number;
+  /** Dual stack: `--ip6 <address>/64` (calico-node's IP6), and the `peers` counted are IPv6 peers the agent has started. */
+  ip6?: string;
   extraArgs?: string[];
 }
 
@@ -390,6 +461,7 @@ export async function startAgent(lab: Lab, run: string, o: AgentStartOptions): P
     '--pid-file', join(dir, 'agent.pid'),
     '--log-level', 'warn',
     o.programRoutes ? '--program-routes' : '--no-program-routes',
+    ...(o.ip6 ? ['--ip6', `${o.ip6}/${SUBNET6_LENGTH}`] : []),
     ...(o.extraArgs ?? []),
   ];
   const proc = spawnTracked('ip', args);
@@ -397,9 +469,12 @@ export async function startAgent(lab: Lab, run: string, o: AgentStartOptions): P
   proc.stderr?.pipe(log);
   const s: SpeakerProc = { side: 'agent', pid: proc.pid!, proc, dir, stop: () => stopChild(proc, 'SIGKILL') };
   await until('agent listening on :179', 60_000, () => listening(lab.sut), proc, logPath);
-  await until(`agent configured with ${o.peers} peers`, 60_000, () => {
+  await until(`agent configured with ${o.peers} ${o.ip6 ? 'IPv6 ' : ''}peers`, 60_000, () => {
     try {
-      return ((agentStatus(dir).peers as unknown[]) ?? []).length >= o.peers;
+      const peers = (agentStatus(dir).peers as { address: string; lastError?: string }[]) ?? [];
+      // An IPv6 peer is listed (refused) before the node's IPv6 address reaches the IPv6 RIB: count it once started.
+      const counted = o.ip6 ? peers.filter((p) => p.address.includes(':') && !/^IPv6 peer not started/.test(p.lastError ?? '')) : peers;
+      return counted.length >= o.peers;
     } catch {
       return false;
     }
@@ -429,7 +504,9 @@ export async function startBird(lab: Lab, run: string, config: (logFile: string)
 /** Paths and prefixes the speaker holds (read once, after the end). */
 export function countPaths(s: SpeakerProc): { paths: number; prefixes: number } {
   if (s.side === 'bird') {
-    const m = /(\d+) of (\d+) routes for (\d+) networks/.exec(birdc(s.dir, 'show route count'));
+    // One line per table (master4, master6), then BIRD 2's "Total:" over all of them: dual stack needs the total.
+    const out = birdc(s.dir, 'show route count');
+    const m = /Total: (\d+) of (\d+) routes for (\d+) networks/.exec(out) ?? /(\d+) of (\d+) routes for (\d+) networks/.exec(out);
     return m ? { paths: Number(m[2]), prefixes: Number(m[3]) } : { paths: -1, prefixes: -1 };
   }
   const st = agentStatus(s.dir);

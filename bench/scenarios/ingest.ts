@@ -6,6 +6,8 @@
  * 3 ingest-same      10 feeders x the same 100k /26 (1M paths, 100k prefixes: best path decides)
  * 4 rr-reflect       the SUT is a route reflector, the 10 feeders its clients, each 100k distinct /26;
  *                    end = every client was announced the other 9 clients' 900k paths (on the wire)
+ *   ingest6-distinct 1 in IPv6 (issue 19): a dual-stack cluster, 10 feeders x 100k distinct /122 over
+ *                    IPv6 sessions (MP_REACH_NLRI, RFC 4760), the SUT passive; timed exactly as 1
  *
  * The agent: `agent run --no-program-routes` configured through etcd (the
  * feeders are Calico Nodes; mesh on, or for 4 the SUT carries a
@@ -19,7 +21,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { jsonLines, type JsonEvent } from '../json-lines.js';
-import { FEED_POOL, NODE_POOL } from '../feeders/workload.js';
+import { FEED_POOL, FEED6_POOL, NODE_POOL } from '../feeders/workload.js';
 import { BENCH_DIST, Lab, birdConfig, clusterKvs, countPaths, startAgent, startBird, type ClusterSpec, type Side, type SpeakerProc } from '../lib/lab.js';
 import { CpuWatch, memory, monoMs, sleep, stopChild } from '../lib/proc.js';
 import { RouteWatch, kernelRouteCount } from '../lib/routes.js';
@@ -35,9 +37,12 @@ interface IngestShape {
   reflect: boolean;
   /** Scenario 9: route programming on; the end is every path in the kernel (netlink events). */
   kernel?: boolean;
+  /** 6: the feeders speak IPv6 sessions to SUT6 and send /122s; every Node is dual stack. */
+  family?: 6;
 }
 
 const SUT = '10.77.0.1';
+const SUT6 = 'fd77::1';
 
 const FIGURES: FigureSpec[] = [
   { name: 'wallSeconds', unit: 's', what: 'first connect until the end state' },
@@ -68,7 +73,7 @@ async function runOne(lab: Lab, spec: ClusterSpec, shape: IngestShape, side: Sid
   try {
     speaker =
       side === 'agent'
-        ? await startAgent(lab, `${shape.name}-${run}`, { programRoutes: !!shape.kernel, peers: shape.feeders })
+        ? await startAgent(lab, `${shape.name}-${run}`, { programRoutes: !!shape.kernel, peers: shape.feeders, ...(shape.family === 6 ? { ip6: SUT6 } : {}) })
         : await startBird(lab, `${shape.name}-${run}`, (logFile) => birdConfig(spec, { kernel: !!shape.kernel, logFile }));
     await sleep(1500); // let start-up work (module loading, first etcd sync, BIRD's first scans) settle before the idle reading
     const idle = memory(speaker.pid);
@@ -79,7 +84,8 @@ async function runOne(lab: Lab, spec: ClusterSpec, shape: IngestShape, side: Sid
       await sleep(300);
     }
     const reflectEach = shape.reflect ? (shape.feeders - 1) * shape.perPeer : 0;
-    feeder = lab.spawnIn('peers', process.execPath, [join(BENCH_DIST, 'feeders', 'ingest.js'), SUT, '179', String(shape.feeders), String(shape.perPeer), shape.kind, String(reflectEach)]);
+    const target = shape.family === 6 ? SUT6 : SUT;
+    feeder = lab.spawnIn('peers', process.execPath, [join(BENCH_DIST, 'feeders', 'ingest.js'), target, '179', String(shape.feeders), String(shape.perPeer), shape.kind, String(reflectEach), String(shape.family ?? 4)]);
     const ev = jsonLines(feeder, '[feeder] ');
     const first = await waitEvent(ev, 'first-connect', monoMs() + 30_000);
     const t0 = first.t as number;
@@ -183,6 +189,7 @@ function ingestScenario(shape: IngestShape, quickShape: Partial<IngestShape>): S
         : 'Agent: agent run --no-program-routes configured through etcd; BIRD 2: the same cluster rendered as confd does, kernel protocol export none.'),
     async run({ quick, runs }): Promise<ScenarioOutput> {
       const s = { ...shape, ...(quick ? quickShape : {}) };
+      const v6 = s.family === 6;
       const spec: ClusterSpec = {
         mesh: !s.reflect,
         sutAddress: SUT,
@@ -191,16 +198,19 @@ function ingestScenario(shape: IngestShape, quickShape: Partial<IngestShape>): S
         pools: [
           { name: 'bench-nodes', cidr: NODE_POOL, ipipMode: 'Always' },
           { name: 'bench-feed', cidr: FEED_POOL, ipipMode: 'Always' },
+          // IPv6 pools: IPIP does not apply (Never), Calico's IPv6 block size 122.
+          ...(v6 ? [{ name: 'bench-feed6', cidr: FEED6_POOL, ipipMode: 'Never' as const, blockSize: 122 }] : []),
         ],
-        sutBlocks: ['100.127.0.0/26'],
+        sutBlocks: ['100.127.0.0/26', ...(v6 ? ['fd7f::/122'] : [])],
+        ...(v6 ? { sutAddress6: SUT6 } : {}),
       };
-      const lab = await Lab.create({ peers: s.feeders, sutAddress: SUT });
+      const lab = await Lab.create({ peers: s.feeders, sutAddress: SUT, ...(v6 ? { sutAddress6: SUT6 } : {}) });
       try {
         await lab.put(clusterKvs(spec));
         const limitMs = quick ? 30_000 : 120_000;
         const rs = await alternate(runs, (side, run) => runOne(lab, spec, s, side, run, limitMs));
         return {
-          settings: { kernel: !!s.kernel, feeders: s.feeders, perPeer: s.perPeer, prefixes: s.kind, routeReflector: s.reflect, runLimitSeconds: limitMs / 1000 },
+          settings: { family: v6 ? 'ipv6' : 'ipv4', kernel: !!s.kernel, feeders: s.feeders, perPeer: s.perPeer, prefixes: s.kind, routeReflector: s.reflect, runLimitSeconds: limitMs / 1000 },
           figures: s.kernel
             ? [{ name: 'wallSeconds', unit: 's', what: 'first connect until every route is in the kernel (netlink events)' }, ...FIGURES.slice(1)]
             : s.reflect
@@ -219,3 +229,4 @@ export const ingestOne = ingestScenario({ name: 'ingest-one', title: '1 peer x 1
 export const ingestSame = ingestScenario({ name: 'ingest-same', title: '10 peers x the same 100k /26 (best path over 10 paths)', feeders: 10, perPeer: 100_000, kind: 'same', reflect: false }, { perPeer: 10_000 });
 export const kernelIngest = ingestScenario({ name: 'kernel', title: '10 peers x 100k distinct /26 into the kernel (1M routes)', feeders: 10, perPeer: 100_000, kind: 'distinct', reflect: false, kernel: true }, { perPeer: 10_000 });
 export const rrReflect = ingestScenario({ name: 'rr-reflect', title: 'route reflector, 10 clients x 100k /26', feeders: 10, perPeer: 100_000, kind: 'distinct', reflect: true }, { perPeer: 5_000 });
+export const ingest6Distinct = ingestScenario({ name: 'ingest6-distinct', title: '10 peers x 100k distinct IPv6 /122 (1M paths)', feeders: 10, perPeer: 100_000, kind: 'distinct', reflect: false, family: 6 }, { perPeer: 10_000 });
