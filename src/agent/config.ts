@@ -10,6 +10,7 @@ import { DEFAULT_CONTROL_SOCKET } from './control.js';
 import { isIpv4 } from '../bgp/prefix.js';
 import { canonicalIpv6 } from '../bgp/prefix6.js';
 import { etcdConfigFromEnv, type EtcdConfig } from '../datastore/etcd-config.js';
+import { AutodetectionMethodError, autodetectAddress, type AutodetectDeps } from './autodetection.js';
 
 export interface AgentConfig {
   nodeName: string;
@@ -94,37 +95,21 @@ export const DEFAULT_METRICS_PORT = 9095;
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
-/** Interfaces calico-node's "first-found" autodetection skips. */
-const AUTODETECT_SKIP = /^(lo|docker|cbr|dummy|virbr|lxcbr|veth|cali|tunl|flannel|kube-ipvs|cni|vxlan|wireguard|tap|br-)/;
-
-export function autodetectIpv4(): { address: string; prefixLen: number } | undefined {
-  for (const [name, addrs] of Object.entries(networkInterfaces())) {
-    if (AUTODETECT_SKIP.test(name)) continue;
-    for (const a of addrs ?? []) {
-      if (a.family === 'IPv4' && !a.internal && !a.address.startsWith('169.254.')) {
-        const prefixLen = a.cidr ? Number(a.cidr.split('/')[1]) : 32;
-        return { address: a.address, prefixLen };
-      }
-    }
-  }
-  return undefined;
-}
-
 /**
- * calico-node's IPv6 "first-found": the first global address (not loopback,
- * not link-local fe80::/10, whose next hops are not usable across a mesh)
- * on an interface autodetection does not skip.
+ * IP=autodetect / IP6=autodetect by calico-node's IP_AUTODETECTION_METHOD /
+ * IP6_AUTODETECTION_METHOD (src/agent/autodetection.ts); an unknown method or a
+ * bad regex or CIDR in one is a configuration error naming the variable.
  */
-export function autodetectIpv6(ifaces: ReturnType<typeof networkInterfaces> = networkInterfaces()): { address: string; prefixLen: number } | undefined {
-  for (const [name, addrs] of Object.entries(ifaces)) {
-    if (AUTODETECT_SKIP.test(name)) continue;
-    for (const a of addrs ?? []) {
-      if (a.family === 'IPv6' && !a.internal && !/^fe[89ab]/i.test(a.address)) {
-        return { address: canonicalIpv6(a.address), prefixLen: a.cidr ? Number(a.cidr.split('/')[1]) : 128 };
-      }
-    }
+function detect(env: NodeJS.ProcessEnv, version: 4 | 6, deps: AutodetectDeps): { address: string; prefixLen: number } | undefined {
+  const setting = version === 4 ? 'IP_AUTODETECTION_METHOD' : 'IP6_AUTODETECTION_METHOD';
+  const method = (version === 4 ? env.IP_AUTODETECTION_METHOD : env.IP6_AUTODETECTION_METHOD) || 'first-found';
+  try {
+    const found = autodetectAddress(method, version, setting, deps);
+    return found && { address: found.address, prefixLen: found.prefixLen };
+  } catch (err) {
+    if (err instanceof AutodetectionMethodError) throw new ConfigError(err.message);
+    throw err;
   }
-  return undefined;
 }
 
 function interfacePrefixLen6(address: string): number | undefined {
@@ -175,7 +160,7 @@ function parseIpv4WithLength(setting: string, raw: string): { address: string; p
   return { address, prefixLen: integer(`${setting} (prefix length)`, len, 0, 32) };
 }
 
-export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env, deps: AutodetectDeps = {}): AgentConfig {
   const pick = (flag: unknown, name: string): string | undefined => {
     if (flag !== undefined && flag !== '') return String(flag);
     const v = env[name];
@@ -190,9 +175,10 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   let ipv4: AgentConfig['ipv4'];
   const ipSetting = pick(flags.ip, 'IP');
   if (ipSetting === undefined || ipSetting === 'autodetect') {
-    ipv4 = autodetectIpv4();
+    ipv4 = detect(env, 4, deps);
     if (!ipv4 && ipSetting === 'autodetect') {
-      throw new ConfigError('IP (--ip): "autodetect" found no global IPv4 address on any interface');
+      const m = env.IP_AUTODETECTION_METHOD || 'first-found';
+      throw new ConfigError(`IP (--ip): "autodetect" found no global IPv4 address on any interface (IP_AUTODETECTION_METHOD=${m})`);
     }
   } else if (ipSetting !== 'none') {
     ipv4 = parseIpv4WithLength('IP (--ip)', ipSetting);
@@ -207,8 +193,11 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   let ipv6PrefixLen: number | undefined;
   const ip6 = pick(flags.ip6, 'IP6');
   if (ip6 === 'autodetect') {
-    const found = autodetectIpv6();
-    if (!found) throw new ConfigError('IP6 (--ip6): "autodetect" found no global IPv6 address on any interface');
+    const found = detect(env, 6, deps);
+    if (!found) {
+      const m = env.IP6_AUTODETECTION_METHOD || 'first-found';
+      throw new ConfigError(`IP6 (--ip6): "autodetect" found no global IPv6 address on any interface (IP6_AUTODETECTION_METHOD=${m})`);
+    }
     ipv6 = found.address;
     ipv6PrefixLen = found.prefixLen;
   } else if (ip6 !== undefined && ip6 !== 'none') {

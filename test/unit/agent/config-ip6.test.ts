@@ -1,6 +1,12 @@
 /** IP6 as calico-node reads it (issue 19): address with length, bare address, autodetect, none. */
 import { describe, expect, it } from 'vitest';
-import { autodetectIpv6, ConfigError, loadConfig } from '../../../src/agent/config.js';
+import { ConfigError, loadConfig } from '../../../src/agent/config.js';
+import { autodetectAddress, type Interfaces } from '../../../src/agent/autodetection.js';
+
+const autodetectIpv6 = (ifaces?: Interfaces) => {
+  const found = autodetectAddress('first-found', 6, 'IP6_AUTODETECTION_METHOD', ifaces ? { interfaces: () => ifaces } : {});
+  return found && { address: found.address, prefixLen: found.prefixLen };
+};
 
 const base = { NODENAME: 'node-a', IP: '10.0.1.2/24' };
 
@@ -26,8 +32,9 @@ describe('IP6', () => {
     const ifaces = {
       lo: [v6('::1', '::1/128', true)],
       cali12345: [v6('fd00:99::1', 'fd00:99::1/128')],
-      eth0: [v6('fe80::1', 'fe80::1/64'), v6('FD00:199:0::2', 'fd00:199::2/64')],
       eth1: [v6('fd00:200::2', 'fd00:200::2/64')],
+      // calico-node walks the interfaces in reverse of the system's order: the last listed is tried first.
+      eth0: [v6('fe80::1', 'fe80::1/64'), v6('FD00:199:0::2', 'fd00:199::2/64')],
     };
     expect(autodetectIpv6(ifaces)).toEqual({ address: 'fd00:199::2', prefixLen: 64 });
     expect(autodetectIpv6({ lo: ifaces.lo, eth0: [v6('fe80::1', 'fe80::1/64')] })).toBeUndefined();
