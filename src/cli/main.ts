@@ -6,7 +6,9 @@
  *
  * `agent run` with plain options (no --help, nothing yargs must explain)
  * does not load yargs at all: the daemon would carry it for its whole life
- * (commands/run.ts, parseRunArgs). Everything else goes through yargs.
+ * (commands/run.ts, parseRunArgs). Nor do `agent ready` / `agent live`,
+ * which Kubernetes runs every 10 s on every node (commands/probes.ts,
+ * parseProbeArgs). Everything else goes through yargs.
  */
 import { VERSION } from '../version.js';
 
@@ -19,6 +21,11 @@ async function main(): Promise<void> {
     const run = await import('./commands/run.js');
     const parsed = run.parseRunArgs(args.slice(1));
     if (parsed) return run.runAgent(parsed);
+  }
+  if (args[0] === 'ready' || args[0] === 'live') {
+    const probes = await import('./commands/probes.js');
+    const parsed = probes.parseProbeArgs(args.slice(1));
+    if (parsed) return probes.runProbe(args[0], parsed);
   }
   const [{ default: yargs }, { commandsFor }] = await Promise.all([import('yargs'), import('./commands/index.js')]);
   const cli = yargs(args)
