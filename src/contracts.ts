@@ -51,7 +51,27 @@ export interface PeerConfig {
   sourceAddress?: string;
   /** Set when this node reflects routes to this peer: `rr client; rr cluster id X`. */
   routeReflectorClient?: { clusterId: string };
+  /**
+   * `next hop keep`: BGPPeer nextHopMode Keep, or its older form
+   * keepOriginalNextHop (then towards eBGP peers only, as confd renders it).
+   */
   keepOriginalNextHop: boolean;
+  /** `next hop self`: BGPPeer nextHopMode Self (this node's address as NEXT_HOP, also towards iBGP peers). */
+  nextHopSelf?: boolean;
+  /**
+   * BGPPeer localASNumber: BIRD's `local as N` for this session. The peer sees
+   * only this AS (OPEN My AS / AS4 capability, the AS prepended towards it),
+   * and it decides whether the session is iBGP. Unset: the node's AS.
+   */
+  localAsNumber?: number;
+  /** BGPPeer numAllowedLocalASNumbers: BIRD's `allow local as N` (our AS up to N times in a received AS_PATH is not a loop). */
+  allowLocalAs?: number;
+  /**
+   * BGPPeer reachableBy: confd renders `route <address>/32 via <gateway>` in
+   * BIRD's static protocol, which BIRD writes to the kernel; the agent
+   * programs that kernel route (never advertised: outside every pool).
+   */
+  reachableBy?: string;
   /**
    * TCP MD5 password (RFC 2385) if configured: the key is its UTF-8 bytes.
    * Filled by the agent from `passwordSecret` (src/agent/secrets.ts), or from

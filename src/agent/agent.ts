@@ -16,6 +16,7 @@ import { Rib } from '../bgp/rib/rib.js';
 import { learnedExportFilter, originatedFromDesired, originatedRoutes } from '../bgp/rib/calico-policy.js';
 import { formatPrefix } from '../bgp/prefix.js';
 import type { AlienRouteSource } from '../kernel/alien-routes.js';
+import { CommunityRules } from '../bgp/rib/community-rules.js';
 import { KernelProgrammer } from '../kernel/programmer.js';
 import { ensureTunnel, ipCommand, type IpRunner } from '../kernel/tunnel.js';
 import type { KernelBackend } from '../kernel/backend.js';
@@ -316,7 +317,9 @@ export class Agent {
   private applyLocal(state: DesiredState, diff?: DesiredStateDiff): void {
     const blocksChanged = !diff || diff.blocksAdded.length + diff.blocksChanged.length + diff.blocksRemoved.length > 0;
     const poolsChanged = !diff || diff.poolsChanged.length + diff.poolsRemoved.length > 0;
-    if (blocksChanged || poolsChanged || diff?.bgp) {
+    // Calico prefixAdvertisements (confd's apply_communities()): on our own routes and on the learned ones we pass on.
+    const communities = !diff || diff.bgp ? new CommunityRules(state.bgp.prefixAdvertisements, 4) : null;
+    if (blocksChanged || poolsChanged || communities) {
       const originated = originatedFromDesired(state);
       for (const problem of originated.problems ?? []) this.log.warn({ problem }, 'export policy');
       // Through the wiring: the borrowed addresses among the kernel's alien routes join our own routes.
@@ -329,9 +332,15 @@ export class Agent {
       });
     }
     if (poolsChanged) this.rib?.setExportFilter(learnedExportFilter(state.pools.values()));
+    if (communities) this.rib?.setCommunityRules(communities);
     // IPv6 (issue 19): this node's IPv6 address, blocks6 and pools6 to the IPv6 RIB (next hop self, RFC 2545 §3).
-    if (!diff || diff.node || diff.blocks6Added.length + diff.blocks6Changed.length + diff.blocks6Removed.length + diff.pools6Changed.length + diff.pools6Removed.length > 0) {
-      this.routing?.setIpv6({ localAddress: state.node.ipv6, blocks: state.blocks6?.values() ?? [], pools: state.pools6?.values() ?? [] });
+    if (!diff || diff.node || diff.bgp || diff.blocks6Added.length + diff.blocks6Changed.length + diff.blocks6Removed.length + diff.pools6Changed.length + diff.pools6Removed.length > 0) {
+      this.routing?.setIpv6({
+        localAddress: state.node.ipv6,
+        blocks: state.blocks6?.values() ?? [],
+        pools: state.pools6?.values() ?? [],
+        communities: new CommunityRules(state.bgp.prefixAdvertisements, 6),
+      });
     }
     const kernel = this.kernel;
     if (!kernel) return;

@@ -24,6 +24,7 @@ import type { BestPathChange as KernelBestPath, BestPathChange6 as KernelBestPat
 import type { BestPathChange } from '../bgp/rib/rib.js';
 import { learnedExportFilter } from '../bgp/rib/calico-policy.js';
 import { originatedRoutes6 } from '../bgp/rib/calico-policy6.js';
+import { CommunityRules } from '../bgp/rib/community-rules.js';
 import { silentLog, type Log } from '../log.js';
 
 /** What the wiring needs of the sessions (src/bgp/session's Speaker). */
@@ -85,6 +86,9 @@ export function ribPeerFromConfig(c: PeerConfig): RibPeer {
     asNumber: c.asNumber,
     rrClient: c.routeReflectorClient !== undefined,
     keepOriginalNextHop: c.keepOriginalNextHop,
+    ...(c.nextHopSelf ? { nextHopSelf: true } : {}),
+    ...(c.localAsNumber !== undefined ? { localAs: c.localAsNumber } : {}),
+    ...(c.allowLocalAs ? { allowLocalAs: c.allowLocalAs } : {}),
     addPathSend: true, // Calico renders `add paths on` for every session
     ...(c.filters?.length ? { filters: c.filters } : {}),
   };
@@ -96,6 +100,9 @@ function sameRibPeer(a: RibPeer, b: RibPeer): boolean {
     a.asNumber === b.asNumber &&
     a.rrClient === b.rrClient &&
     a.keepOriginalNextHop === b.keepOriginalNextHop &&
+    a.nextHopSelf === b.nextHopSelf &&
+    a.localAs === b.localAs &&
+    a.allowLocalAs === b.allowLocalAs &&
     a.addPathSend === b.addPathSend &&
     // A BGPFilter edit: the RIB re-evaluates in place (Rib.updatePeer), the session stays.
     JSON.stringify(a.filters ?? []) === JSON.stringify(b.filters ?? [])
@@ -110,7 +117,7 @@ export class Routing {
    * there and in IPv6-only sessions, as calico-node's bird6 beside bird.
    */
   private ribV6: Rib | null = null;
-  private ipv6Local: { blocks: LocalBlock[]; pools: Pool[] } = { blocks: [], pools: [] };
+  private ipv6Local: { blocks: LocalBlock[]; pools: Pool[]; communities: CommunityRules } = { blocks: [], pools: [], communities: CommunityRules.none };
   private own4: OwnRoutes | null = null;
   private own6: Map<PrefixKey, LocalRoute> | null = null;
   private alien: ReadonlySet<PrefixKey> = new Set();
@@ -203,19 +210,21 @@ export class Routing {
    * routes, RFC 2545 §3), its IPv6 blocks and the IPv6 pools
    * (DesiredState.blocks6 / pools6), under the same Calico rules as IPv4.
    */
-  setIpv6(opts: { localAddress?: string; blocks: Iterable<LocalBlock>; pools: Iterable<Pool> }): void {
+  setIpv6(opts: { localAddress?: string; blocks: Iterable<LocalBlock>; pools: Iterable<Pool>; communities?: CommunityRules }): void {
     if (this.detached) return;
-    this.ipv6Local = { blocks: [...opts.blocks], pools: [...opts.pools] };
+    this.ipv6Local = { blocks: [...opts.blocks], pools: [...opts.pools], communities: opts.communities ?? this.ipv6Local.communities };
     const created = !this.ribV6 && !!opts.localAddress;
     const rib6 = opts.localAddress ? this.ensureRib6(opts.localAddress) : this.ribV6;
     if (!rib6) return;
     // IPv6 peers refused for want of this address start now (the agent sets peers before its local state).
     if (created && [...this.refused.values()].some((r) => r.config.address.includes(':'))) this.setPeers(this.lastConfigs);
-    const originated = originatedRoutes6(this.ipv6Local.blocks, this.ipv6Local.pools);
-    for (const problem of originated.problems ?? []) this.log.warn({ problem }, 'IPv6 export policy');
+    const communities = this.ipv6Local.communities;
+    const originated = originatedRoutes6(this.ipv6Local.blocks, this.ipv6Local.pools, communities);
+    for (const problem of [...communities.problems, ...(originated.problems ?? [])]) this.log.warn({ problem }, 'IPv6 export policy');
     this.own6 = originated.routes;
     this.applyOwn6();
     rib6.setExportFilter(learnedExportFilter(this.ipv6Local.pools));
+    rib6.setCommunityRules(communities);
   }
 
   private ensureRib6(localAddress: string): Rib {

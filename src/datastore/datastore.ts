@@ -95,6 +95,8 @@ export class Datastore extends EventEmitter {
   private peerProblems: DesiredProblem[] = [];
   /** IPv6 pools used other than as written (ipipMode on an IPv6 pool). */
   private poolProblems: DesiredProblem[] = [];
+  /** BGPConfiguration entries left out (communities, prefixAdvertisements). */
+  private bgpProblems: DesiredProblem[] = [];
   private firstSync?: () => void;
   /** performance.now() when the batch being applied arrived (for 'diff' listeners measuring our own cost). */
   batchStartedAt = 0;
@@ -143,7 +145,7 @@ export class Datastore extends EventEmitter {
 
   status(): DatastoreStatus {
     const s: SyncStatus = this.syncer.status();
-    const problems = [...(this.identityProblem ? [this.identityProblem] : []), ...this.peerProblems, ...this.poolProblems];
+    const problems = [...(this.identityProblem ? [this.identityProblem] : []), ...this.bgpProblems, ...this.peerProblems, ...this.poolProblems];
     const out: DatastoreStatus = {
       connected: s.connected,
       since: s.since,
@@ -239,7 +241,12 @@ export class Datastore extends EventEmitter {
     }
     if (!node) return;
     const idChanged = !prev || !sameRecord(prev.node, node);
-    const bgp = dirty.bgp || !prev ? computeBgpSettings(this.cache, this.nodeName) : prev.bgp;
+    let bgp = prev?.bgp;
+    if (dirty.bgp || !bgp) {
+      const problems: DesiredProblem[] = [];
+      bgp = computeBgpSettings(this.cache, this.nodeName, problems);
+      this.bgpProblems = problems;
+    }
     const bgpChanged = !prev || !sameRecord(prev.bgp, bgp);
     let peers = prev?.peers;
     if (!peers || dirty.peers || idChanged || bgpChanged) {

@@ -34,6 +34,7 @@ import type {
 } from './model/resources.js';
 import { selectRouterId } from './router-id.js';
 import { blockDisposition, PoolIndex } from '../calico/ipam-rules.js';
+import { resolvePrefixAdvertisements } from '../calico/communities.js';
 import { parsePrefix } from '../bgp/prefix.js';
 import type { Selector } from './selector.js';
 import { computeBlocks6, computePools6, isIPv6Pool } from './desired-state6.js';
@@ -149,13 +150,13 @@ export function computeIdentity(
   return id;
 }
 
-export function computeBgpSettings(view: ResourceView, nodeName: string): BgpSettings {
+export function computeBgpSettings(view: ResourceView, nodeName: string, problems: DesiredProblem[] = []): BgpSettings {
   const g = globalConfig(view);
   const n = view.bgpConfigs.get(`node.${nodeName}`);
   const settings: BgpSettings = {
     nodeToNodeMeshEnabled: g?.nodeToNodeMeshEnabled ?? true,
     listenPort: n?.listenPort ?? g?.listenPort ?? DEFAULT_PORT,
-    prefixAdvertisements: n?.prefixAdvertisements ?? g?.prefixAdvertisements ?? [],
+    prefixAdvertisements: prefixAdvertisements(g, n, problems),
   };
   // calico-node reads the service ranges from the default BGPConfiguration only.
   const services = [...(g?.serviceClusterIPs ?? []), ...(g?.serviceExternalIPs ?? []), ...(g?.serviceLoadBalancerIPs ?? [])]
@@ -166,6 +167,24 @@ export function computeBgpSettings(view: ResourceView, nodeName: string): BgpSet
   const sev = n?.logSeverityScreen ?? g?.logSeverityScreen;
   if (sev !== undefined) settings.logSeverityScreen = sev;
   return settings;
+}
+
+/**
+ * The prefix advertisements this node applies, names resolved to values:
+ * node.<name>'s when it has any, else the default's (confd reads the
+ * node's prefix_advertisements key first), each resolving names against the
+ * same resource's `communities` (confd getPrefixAdvertisementsKVPair). Bad
+ * entries of both resources are problems naming the resource and field.
+ */
+function prefixAdvertisements(g: BGPConfigurationResource | undefined, n: BGPConfigurationResource | undefined, problems: DesiredProblem[]): BgpSettings['prefixAdvertisements'] {
+  const chosen = n?.prefixAdvertisements ? n : g?.prefixAdvertisements ? g : undefined;
+  for (const c of [g, n]) {
+    if (!c) continue;
+    const key = `/calico/resources/v3/projectcalico.org/bgpconfigurations/${c.name}`;
+    const found = [...(c.communityProblems ?? []), ...(c === chosen ? resolvePrefixAdvertisements(c).problems : [])];
+    for (const x of found) problems.push({ key, message: `${x.field}: ${x.message}` });
+  }
+  return chosen ? resolvePrefixAdvertisements(chosen).advertisements : [];
 }
 
 /** One candidate peering before it becomes a PeerConfig (confd's v1 bgpPeer). */
@@ -397,7 +416,9 @@ export function computePeers(
   const sorted = [...view.bgpPeers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const filtersOf = new Map<string, BgpFilter[]>();
   for (const p of sorted) {
-    for (const x of p.bfdProblems ?? []) problems.push({ key: `/calico/resources/v3/projectcalico.org/bgppeers/${p.name}`, message: `${x.field}: ${x.message}` });
+    for (const x of [...(p.bfdProblems ?? []), ...(p.optionProblems ?? [])]) {
+      problems.push({ key: `/calico/resources/v3/projectcalico.org/bgppeers/${p.name}`, message: `${x.field}: ${x.message}` });
+    }
     if (p.filters.length) filtersOf.set(p.name, resolveFilters(view, p, problems));
   }
 
@@ -418,11 +439,24 @@ export function computePeers(
       port,
       asNumber: c.asNumber,
       passive: type === 'global' && !reverse && c.calicoNode && c.ip > (v6 ? id.ipv6! : id.ipv4),
-      keepOriginalNextHop: p.keepOriginalNextHop && c.asNumber !== id.asNumber, // `next hop keep` is for eBGP
+      keepOriginalNextHop: false,
       restartTime: p.maxRestartTime ?? DEFAULT_RESTART_TIME,
     };
+    // confd's buildPeerFromData: localASNumber (peerIP peerings only: confd's
+    // nodeAsBGPPeers, behind peerSelector and reverse peerings, never sets it)
+    // is the AS this session speaks, and so decides iBGP vs eBGP below.
+    const fromPeerIP = !reverse && !p.peerSelector;
+    if (fromPeerIP && p.localASNumber !== undefined) pc.localAsNumber = p.localASNumber;
+    if (fromPeerIP && p.numAllowedLocalASNumbers) pc.allowLocalAs = p.numAllowedLocalASNumbers;
+    const localAs = pc.localAsNumber ?? id.asNumber;
+    // nextHopMode wins over keepOriginalNextHop (confd getNextHopMode); the older field means `next hop keep` for eBGP only.
+    if (p.nextHopMode === 'Self') pc.nextHopSelf = true;
+    else if (p.nextHopMode === 'Keep') pc.keepOriginalNextHop = true;
+    else if (p.nextHopMode === undefined) pc.keepOriginalNextHop = p.keepOriginalNextHop && c.asNumber !== localAs;
+    // bird_aggr.cfg.template: `route <peerIP>/32 via <reachableBy>` (libcalico-go allows reachableBy only beside a peerIP).
+    if (fromPeerIP && p.reachableBy && p.reachableBy.includes(':') === v6) pc.reachableBy = p.reachableBy;
     if (p.sourceAddress !== 'None') pc.sourceAddress = v6 ? id.ipv6 : id.ipv4;
-    if (c.asNumber === id.asNumber && clusterId && c.rrClusterId !== clusterId) {
+    if (c.asNumber === localAs && clusterId && c.rrClusterId !== clusterId) {
       pc.routeReflectorClient = { clusterId };
     }
     if (password !== undefined) pc.password = password;
@@ -524,7 +558,7 @@ export function computeDesiredState(view: ResourceView, nodeName: string, overri
   const problems: DesiredProblem[] = [];
   const id = computeIdentity(view, nodeName, overrides);
   if (!('ipv4' in id)) return { problems: [id] };
-  const bgp = computeBgpSettings(view, nodeName);
+  const bgp = computeBgpSettings(view, nodeName, problems);
   const state: DesiredState = {
     node: id,
     bgp,

@@ -37,7 +37,7 @@ const SCHEMA: Record<ManifestKind, Record<string, readonly string[]>> = {
   },
   BGPPeer: {
     spec: [
-      'node', 'nodeSelector', 'peerIP', 'asNumber', 'peerSelector', 'keepOriginalNextHop', 'nextHopMode', 'password', 'sourceAddress',
+      'node', 'nodeSelector', 'peerIP', 'asNumber', 'localASNumber', 'peerSelector', 'keepOriginalNextHop', 'nextHopMode', 'password', 'sourceAddress',
       'failureDetectionMode', 'restartMode', 'maxRestartTime', 'birdGatewayMode', 'numAllowedLocalASNumbers', 'ttlSecurity', 'filters',
       'reachableBy', 'keepaliveTime', 'localWorkloadSelector', 'reversePeering', 'externalNetwork',
     ],

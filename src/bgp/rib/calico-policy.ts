@@ -10,8 +10,9 @@
  */
 import type { DesiredState, LocalBlock, Pool } from '../../contracts.js';
 import { blockDisposition, learnedExported, PoolIndex, type BlockDisposition } from '../../calico/ipam-rules.js';
-import { keyLength, parsePrefix, prefixCovers, type PrefixKey } from '../prefix.js';
+import { keyLength, parsePrefix, type PrefixKey } from '../prefix.js';
 import type { LocalRoute } from './rib.js';
+import { CommunityRules, type CommunityAdd } from './community-rules.js';
 
 export interface BlockDecision {
   key: PrefixKey;
@@ -50,18 +51,7 @@ function blockDecisionOf(d: BlockDisposition): { exported: boolean; blackholed: 
   return { exported: d.exported, blackholed: d.blackhole, reason: d.reason };
 }
 
-/**
- * A community as written in BGPConfiguration: "AA:NN" (RFC 1997, 16-bit
- * halves) or "A:B:C" (RFC 8092 large, 32-bit parts).
- */
-export function parseCommunity(text: string): { standard: number } | { large: [number, number, number] } | null {
-  const parts = text.trim().split(':');
-  if (!parts.every((p) => /^\d+$/.test(p))) return null;
-  const n = parts.map(Number);
-  if (n.length === 2 && n[0] <= 0xffff && n[1] <= 0xffff) return { standard: (n[0] * 65536 + n[1]) >>> 0 };
-  if (n.length === 3 && n.every((x) => x <= 0xffffffff)) return { large: [n[0], n[1], n[2]] };
-  return null;
-}
+export { parseCommunity } from '../../calico/communities.js';
 
 /**
  * Our originated routes from the node's blocks, the pools, the prefix
@@ -73,31 +63,12 @@ export function parseCommunity(text: string): { standard: number } | { large: [n
 export function originatedRoutes(
   blocks: Iterable<LocalBlock>,
   pools: Iterable<Pool>,
-  prefixAdvertisements: PrefixAdvertisement[] = [],
+  prefixAdvertisements: PrefixAdvertisement[] | CommunityRules = [],
   serviceCidrs: readonly string[] = [],
 ): OriginatedRoutes {
   const poolIndex = new PoolIndex(pools);
-  const problems: string[] = [];
-  const ads: { key: PrefixKey; standard: number[]; large: [number, number, number][] }[] = [];
-  for (const ad of prefixAdvertisements) {
-    let key: PrefixKey;
-    try {
-      key = parsePrefix(ad.cidr, true);
-    } catch (err) {
-      problems.push(`prefixAdvertisements ${ad.cidr}: ${(err as Error).message}`);
-      continue;
-    }
-    const standard: number[] = [];
-    const large: [number, number, number][] = [];
-    for (const c of ad.communities) {
-      const v = parseCommunity(c);
-      if (v === null) problems.push(`prefixAdvertisements ${ad.cidr}: community "${c}" is neither AA:NN nor A:B:C`);
-      else if ('standard' in v) standard.push(v.standard);
-      else large.push(v.large);
-    }
-    ads.push({ key, standard, large });
-  }
-
+  const rules = prefixAdvertisements instanceof CommunityRules ? prefixAdvertisements : new CommunityRules(prefixAdvertisements, 4);
+  const problems: string[] = [...rules.problems];
   const routes = new Map<PrefixKey, LocalRoute>();
   const decisions: BlockDecision[] = [];
   for (const block of blocks) {
@@ -111,7 +82,7 @@ export function originatedRoutes(
     const d = decideBlock(block, key, poolIndex);
     decisions.push(d);
     if (!d.exported) continue;
-    routes.set(key, withCommunities(key, ads));
+    routes.set(key, localRoute(rules.forPrefix(key)));
   }
   for (const cidr of serviceCidrs) {
     let key: PrefixKey;
@@ -121,19 +92,16 @@ export function originatedRoutes(
       problems.push(`service CIDR ${cidr}: ${(err as Error).message}`);
       continue;
     }
-    if (!routes.has(key)) routes.set(key, withCommunities(key, ads));
+    if (!routes.has(key)) routes.set(key, localRoute(rules.forPrefix(key)));
   }
   return { routes, decisions, problems };
 }
 
-/** The route for `key` with the communities of every prefix advertisement that covers it. */
-function withCommunities(key: PrefixKey, ads: { key: PrefixKey; standard: number[]; large: [number, number, number][] }[]): LocalRoute {
+/** Our own route with the communities of every prefix advertisement that covers it (src/bgp/rib/community-rules.ts). */
+export function localRoute(add: CommunityAdd | null): LocalRoute {
   const route: LocalRoute = {};
-  for (const ad of ads) {
-    if (!prefixCovers(ad.key, key)) continue;
-    if (ad.standard.length) route.communities = [...new Set([...(route.communities ?? []), ...ad.standard])].sort((a, b) => a - b);
-    if (ad.large.length) route.largeCommunities = [...(route.largeCommunities ?? []), ...ad.large];
-  }
+  if (add?.standard.length) route.communities = [...add.standard];
+  if (add?.large.length) route.largeCommunities = add.large.map((l) => [l[0], l[1], l[2]]);
   return route;
 }
 

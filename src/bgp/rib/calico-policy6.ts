@@ -7,7 +7,8 @@
 import type { LocalBlock, Pool } from '../../contracts.js';
 import { blockDisposition, PoolIndex } from '../../calico/ipam-rules.js';
 import { parsePrefix6, prefix6Length } from '../prefix6.js';
-import type { BlockDecision, OriginatedRoutes } from './calico-policy.js';
+import { localRoute, type BlockDecision, type OriginatedRoutes } from './calico-policy.js';
+import { CommunityRules } from './community-rules.js';
 import type { LocalRoute } from './rib.js';
 
 /**
@@ -15,7 +16,7 @@ import type { LocalRoute } from './rib.js';
  * rules as IPv4 (confd renders bird6's filters from the same templates),
  * keyed by src/bgp/prefix6.ts ids, for the IPv6 RIB.
  */
-export function originatedRoutes6(blocks: Iterable<LocalBlock>, pools: Iterable<Pool>): OriginatedRoutes {
+export function originatedRoutes6(blocks: Iterable<LocalBlock>, pools: Iterable<Pool>, rules: CommunityRules = CommunityRules.none): OriginatedRoutes {
   const index = new PoolIndex(pools);
   const routes = new Map<number, LocalRoute>();
   const decisions: BlockDecision[] = [];
@@ -30,7 +31,8 @@ export function originatedRoutes6(blocks: Iterable<LocalBlock>, pools: Iterable<
     }
     const d = blockDisposition(block.state, prefix6Length(key), index.of(key), 6);
     decisions.push({ key, cidr: block.cidr, exported: d.exported, blackholed: d.blackhole, reason: d.reason });
-    if (d.exported) routes.set(key, {});
+    // prefixAdvertisements with IPv6 cidrs (bird6's apply_communities()).
+    if (d.exported) routes.set(key, localRoute(rules.forPrefix(key)));
   }
   return { routes, decisions, problems };
 }

@@ -37,8 +37,14 @@ export interface RibPeer {
   asNumber: number;
   /** This node reflects routes to the peer (Calico `rr client`, RFC 4456 §6). */
   rrClient: boolean;
-  /** Calico `keepOriginalNextHop`: `next hop keep` towards an eBGP peer. */
+  /** Calico `keepOriginalNextHop` / nextHopMode Keep: `next hop keep`. */
   keepOriginalNextHop: boolean;
+  /** Calico nextHopMode Self: `next hop self`, towards iBGP peers too. */
+  nextHopSelf?: boolean;
+  /** Calico localASNumber: BIRD's `local as` for this session; unset = the RIB's AS. */
+  localAs?: number;
+  /** Calico numAllowedLocalASNumbers: BIRD's `allow local as N`. */
+  allowLocalAs?: number;
   /** Willing to send ADD-PATH (Calico `add paths on`); what is used is what peerUp says was negotiated. */
   addPathSend: boolean;
   /** BGPPeer spec.filters, resolved (src/calico/bgp-filter.ts); absent or empty = Calico's defaults. */
@@ -53,6 +59,11 @@ export class PeerState {
   ibgp = true;
   rrClient = false;
   keepOriginalNextHop = false;
+  nextHopSelf = false;
+  /** The AS this session speaks (BIRD `local as`): what is prepended towards it, and what a loop is from it. */
+  localAs = 0;
+  /** How many times our AS may appear in a received AS_PATH before it is a loop (BIRD `allow local as`). */
+  allowLocalAs = 0;
   addPathSendConfigured = false;
   /** Export profile id: peers with equal ids get equal exports of any path (split horizon aside). */
   profile = 0;
@@ -142,9 +153,12 @@ export class PeerState {
     this.address = p.address;
     this.addressNum = addressNumber(p.address);
     this.asNumber = p.asNumber;
-    this.ibgp = p.asNumber === localAs;
+    this.localAs = p.localAs ?? localAs;
+    this.ibgp = p.asNumber === this.localAs;
     this.rrClient = p.rrClient;
     this.keepOriginalNextHop = p.keepOriginalNextHop;
+    this.nextHopSelf = p.nextHopSelf ?? false;
+    this.allowLocalAs = p.allowLocalAs ?? 0;
     this.addPathSendConfigured = p.addPathSend;
   }
 }

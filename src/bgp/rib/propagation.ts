@@ -25,8 +25,13 @@ export interface LocalSpeaker {
 /** Why import refused a path, or null when it is accepted (calico-node imports all else). */
 export function importRejection(attrs: PathAttributes, from: PeerState, me: LocalSpeaker): string | null {
   // RFC 4271 §9.1.2: a route whose AS_PATH holds our own AS is a loop (eBGP).
+  // The AS is the session's (BIRD's `local as`); BIRD's `allow local as N`
+  // (Calico numAllowedLocalASNumbers) lets it appear up to N times.
   if (!from.ibgp && attrs.asPath) {
-    for (const seg of attrs.asPath) if (seg.asns.includes(me.localAs)) return 'as-path loop';
+    const own = from.localAs || me.localAs;
+    let seen = 0;
+    for (const seg of attrs.asPath) for (const asn of seg.asns) if (asn === own) seen++;
+    if (seen > from.allowLocalAs) return 'as-path loop';
   }
   // RFC 4456 §8: our own route reflected back to us.
   if (attrs.originatorId !== undefined && attrs.originatorId === me.routerId) return 'originator-id is ours';
@@ -49,9 +54,12 @@ export function exportAttributes(
   const a = set.attrs;
   if (!to.ibgp) return toExternal(a, to, me);
   if (src.local) return a; // our own route: already carries LOCAL_PREF and NEXT_HOP for iBGP
+  // Towards iBGP the next hop is passed on unchanged (BIRD's default for
+  // interior peers), unless the peer has `next hop self` (nextHopMode Self).
+  const self = to.nextHopSelf ? { nextHop: me.localAddress } : null;
   if (!src.ibgp) {
-    // eBGP-learned into iBGP: LOCAL_PREF is ours to set (RFC 4271 §5.1.5); next hop unchanged.
-    return strip({ ...a, localPref: 100 });
+    // eBGP-learned into iBGP: LOCAL_PREF is ours to set (RFC 4271 §5.1.5).
+    return strip({ ...a, localPref: 100, ...self });
   }
   // iBGP-learned to an iBGP peer: only a route reflector passes it on (RFC 4271 §9.2, RFC 4456 §6).
   if (me.clusterId === undefined) return null;
@@ -62,14 +70,19 @@ export function exportAttributes(
     // RFC 4456 §8: ORIGINATOR_ID names the router that brought the route into the AS.
     originatorId: a.originatorId ?? src.routerId,
     clusterList: [me.clusterId, ...(a.clusterList ?? [])],
+    ...self,
   });
 }
 
-/** Towards another AS: prepend ours, next hop self unless kept, no LOCAL_PREF, MED, or reflection attributes. */
+/**
+ * Towards another AS: prepend the session's AS (BIRD `local as`, so the peer
+ * sees only that one), next hop self unless kept (`next hop keep`; `next hop
+ * self` wins), no LOCAL_PREF, MED, or reflection attributes.
+ */
 function toExternal(a: PathAttributes, to: PeerState, me: LocalSpeaker): PathAttributes {
   const out: PathAttributes = { ...a };
-  out.asPath = prepend(a.asPath ?? [], me.localAs);
-  if (!to.keepOriginalNextHop || out.nextHop === undefined) out.nextHop = me.localAddress;
+  out.asPath = prepend(a.asPath ?? [], to.localAs || me.localAs);
+  if (to.nextHopSelf || !to.keepOriginalNextHop || out.nextHop === undefined) out.nextHop = me.localAddress;
   delete out.localPref; // RFC 4271 §5.1.5
   delete out.med; // RFC 4271 §5.1.4: a MED is not propagated to other neighbouring ASes
   delete out.originatorId; // RFC 4456: meaningful only inside the AS (non-transitive)

@@ -36,6 +36,7 @@ import { Ipv4Table, Ipv6Table, LIST_FLAG, listOffset, listPayload, MAX_ELEMENT, 
 import { addressNumber, Path, PeerState, type BestInfo, type RibPeer } from './path.js';
 import { exportAttributes, importRejection, type LocalSpeaker } from './propagation.js';
 import { evaluateFilters, hasRules, type BgpFilter, type FilterVerdict } from '../../calico/bgp-filter.js';
+import { CommunityRules, withCommunities, type CommunityAdd } from './community-rules.js';
 
 export type { RibPeer } from './path.js';
 
@@ -176,6 +177,8 @@ export class Rib {
   private readonly outListeners: ((peer: string, changes: OutChange[]) => void)[] = [];
   /** Which learned prefixes may be passed on to peers (our own routes are always offered). */
   private exportAllowed: (key: PrefixKey) => boolean = () => true;
+  /** Calico prefixAdvertisements: the communities a learned route passed on takes (our own carry theirs already). */
+  private communityRules: CommunityRules = CommunityRules.none;
   private readonly bestListeners: ((changes: BestPathChange[]) => void)[] = [];
 
   // The destination being edited: its elements in a scratch array (at most a
@@ -282,6 +285,9 @@ export class Rib {
       st.asNumber === p.asNumber &&
       st.rrClient === p.rrClient &&
       st.keepOriginalNextHop === p.keepOriginalNextHop &&
+      st.nextHopSelf === (p.nextHopSelf ?? false) &&
+      st.localAs === (p.localAs ?? this.me.localAs) &&
+      st.allowLocalAs === (p.allowLocalAs ?? 0) &&
       st.addPathSendConfigured === p.addPathSend;
     if (sessionSame && !filtersChanged) return;
     this.flush();
@@ -326,6 +332,25 @@ export class Rib {
     const before = up.map((to) => this.fullExport(to));
     this.exportAllowed = allowed;
     this.groupFull.clear();
+    up.forEach((to, i) => {
+      const after = this.fullExport(to);
+      const changes = diffOut(before[i], after);
+      to.advertised = after.length;
+      if (changes.length > 0) for (const fn of this.outListeners) fn(to.name, changes);
+    });
+  }
+
+  /**
+   * The communities learned routes take when passed on (confd's
+   * apply_communities() runs in every peer's export filter). A change is a
+   * re-export: every up peer gets the difference, no session is reset.
+   */
+  setCommunityRules(rules: CommunityRules): void {
+    this.flush();
+    const up = this.upPeers;
+    const before = up.map((to) => this.fullExport(to));
+    this.communityRules = rules;
+    this.exportEpoch++; // cached exports carry the old communities (and group ids)
     up.forEach((to, i) => {
       const after = this.fullExport(to);
       const changes = diffOut(before[i], after);
@@ -523,6 +548,7 @@ export class Rib {
     const best: BestPathChange[] | null = this.bestListeners.length > 0 ? [] : null;
     this.memoOld = null;
     this.memoNew = null;
+    this.memoAdd = null;
     this.oldEx = new Array(peers.length).fill(null);
     this.newEx = new Array(peers.length).fill(null);
     this.exportsEqual = true;
@@ -582,7 +608,9 @@ export class Rib {
       if (oldBest === newBest && !anyAddPath) continue;
       if (best !== null && oldBest !== newBest) this.noteBest(best, key, oldBest, newBest);
       // Consecutive prefixes mostly share their Path objects: export each once per flush run.
-      if (oldBest !== this.memoOld || newBest !== this.memoNew) this.memoExports(oldBest, newBest, peers);
+      // ... and, for learned routes, the same prefix-advertisement communities (community-rules.ts).
+      const add = this.communityRules.empty ? null : this.communityRules.forPrefix(key);
+      if (oldBest !== this.memoOld || newBest !== this.memoNew || add !== this.memoAdd) this.memoExports(oldBest, newBest, peers, key, add);
       if (this.exportsEqual && !anyAddPath && !this.filtersUp) continue;
       this.flushPeers(key, pl, anyAddPath ? (dirtyOldAll.get(d) ?? (oldBest ? [oldBest] : [])) : null, peers, outs);
     }
@@ -600,6 +628,7 @@ export class Rib {
   private readonly apGroupChanges: (OutChange[] | undefined)[] = [];
   private readonly apGroupDelta: number[] = [];
   private filtersUp = false;
+  private memoAdd: CommunityAdd | null = null;
 
   private noteBest(best: BestPathChange[], key: PrefixKey, oldBest: Path | undefined, newBest: Path | undefined): void {
     // The kernel needs nothing when only the path object changed (same attributes from the same source).
@@ -607,16 +636,18 @@ export class Rib {
     best.push({ key, best: newBest ? this.bestInfo(newBest) : null });
   }
 
-  private memoExports(oldBest: Path | undefined, newBest: Path | undefined, peers: PeerState[]): void {
+  private memoExports(oldBest: Path | undefined, newBest: Path | undefined, peers: PeerState[], key: PrefixKey, add: CommunityAdd | null): void {
     const oldEx = this.oldEx;
     const newEx = this.newEx;
-    if (oldBest !== this.memoOld) {
+    const addChanged = add !== this.memoAdd;
+    this.memoAdd = add;
+    if (oldBest !== this.memoOld || addChanged) {
       this.memoOld = oldBest;
-      for (let i = 0; i < peers.length; i++) oldEx[i] = oldBest === undefined ? null : this.exportOf(oldBest, peers[i]);
+      for (let i = 0; i < peers.length; i++) oldEx[i] = oldBest === undefined ? null : this.exportOf(oldBest, peers[i], key);
     }
-    if (newBest !== this.memoNew) {
+    if (newBest !== this.memoNew || addChanged) {
       this.memoNew = newBest;
-      for (let i = 0; i < peers.length; i++) newEx[i] = newBest === undefined ? null : this.exportOf(newBest, peers[i]);
+      for (let i = 0; i < peers.length; i++) newEx[i] = newBest === undefined ? null : this.exportOf(newBest, peers[i], key);
     }
     let equal = true;
     for (let i = 0; i < peers.length; i++) {
@@ -806,7 +837,9 @@ export class Rib {
   }
 
   private profileOf(st: PeerState): number {
-    const base = st.ibgp ? `i${st.rrClient ? 'c' : ''}` : `e${st.asNumber}${st.keepOriginalNextHop ? 'k' : ''}`;
+    // What an export depends on: iBGP (reflection client or not) or eBGP (the AS we prepend), and the next-hop rule.
+    const nh = st.nextHopSelf ? 's' : st.keepOriginalNextHop ? 'k' : '';
+    const base = st.ibgp ? `i${st.rrClient ? 'c' : ''}${nh}` : `e${st.asNumber}/${st.localAs}${nh}`;
     // Export BGPFilters are part of what a peer is sent: only peers with equal ones share exports.
     const key = st.exportFiltersKey === '' ? base : `${base}|${st.exportFiltersKey}`;
     let id = this.profiles.get(key);
@@ -1068,17 +1101,24 @@ export class Rib {
     if (b > 0) this.swap(0, b);
   }
 
-  /** What `to` gets for path `p`: an interned export, or null. Cached per (attrs, source, to's profile). */
-  private exportOf(p: Path, to: PeerState): InternedAttrs | null {
+  /**
+   * What `to` gets for path `p` of destination `key`: an interned export, or
+   * null. Cached per (attrs, source, to's profile, the communities a learned
+   * route takes at `key`: one small id per distinct set).
+   */
+  private exportOf(p: Path, to: PeerState, key: PrefixKey): InternedAttrs | null {
     const src = p.src;
     if (src === to) return null; // never back to where it came from
     const set = p.attrs;
+    const add = src.local ? null : this.communityRules.forPrefix(key);
     let cache = set.exports;
-    if (set.refs === 0) {
+    // Group ids beyond 4095 would overflow the numeric key: such exports are not cached.
+    const ck = add === null ? to.profile * 1048576 + src.index : add.id < 4096 ? (add.id * 2097152 + to.profile) * 1048576 + src.index : -1;
+    if (set.refs === 0 || ck < 0) {
       // The path is gone (a flush asking what it was exported as): answer without caching.
-      const hit = cache?.get(to.profile * 1048576 + src.index);
+      const hit = ck < 0 ? undefined : cache?.get(ck);
       if (hit !== undefined) return hit;
-      const attrs = exportAttributes(set, src, to, this.me);
+      const attrs = this.exportAttributesAt(set, src, to, add);
       return attrs === null ? null : attrs === set.attrs ? set : this.attrTable.peek(attrs);
     }
     if (cache === null || set.exportsEpoch !== this.exportEpoch) {
@@ -1086,14 +1126,19 @@ export class Rib {
       cache = set.exports = new Map();
       set.exportsEpoch = this.exportEpoch;
     }
-    const ck = to.profile * 1048576 + src.index;
     const hit = cache.get(ck);
     if (hit !== undefined) return hit;
-    const attrs = exportAttributes(set, src, to, this.me);
+    const attrs = this.exportAttributesAt(set, src, to, add);
     const out = attrs === null ? null : attrs === set.attrs ? set : this.attrTable.intern(attrs);
     if (out !== null) this.attrTable.retain(out);
     cache.set(ck, out);
     return out;
+  }
+
+  /** The export rules (propagation.ts), then the prefix's communities (community-rules.ts). */
+  private exportAttributesAt(set: InternedAttrs, src: PeerState, to: PeerState, add: CommunityAdd | null): PathAttributes | null {
+    const attrs = exportAttributes(set, src, to, this.me);
+    return attrs === null || add === null ? attrs : withCommunities(attrs, add);
   }
 
   /** Append `to`'s Adj-RIB-Out for one destination's accepted paths (best first). */
@@ -1101,13 +1146,13 @@ export class Rib {
     if (paths.length === 0) return;
     // Learned routes pass the export filter; our own are always offered (both after the peer's BGPFilters).
     if (!to.addPathSend) {
-      const x = this.exportOk(to, key, paths[0]) ? this.exportOf(paths[0], to) : null;
+      const x = this.exportOk(to, key, paths[0]) ? this.exportOf(paths[0], to, key) : null;
       if (x !== null) out.push({ key, pathId: 0, attrs: x });
       return;
     }
     // RFC 7911 with Calico's `add paths on`: every path the rules allow, each under its own id.
     for (const p of paths) {
-      const x = this.exportOk(to, key, p) ? this.exportOf(p, to) : null;
+      const x = this.exportOk(to, key, p) ? this.exportOf(p, to, key) : null;
       if (x !== null) out.push({ key, pathId: p.outId, attrs: x });
     }
   }
@@ -1116,7 +1161,7 @@ export class Rib {
     if (!to.addPathSend) {
       const b = this.bestOf(pl);
       if (b === undefined) return;
-      const x = this.exportOk(to, key, b) ? this.exportOf(b, to) : null;
+      const x = this.exportOk(to, key, b) ? this.exportOf(b, to, key) : null;
       if (x !== null) out.push({ key, pathId: 0, attrs: x });
       return;
     }
@@ -1180,6 +1225,8 @@ export class Rib {
     phantom.asNumber = to.asNumber;
     phantom.rrClient = to.rrClient;
     phantom.keepOriginalNextHop = to.keepOriginalNextHop;
+    phantom.nextHopSelf = to.nextHopSelf;
+    phantom.localAs = to.localAs;
     phantom.profile = to.profile;
     phantom.exportFilters = to.exportFilters; // equal in the profile
     phantom.addPathSend = to.addPathSend;
@@ -1195,7 +1242,7 @@ export class Rib {
     const changes: OutChange[] = [];
     const srcs: PeerState[] = [];
     for (const p of paths) {
-      const x = this.exportOk(phantom, key, p) ? this.exportOf(p, phantom) : null;
+      const x = this.exportOk(phantom, key, p) ? this.exportOf(p, phantom, key) : null;
       if (x === null) continue;
       changes.push({ key, pathId: phantom.addPathSend ? p.outId : 0, attrs: x });
       srcs.push(p.src);

@@ -373,6 +373,11 @@ export class Peer {
     return true;
   }
 
+  /** The AS this session speaks: BGPPeer localASNumber (BIRD `local as`), else the node's (RFC 4271 §4.2 My AS, RFC 6793 AS4). */
+  private get localAs(): number {
+    return this.config.localAsNumber ?? this.local.asNumber;
+  }
+
   status(): PeerStatus {
     const conn = this.primary;
     const state = this.fsm.state;
@@ -472,7 +477,7 @@ export class Peer {
         notification: local.grNotification,
         afi,
       }),
-      { code: 65, name: 'as4', asn: local.asNumber },
+      { code: 65, name: 'as4', asn: this.localAs },
       // Calico renders `add paths on` (send and receive) for every session.
       { code: 69, name: 'add-path', families: [{ afi, safi: 1, sendReceive: 3 }] },
     ];
@@ -480,7 +485,7 @@ export class Peer {
     return {
       type: 'OPEN',
       version: 4,
-      myAs: local.asNumber > 0xffff ? 23456 : local.asNumber,
+      myAs: this.localAs > 0xffff ? 23456 : this.localAs,
       holdTime: fsmConfigFor(this.config, this.deps.fsm).holdTime,
       bgpId: local.routerId,
       capabilities: caps,
@@ -526,7 +531,7 @@ export class Peer {
       case 'notification-sent':
         return sentNotificationWords(cause.notice, this.noticeDetail);
       case 'notification-received':
-        return receivedNotificationWords(cause.notice, this.local.asNumber);
+        return receivedNotificationWords(cause.notice, this.localAs);
       case 'connection-lost':
         return cause.reason;
       case 'collision':
@@ -678,7 +683,7 @@ export class Peer {
 
   /** Check and negotiate an OPEN on `conn`; on success the connection has its context and send queue. */
   private acceptOpen(conn: Connection, open: OpenMessage): OpenFailure | null {
-    const failure = checkOpen(open, { peerAs: this.config.asNumber, localAs: this.local.asNumber, localId: this.local.routerId });
+    const failure = checkOpen(open, { peerAs: this.config.asNumber, localAs: this.localAs, localId: this.local.routerId });
     if (failure) return failure;
     if (!conn.localOpen) this.sendOpen(conn);
     let negotiated;

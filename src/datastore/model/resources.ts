@@ -48,6 +48,13 @@ export interface BGPConfigurationResource {
   serviceExternalIPs: string[];
   serviceLoadBalancerIPs: string[];
   prefixAdvertisements?: PrefixAdvertisement[];
+  /** spec.communities: named values ({name, value}) that prefixAdvertisements may refer to. */
+  communities?: { name: string; value: string }[];
+  /**
+   * Bad entries of spec.communities / spec.prefixAdvertisements, by field:
+   * the entry is left out and the rest of the resource applies.
+   */
+  communityProblems?: FieldProblem[];
   ignoredInterfaces: string[];
   logSeverityScreen?: string;
   programClusterRoutes?: string;
@@ -86,6 +93,19 @@ export interface BGPPeerResource {
   bfdProblems?: FieldProblem[];
   /** spec.filters: BGPFilter names, in the order their rules are tried (confd calls them in this order). */
   filters: string[];
+  /** spec.localASNumber: BIRD's `local as N` for this peering (the peer sees only this AS). */
+  localASNumber?: number;
+  /** spec.nextHopMode: Self = `next hop self`, Keep = `next hop keep`; when set, keepOriginalNextHop is ignored (confd getNextHopMode). */
+  nextHopMode?: 'Auto' | 'Self' | 'Keep';
+  /** spec.numAllowedLocalASNumbers: BIRD's `allow local as N` (our AS up to N times in a received AS_PATH). */
+  numAllowedLocalASNumbers?: number;
+  /** spec.reachableBy: the gateway the peer is reached through (confd renders `route <peerIP>/32 via <gateway>`). */
+  reachableBy?: string;
+  /**
+   * Bad values of the per-peer options above, by field: the option is left
+   * out, the peering applies without it (one bad field never stops the rest).
+   */
+  optionProblems?: FieldProblem[];
 }
 
 export type EncapModeValue = 'Never' | 'Always' | 'CrossSubnet';
@@ -212,18 +232,7 @@ function parseBGPConfiguration(r: FieldReader, doc: Obj, name: string): BGPConfi
       if (c) cfg[f].push(c.cidr);
     });
   }
-  const ads = r.array(spec.prefixAdvertisements, 'spec.prefixAdvertisements');
-  if (ads) {
-    cfg.prefixAdvertisements = [];
-    ads.forEach((e, i) => {
-      const f = `spec.prefixAdvertisements[${i}]`;
-      const o = r.object(e, f);
-      if (!o) return;
-      const c = r.cidr(o.cidr, `${f}.cidr`, { required: true });
-      const comms = (r.array(o.communities, `${f}.communities`) ?? []).map((x, j) => r.string(x, `${f}.communities[${j}]`));
-      if (c) cfg.prefixAdvertisements!.push({ cidr: c.cidr, communities: comms.filter((x): x is string => !!x) });
-    });
-  }
+  parseCommunities(cfg, spec);
   const ifaces = r.array(spec.ignoredInterfaces, 'spec.ignoredInterfaces') ?? [];
   ifaces.forEach((x, i) => {
     const s = r.string(x, `spec.ignoredInterfaces[${i}]`);
@@ -244,6 +253,41 @@ function parseBGPConfiguration(r: FieldReader, doc: Obj, name: string): BGPConfi
     // Calico only reads "default" and "node.<name>"; others are harmless but inert.
   }
   return cfg;
+}
+
+/**
+ * spec.communities and spec.prefixAdvertisements, with a reader of their own:
+ * a bad entry is a problem naming its field and is left out, so one typo in a
+ * community never stops the mesh settings of the same resource. Values and
+ * names are checked when the node's settings are computed
+ * (src/calico/communities.ts).
+ */
+function parseCommunities(cfg: BGPConfigurationResource, spec: Obj): void {
+  const soft = new FieldReader();
+  const named = soft.array(spec.communities, 'spec.communities');
+  if (named) {
+    cfg.communities = [];
+    named.forEach((e, i) => {
+      const o = soft.object(e, `spec.communities[${i}]`);
+      const name = o && soft.string(o.name, `spec.communities[${i}].name`, true);
+      const value = o && soft.string(o.value, `spec.communities[${i}].value`, true);
+      if (name && value) cfg.communities!.push({ name, value });
+    });
+  }
+  const ads = soft.array(spec.prefixAdvertisements, 'spec.prefixAdvertisements');
+  if (ads) {
+    cfg.prefixAdvertisements = [];
+    ads.forEach((e, i) => {
+      const f = `spec.prefixAdvertisements[${i}]`;
+      const o = soft.object(e, f);
+      if (!o) return;
+      const c = soft.cidr(o.cidr, `${f}.cidr`, { required: true });
+      const comms = (soft.array(o.communities, `${f}.communities`) ?? []).map((x, j) => soft.string(x, `${f}.communities[${j}]`));
+      // An IPv6 cidr in canonical form, so it compares with the blocks' (as Go prints it).
+      if (c) cfg.prefixAdvertisements!.push({ cidr: c.ipVersion === 6 ? canonicalCidr6(c.cidr) : c.cidr, communities: comms.filter((x): x is string => !!x) });
+    });
+  }
+  if (soft.problems.length) cfg.communityProblems = soft.problems;
 }
 
 /** A Kubernetes secretKeyRef: the agent reads `$BGP_SECRETS_DIR/<name>/<key>` (src/agent/secrets.ts). */
@@ -351,12 +395,39 @@ function parseBGPPeer(r: FieldReader, doc: Obj, name: string): BGPPeerResource {
   else if (fdm !== undefined && fdm !== null && fdm !== '' && fdm !== 'None') {
     peer.bfdProblems = [{ field: 'spec.failureDetectionMode', message: `${JSON.stringify(fdm)} is not one of None, BFDIfDirectlyConnected: BFD is off for this peer` }];
   }
+  peerOptions(peer, spec);
   // libcalico-go's validateBGPPeerSpec rules.
   if (peer.node && spec.nodeSelector) r.fail('spec.nodeSelector', 'cannot be set together with spec.node');
   if (peer.peerIP && spec.peerSelector) r.fail('spec.peerSelector', 'cannot be set together with spec.peerIP');
   if (spec.peerSelector && peer.asNumber !== undefined) r.fail('spec.asNumber', 'must be empty when spec.peerSelector is set (the peers are Calico nodes with their own AS)');
   if (!pip && !spec.peerSelector) r.fail('spec.peerIP', 'one of spec.peerIP or spec.peerSelector is required');
   return peer;
+}
+
+/**
+ * The per-peer options confd renders into the peer's `protocol bgp` block
+ * (localASNumber, nextHopMode, numAllowedLocalASNumbers) and its static route
+ * (reachableBy). Read with a reader of their own: a bad value is a problem
+ * naming the field, and the peering applies without that option.
+ */
+function peerOptions(peer: BGPPeerResource, spec: Obj): void {
+  const soft = new FieldReader();
+  peer.localASNumber = soft.asNumber(spec.localASNumber, 'spec.localASNumber');
+  // An empty string is Go's zero value (omitempty): unset.
+  const unsetIfEmpty = (v: unknown): unknown => (v === '' ? undefined : v);
+  peer.nextHopMode = soft.oneOf(unsetIfEmpty(spec.nextHopMode), 'spec.nextHopMode', ['Auto', 'Self', 'Keep'] as const);
+  // int32 in the v3 API; BIRD's `allow local as` takes any non-negative count.
+  peer.numAllowedLocalASNumbers = soft.int(spec.numAllowedLocalASNumbers, 'spec.numAllowedLocalASNumbers', 0, 2147483647);
+  const via = soft.ip(unsetIfEmpty(spec.reachableBy), 'spec.reachableBy');
+  if (via !== undefined) {
+    const ip = peer.peerIP?.ip;
+    // confd (client.go) drops a reachableBy of the other family than peerIP.
+    if (!ip) soft.fail('spec.reachableBy', 'must be empty when spec.peerIP is empty');
+    else if (isIPv6(via) !== ip.includes(':')) soft.fail('spec.reachableBy', `"${via}" is not of the same address family as spec.peerIP ${ip}`);
+    else peer.reachableBy = isIPv6(via) ? canonicalIpv6(via) : via;
+  }
+  for (const k of ['localASNumber', 'nextHopMode', 'numAllowedLocalASNumbers', 'reachableBy'] as const) if (peer[k] === undefined) delete peer[k];
+  if (soft.problems.length) peer.optionProblems = soft.problems;
 }
 
 function parseIPPool(r: FieldReader, doc: Obj, name: string): IPPoolResource {

@@ -12,7 +12,9 @@ import type { PathAttributes } from '../../../src/bgp/codec/types.js';
 import { PeerState } from '../../../src/bgp/rib/path.js';
 import { exportAttributes, importRejection, prepend, type LocalSpeaker } from '../../../src/bgp/rib/propagation.js';
 
-function peer(over: Partial<Pick<PeerState, 'ibgp' | 'rrClient' | 'keepOriginalNextHop' | 'routerId'>> & { local?: boolean } = {}): PeerState {
+function peer(
+  over: Partial<Pick<PeerState, 'ibgp' | 'rrClient' | 'keepOriginalNextHop' | 'routerId' | 'nextHopSelf' | 'localAs' | 'allowLocalAs'>> & { local?: boolean } = {},
+): PeerState {
   const p = new PeerState(`p${Math.random()}`, 1, over.local ?? false);
   Object.assign(p, { ibgp: true, rrClient: false, keepOriginalNextHop: false, ...over });
   return p;
@@ -90,5 +92,36 @@ describe('export attributes', () => {
     expect(out.as4Path).toBeUndefined();
     const none = exportAttributes(set({ ...base, unknown: [unknown[1]] }), peer({ ibgp: false }), peer(), me)!;
     expect('unknown' in none).toBe(false);
+  });
+});
+
+describe('per-peer options (Calico BGPPeer, as BIRD does them)', () => {
+  it('localASNumber (`local as`): prepended towards that peer instead of the node AS', () => {
+    const out = exportAttributes(set(base), peer({ ibgp: true }), peer({ ibgp: false, localAs: 65001 }), me)!;
+    expect(out.asPath).toEqual([{ type: 2, asns: [65001, 64600] }]);
+    expect(exportAttributes(set(base), peer({ ibgp: true }), peer({ ibgp: false }), me)!.asPath).toEqual([{ type: 2, asns: [64512, 64600] }]);
+  });
+  it('localASNumber: the loop check looks for the session AS, not the node AS', () => {
+    const path: PathAttributes = { asPath: [{ type: 2, asns: [64600, 64512] }] };
+    expect(importRejection(path, peer({ ibgp: false, localAs: 65001 }), me)).toBeNull();
+    expect(importRejection({ asPath: [{ type: 2, asns: [64600, 65001] }] }, peer({ ibgp: false, localAs: 65001 }), me)).toBe('as-path loop');
+  });
+  it('numAllowedLocalASNumbers (`allow local as N`): our AS up to N times is accepted, N+1 is a loop', () => {
+    const twice: PathAttributes = { asPath: [{ type: 2, asns: [64600, 64512] }, { type: 1, asns: [64512] }] };
+    expect(importRejection(twice, peer({ ibgp: false, allowLocalAs: 1 }), me)).toBe('as-path loop');
+    expect(importRejection(twice, peer({ ibgp: false, allowLocalAs: 2 }), me)).toBeNull();
+    expect(importRejection({ asPath: [{ type: 2, asns: [64512] }] }, peer({ ibgp: false, allowLocalAs: 1 }), me)).toBeNull();
+  });
+  it('nextHopMode Self (`next hop self`): our address towards iBGP (eBGP-learned and reflected) and eBGP, also over keep', () => {
+    const self = peer({ ibgp: true, nextHopSelf: true });
+    expect(exportAttributes(set(base), peer({ ibgp: false }), self, me)!.nextHop).toBe('10.0.0.1');
+    expect(exportAttributes(set(base), peer({ ibgp: false }), peer({ ibgp: true }), me)!.nextHop).toBe('10.0.0.9');
+    expect(exportAttributes(set(base), peer({ ibgp: true, rrClient: true }), self, rr)!.nextHop).toBe('10.0.0.1');
+    expect(exportAttributes(set(base), peer({ ibgp: true, rrClient: true }), peer({ ibgp: true }), rr)!.nextHop).toBe('10.0.0.9');
+    expect(exportAttributes(set(base), peer({ ibgp: true }), peer({ ibgp: false, nextHopSelf: true, keepOriginalNextHop: true }), me)!.nextHop).toBe('10.0.0.1');
+  });
+  it('nextHopMode Keep (`next hop keep`): the original next hop towards eBGP; Auto: ours', () => {
+    expect(exportAttributes(set(base), peer({ ibgp: true }), peer({ ibgp: false, keepOriginalNextHop: true }), me)!.nextHop).toBe('10.0.0.9');
+    expect(exportAttributes(set(base), peer({ ibgp: true }), peer({ ibgp: false }), me)!.nextHop).toBe('10.0.0.1');
   });
 });
