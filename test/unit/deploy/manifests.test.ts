@@ -12,11 +12,14 @@ import { parseAllDocuments } from 'yaml';
 import { manifestToKeyValue, parseManifests } from '../../../src/datastore/admin.js';
 import { decodeKv } from '../../../src/datastore/model/resources.js';
 import { liveCommand, readyCommand } from '../../../src/cli/commands/probes.js';
+import { spawnSync } from 'node:child_process';
+import { autodetectAddress } from '../../../src/agent/autodetection.js';
+import { DEFAULT_METRICS_PORT } from '../../../src/agent/config.js';
 
 const repo = resolve(__dirname, '../../..');
 const deploy = join(repo, 'deploy');
 const read = (p: string) => readFileSync(join(deploy, p), 'utf8');
-const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
 const tsconfig = JSON.parse(readFileSync(join(repo, 'tsconfig.json'), 'utf8')) as { compilerOptions: { outDir: string } };
 
 /** The agent CLI as built: package.json's bin.agent, e.g. dist/src/cli/main.js. */
@@ -100,6 +103,24 @@ describe('deploy/Dockerfile', () => {
     }
   });
 
+  it('is tagged with package.json\'s version, the image the DaemonSet runs (issue 23)', () => {
+    const text = read('Dockerfile');
+    const tag = /docker build [^\n]*-t (\S+) \./.exec(text)?.[1];
+    expect(tag).toBe(`calico-bgp-agent:${pkg.version}`);
+    const label = finalStage.find((i) => i.op === 'LABEL')?.args ?? '';
+    expect(/org\.opencontainers\.image\.version="([^"]+)"/.exec(label)?.[1]).toBe(pkg.version);
+    const ds = parseAllDocuments(read('kubernetes/daemonset.yaml')).map((d) => d.toJS() as Record<string, any>).find((d) => d.kind === 'DaemonSet'); // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(ds?.spec.template.spec.containers[0].image).toBe(tag);
+  });
+
+  it('writes the COMMIT build argument where build_info reads it (the package root, beside package.json)', () => {
+    const workdir = finalStage.filter((i) => i.op === 'WORKDIR').at(-1)?.args;
+    expect(finalStage.some((i) => i.op === 'COPY' && i.args === '--from=build /src/package.json ./')).toBe(true);
+    expect(workdir).toBeTruthy();
+    expect(finalStage.some((i) => i.op === 'ARG' && /^COMMIT\b/.test(i.args))).toBe(true);
+    expect(finalStage.some((i) => i.op === 'RUN' && /echo "\$COMMIT" > COMMIT/.test(i.args))).toBe(true);
+  });
+
   it('sets only environment variables the agent reads', () => {
     const known = envNamesTheAgentReads();
     const set = finalStage.filter((i) => i.op === 'ENV').map((i) => i.args.split(/[= ]/)[0]);
@@ -112,7 +133,8 @@ describe('deploy/Dockerfile', () => {
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 describe('deploy/kubernetes/daemonset.yaml', () => {
-  const docs = parseAllDocuments(read('kubernetes/daemonset.yaml')).map((d) => {
+  // YAML 1.1, as Kubernetes reads manifests: `defaultMode: 0400` is octal there.
+  const docs = parseAllDocuments(read('kubernetes/daemonset.yaml'), { version: '1.1' }).map((d) => {
     expect(d.errors).toEqual([]);
     return d.toJS() as Obj;
   });
@@ -147,25 +169,38 @@ describe('deploy/kubernetes/daemonset.yaml', () => {
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(120);
   });
 
-  it('sets calico-node\'s environment: NODENAME from spec.nodeName, IP autodetect, ETCD_ENDPOINTS, TLS files from a Secret', () => {
+  it('reads calico-node\'s own calico-config ConfigMap and calico-etcd-secrets Secret, as calico-etcd.yaml does (issue 23)', () => {
     const env = new Map((agent.env as Obj[]).map((e) => [e.name as string, e]));
     expect(env.get('NODENAME')?.valueFrom?.fieldRef?.fieldPath).toBe('spec.nodeName');
     expect(env.get('IP')?.value).toBe('autodetect');
-    const endpoints = env.get('ETCD_ENDPOINTS')!;
-    const cmRef = endpoints.valueFrom?.configMapKeyRef;
-    const cm = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === cmRef?.name);
-    expect(cm?.data?.[cmRef?.key]).toMatch(/^https?:\/\//);
-
-    const secretVolumes = new Map((pod.volumes as Obj[]).filter((v) => v.secret).map((v) => [v.name, v.secret.secretName]));
-    // The etcd TLS Secret; BGP password Secrets are mounted under BGP_SECRETS_DIR (next test).
-    const secretMounts = (agent.volumeMounts as Obj[]).filter((m) => secretVolumes.has(m.name) && !m.mountPath.startsWith('/etc/calico/bgp-secrets/'));
-    expect(secretMounts.length).toBe(1);
-    for (const name of ['ETCD_CA_CERT_FILE', 'ETCD_CERT_FILE', 'ETCD_KEY_FILE']) {
-      const path = env.get(name)?.value as string;
-      expect(path, name).toBeTruthy();
-      expect(path.startsWith(`${secretMounts[0].mountPath}/`), `${name} under the Secret mount`).toBe(true);
+    // calico-node's variables from calico-config's keys: nothing of the agent's own to fill in.
+    for (const [name, key] of [['ETCD_ENDPOINTS', 'etcd_endpoints'], ['ETCD_CA_CERT_FILE', 'etcd_ca'], ['ETCD_CERT_FILE', 'etcd_cert'], ['ETCD_KEY_FILE', 'etcd_key']]) {
+      expect(env.get(name)?.valueFrom?.configMapKeyRef, name).toEqual({ name: 'calico-config', key });
     }
-    expect(docs.some((d) => d.kind === 'Secret' && d.metadata.name === secretVolumes.get(secretMounts[0].name))).toBe(true);
+    // calico-config's TLS paths point under /calico-secrets: the Secret is mounted there.
+    const vol = (pod.volumes as Obj[]).find((v) => v.secret?.secretName === 'calico-etcd-secrets');
+    expect(vol?.secret.defaultMode).toBe(0o400);
+    const mount = (agent.volumeMounts as Obj[]).find((m) => m.name === vol?.name);
+    expect(mount).toMatchObject({ mountPath: '/calico-secrets', readOnly: true });
+    // No ConfigMap or Secret of its own to fill in before applying.
+    expect(docs.filter((d) => d.kind !== 'DaemonSet').map((d) => `${d.kind}/${d.metadata?.name}`)).toEqual([]);
+  });
+
+  it('autodetects the node address by an IP_AUTODETECTION_METHOD the agent accepts (issue 23)', () => {
+    const method = (agent.env as Obj[]).find((e) => e.name === 'IP_AUTODETECTION_METHOD')?.value as string;
+    expect(method).toBe('first-found');
+    const eth0 = [{ address: '10.0.1.2', netmask: '255.255.255.0', family: 'IPv4' as const, mac: '', internal: false, cidr: '10.0.1.2/24' }];
+    expect(autodetectAddress(method, 4, 'IP_AUTODETECTION_METHOD', { interfaces: () => ({ eth0 }) })).toMatchObject({ address: '10.0.1.2' });
+  });
+
+  it('serves metrics on the default port at the pod (= node) address, where its scrape annotations point, not on 9901', () => {
+    const env = new Map((agent.env as Obj[]).map((e) => [e.name as string, e]));
+    expect(env.get('AGENT_METRICS_ENABLED')?.value).toBe('true');
+    expect(env.has('AGENT_METRICS_PORT')).toBe(false); // the default, DEFAULT_METRICS_PORT
+    expect(env.get('AGENT_METRICS_ADDRESS')?.valueFrom?.fieldRef?.fieldPath).toBe('status.podIP');
+    expect((agent.ports as Obj[]).find((p) => p.name === 'metrics')?.containerPort).toBe(DEFAULT_METRICS_PORT);
+    expect(ds.spec.template.metadata.annotations['prometheus.io/port']).toBe(String(DEFAULT_METRICS_PORT));
+    expect(read('kubernetes/daemonset.yaml')).not.toMatch(/^\s*[^#\s].*\b9901\b/m);
   });
 
   it('mounts BGP password Secrets at BGP_SECRETS_DIR/<secret name>, read-only and optional (issue 20)', () => {
@@ -223,11 +258,25 @@ describe('deploy/systemd/calico-bgp-agent.service', () => {
   const svc = unit.get('Service')!;
   const one = (k: string) => svc.get(k)?.at(-1);
 
-  it('runs `agent run` from the built CLI, restarting always', () => {
+  it('runs the `agent` command it installs, linked to the built CLI, restarting always (issue 23)', () => {
     expect(unit.get('Unit')?.get('Description')).toBeDefined();
-    expect(one('ExecStart')).toMatch(new RegExp(`^/usr/bin/node \\S+/${cliPath.replace(/[./]/g, '\\$&')} run( |$)`));
+    const [bin, verb] = one('ExecStart')!.split(/\s+/);
+    expect(verb).toBe('run');
+    expect(bin).toBe('/usr/local/bin/agent');
+    // The install steps in its header make that command a link to package.json's bin.agent.
+    const text = read('systemd/calico-bgp-agent.service');
+    const link = new RegExp(`ln -sf? (\\S+)/${cliPath.replace(/[./]/g, '\\$&')} ${bin.replace(/[./]/g, '\\$&')}`).exec(text);
+    expect(link, 'ln -s <root>/<bin.agent> /usr/local/bin/agent').not.toBeNull();
+    expect(text).toContain(`chmod +x ${link![1]}/${cliPath}`);
     expect(one('Restart')).toBe('always');
     expect(unit.get('Install')?.get('WantedBy')).toEqual(['multi-user.target']);
+  });
+
+  it('does not restart after a configuration error: RestartPreventExitStatus is the status `agent run` exits with for one', () => {
+    expect(one('RestartPreventExitStatus')?.split(/\s+/)).toContain('2');
+    const r = spawnSync(process.execPath, [join(repo, cliPath), 'run'], { env: { ...process.env, NODENAME: 'Not_A_Node_Name' }, encoding: 'utf8', timeout: 20_000 });
+    expect(r.stderr).toMatch(/configuration error: NODENAME/);
+    expect(r.status).toBe(2);
   });
 
   it('has CAP_NET_ADMIN, many file descriptors and time for a graceful stop', () => {
