@@ -32,7 +32,7 @@ import type { BgpSettings, LocalBlock, NodeIdentity, Pool } from '../contracts.j
 import type { KernelBackend, RouteOp, RouteOpError } from './backend.js';
 import { blockIsOurs, blockPrefix, blockRoute, RouteContext, type ClusterRoutesPolicy } from './desired-routes.js';
 import { formatKey, formatRoute, routeSatisfies, type KernelRoute } from './route.js';
-import { ACTUAL, ADOPTED, DESIRED, DIRTY, KeyQueue, LEARNED, NextHops, NONE, RouteTable, SCANNED, shapeSatisfies, ShapeTable, type RouteList } from './route-table.js';
+import { ACTUAL, ADOPTED, DESIRED, DIRTY, KeyQueue, LEARNED, NextHops, NONE, RouteTable, SEEN, shapeSatisfies, ShapeTable, type RouteList } from './route-table.js';
 import { realScheduler, type Scheduler } from './scheduler.js';
 import type { TimerHandle } from '../clock.js';
 
@@ -62,6 +62,8 @@ export interface KernelProgrammerOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   programClusterRoutes?: string;
+  /** Ops per backend apply (default 8192) and dirty prefixes queued before the table walk takes over (default 65536); small in tests. */
+  limits?: { opsPerApply?: number; dirtyQueue?: number };
 }
 
 export interface BestPathChange {
@@ -152,6 +154,12 @@ const STATUS_FAILED_LIMIT = 100;
  * rest; rtnetlink batching and its window work within each slice.
  */
 const OPS_PER_APPLY = 8192;
+/**
+ * Dirty prefixes queued at most (0.5 MB); beyond that the DIRTY flags in the
+ * table are the queue, walked in slot order, so a backlog of 1M changes costs
+ * no 8-16 MB queue.
+ */
+const DIRTY_QUEUE_MAX = 65536;
 
 export class KernelProgrammer {
   readonly backend: KernelBackend;
@@ -162,6 +170,8 @@ export class KernelProgrammer {
   private readonly initialHoldMs: number;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
+  private readonly opsPerApply: number;
+  private readonly dirtyQueueMax: number;
 
   private node?: NodeIdentity;
   private pools: Pool[] = [];
@@ -175,7 +185,8 @@ export class KernelProgrammer {
    * rest): LEARNED, the best path's next hop (an index into `nextHops`:
    * IPv4 uint32, or the IPv6 /128 id); DESIRED, the route wanted (a shape
    * id); ACTUAL, the last known proto bird route at metric 0 (from scans and
-   * our own successful ops); flags DIRTY (queued in `dirty`) and ADOPTED
+   * our own successful ops); flags DIRTY (to reconcile: queued in `dirty`, or
+   * found by a walk of the table once the queue overflowed) and ADOPTED
    * (found at start, not desired yet: kept while holding).
    */
   private readonly table = new RouteTable();
@@ -198,6 +209,9 @@ export class KernelProgrammer {
 
   /** Prefixes to reconcile, each once (the DIRTY flag), in the order they changed. */
   private readonly dirty = new KeyQueue();
+  /** DIRTY entries that did not fit in `dirty`: a walk of the table (from `dirtyCursor`) refills it. */
+  private dirtyOverflow = false;
+  private dirtyCursor = 0;
   private allDirty = false;
   private scanWanted = false;
   private deferred = false;
@@ -232,6 +246,8 @@ export class KernelProgrammer {
     this.retryBaseMs = opts.retryBaseMs ?? 1000;
     this.retryMaxMs = opts.retryMaxMs ?? 60_000;
     this.programClusterRoutes = opts.programClusterRoutes;
+    this.opsPerApply = Math.max(1, opts.limits?.opsPerApply ?? OPS_PER_APPLY);
+    this.dirtyQueueMax = Math.max(1, opts.limits?.dirtyQueue ?? DIRTY_QUEUE_MAX);
     this.ctx = this.makeContext();
   }
 
@@ -541,7 +557,34 @@ export class KernelProgrammer {
     const f = this.table.flagsAt(slot);
     if (f & DIRTY) return;
     this.table.setFlagsAt(slot, f | DIRTY);
-    this.dirty.push(prefix);
+    if (this.dirty.length < this.dirtyQueueMax) this.dirty.push(prefix);
+    else this.dirtyOverflow = true;
+  }
+
+  private dirtyPending(): boolean {
+    return this.dirty.length > 0 || this.dirtyOverflow;
+  }
+
+  /**
+   * The queue ran dry after an overflow: every DIRTY entry is unqueued now, so
+   * walk the table (on from where the last walk stopped) queueing them until
+   * the queue is full; a walk that gets round without filling it found them all.
+   */
+  private refillDirty(): void {
+    const t = this.table;
+    const cap = t.capacity;
+    let s = this.dirtyCursor < cap ? this.dirtyCursor : 0;
+    for (let seen = 0; seen < cap; seen++) {
+      if (t.flagsAt(s) & DIRTY) {
+        this.dirty.push(t.keyAt(s));
+        if (this.dirty.length >= this.dirtyQueueMax) {
+          this.dirtyCursor = s + 1;
+          return;
+        }
+      }
+      if (++s === cap) s = 0;
+    }
+    this.dirtyOverflow = false;
   }
 
   private markDirty(prefix: PrefixKey): void {
@@ -594,7 +637,7 @@ export class KernelProgrammer {
       // Work that arrived after the last round looked (a caller that saw the
       // loop as busy) is not left waiting for the next scan. After a failure
       // the next scan retries instead, so a broken backend is not spun on.
-      if (ok && !this.stopped && (this.scanWanted || this.allDirty || this.dirty.length > 0)) this.schedule();
+      if (ok && !this.stopped && (this.scanWanted || this.allDirty || this.dirtyPending())) this.schedule();
     });
     this.running = run;
     return run;
@@ -608,7 +651,7 @@ export class KernelProgrammer {
           this.scanWanted = false;
           await this.scan();
         }
-        if (!this.allDirty && this.dirty.length === 0) break;
+        if (!this.allDirty && !this.dirtyPending()) break;
         await this.reconcileOnce();
       }
       return true;
@@ -653,27 +696,37 @@ export class KernelProgrammer {
   /** Take a dump as the truth; returns how many desired routes it shows missing or different from what we had. */
   private absorbScan(routes: RouteList, foreign: Map<PrefixKey, string>, compare: boolean): number {
     const t = this.table;
+    const sh = this.shapes;
     const extras: KernelRoute[] = [];
-    t.fillColumn(SCANNED, NONE);
+    let repaired = 0;
     for (let i = 0; i < routes.length; i++) {
       const prefix = routes.prefixAt(i);
       const shape = routes.shapeAt(i);
       const slot = t.upsert(prefix);
-      if (this.shapes.get(shape).metric !== 0 || t.at(slot, SCANNED) !== NONE) extras.push(routes.route(i));
-      else t.setAt(slot, SCANNED, shape);
-    }
-    let repaired = 0;
-    if (compare) {
-      for (let s = 0; s < t.capacity; s++) {
-        if (t.keyAt(s) !== t.keyAt(s)) continue;
-        const want = t.at(s, DESIRED);
-        if (want === NONE) continue;
-        const wasOk = this.shapes.satisfies(t.at(s, ACTUAL), want);
-        const isOk = this.shapes.satisfies(t.at(s, SCANNED), want);
-        if (wasOk && !isOk) repaired++;
+      const f = t.flagsAt(slot);
+      // Not ours to keep (we write metric 0), or a second route for the prefix.
+      if (sh.get(shape).metric !== 0 || f & SEEN) {
+        extras.push(routes.route(i));
+        continue;
       }
+      t.setFlagsAt(slot, f | SEEN);
+      const want = t.at(slot, DESIRED);
+      if (compare && want !== NONE && sh.satisfies(t.at(slot, ACTUAL), want) && !sh.satisfies(shape, want)) repaired++;
+      t.setAt(slot, ACTUAL, shape);
     }
-    t.swapColumns(ACTUAL, SCANNED);
+    // What the dump did not show is not there (any more).
+    for (let s = 0; s < t.capacity; s++) {
+      if (t.keyAt(s) !== t.keyAt(s)) continue;
+      const f = t.flagsAt(s);
+      if (f & SEEN) {
+        t.setFlagsAt(s, f & ~SEEN);
+        continue;
+      }
+      const have = t.at(s, ACTUAL);
+      if (have === NONE) continue;
+      if (compare && sh.satisfies(have, t.at(s, DESIRED))) repaired++;
+      t.setAt(s, ACTUAL, NONE);
+    }
     t.sweep(); // prefixes the kernel no longer holds and nothing wants
     this.extras = extras;
     this.foreign = foreign;
@@ -700,7 +753,9 @@ export class KernelProgrammer {
 
     const ops: RouteOp[] = [];
     const shapes: number[] = [];
-    while (this.dirty.length > 0 && ops.length < OPS_PER_APPLY) {
+    for (;;) {
+      if (this.dirty.length === 0 && this.dirtyOverflow) this.refillDirty();
+      if (this.dirty.length === 0 || ops.length >= this.opsPerApply) break;
       const prefix = this.dirty.shift();
       const slot = this.table.slot(prefix);
       if (slot >= 0) this.table.setFlagsAt(slot, this.table.flagsAt(slot) & ~DIRTY);
@@ -835,7 +890,7 @@ export class KernelProgrammer {
       this.retryAt = Infinity;
       const now = this.sched.now();
       for (const [prefix, f] of this.failed) if (f.retryAt <= now) this.markDirty(prefix);
-      if (this.dirty.length) void this.runLoop().then(() => this.armRetry());
+      if (this.dirtyPending()) void this.runLoop().then(() => this.armRetry());
       else this.armRetry();
     });
   }

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ACTUAL, ADOPTED, DESIRED, DIRTY, KeyQueue, LEARNED, NextHops, NONE, RouteList, RouteTable, SCANNED, ShapeTable } from '../../../src/kernel/route-table.js';
+import { ACTUAL, ADOPTED, DESIRED, DIRTY, KeyQueue, LEARNED, NextHops, NONE, RouteList, RouteTable, ShapeTable } from '../../../src/kernel/route-table.js';
 import { prefixKey } from '../../../src/bgp/prefix.js';
 import { gatewayRoute, blackholeRoute, routeSatisfies } from '../../../src/kernel/route.js';
 
@@ -91,28 +91,13 @@ describe('RouteTable', () => {
     const n = 100_000;
     for (let i = 0; i < n; i++) t.set(prefixKey((0x0a000000 + i * 64) >>> 0, 26), DESIRED, i % 7);
     expect(t.size).toBe(n);
-    expect(t.capacity).toBeLessThan(n / 0.72 * 1.6 + 16);
+    expect(t.capacity).toBeLessThan((n / 0.8) * 1.5 + 16);
     for (let i = 0; i < n; i += 997) expect(t.get(prefixKey((0x0a000000 + i * 64) >>> 0, 26), DESIRED)).toBe(i % 7);
     expect(t.get(prefixKey(0x0b000000, 26), DESIRED)).toBe(NONE);
     for (let s = 0; s < t.capacity; s++) if (t.keyAt(s) === t.keyAt(s)) t.setAt(s, DESIRED, NONE);
     t.sweep();
     expect(t.size).toBe(0);
     expect(t.capacity).toBeLessThan(100);
-  });
-
-  it('keeps the scratch column out of an entry: SCANNED alone does not keep it, and swap makes it ACTUAL', () => {
-    const t = new RouteTable();
-    const a = prefixKey(0x0a000000, 26);
-    const b = prefixKey(0x0a000040, 26);
-    t.set(a, ACTUAL, 5);
-    t.setAt(t.upsert(b), SCANNED, 9);
-    t.setAt(t.slot(a), SCANNED, NONE);
-    t.swapColumns(ACTUAL, SCANNED);
-    expect(t.get(a, ACTUAL)).toBe(NONE);
-    expect(t.get(b, ACTUAL)).toBe(9);
-    t.sweep();
-    expect(t.slot(a)).toBe(-1);
-    expect(t.get(b, ACTUAL)).toBe(9);
   });
 
   it('refuses NaN as a key (it marks empty slots)', () => {
