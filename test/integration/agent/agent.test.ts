@@ -17,6 +17,7 @@ import { Bird } from '../../../src/testbed/bird.js';
 import { Netns, Testbed, canUseNetns, sh } from '../../../src/testbed/netns.js';
 import { AgentProcess, CLI, datastoreApply } from '../../helpers/agent-process.js';
 import { startEtcdIn } from '../../helpers/calico.js';
+import { DEFAULT_METRICS_PORT } from '../../../src/agent/config.js';
 
 const PREFIX = 'agt';
 
@@ -104,7 +105,10 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
   const birds: Bird[] = [];
   let a: Netns;
   let etcdUrl = '';
-  const metricsPort = 19091;
+  /** `--metrics` alone: the default port, on the node's address (issue 23). */
+  const metricsPort = DEFAULT_METRICS_PORT;
+  const scrape = (host: string): string =>
+    a.exec(process.execPath, ['-e', `fetch('http://${host}:${metricsPort}/metrics').then(r => r.text()).then(t => process.stdout.write(t), e => process.stdout.write('refused: ' + (e.cause?.code ?? e.message)))`]);
 
   const cli = (args: string[], opts: { allowFail?: boolean } = {}): { code: number; out: string } => {
     try {
@@ -147,7 +151,7 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
     await birdC.start();
 
     spawnAgent([
-      '--pid-file', join(tmp, 'agent.pid'), '--metrics-port', String(metricsPort), '--metrics-host', '127.0.0.1',
+      '--pid-file', join(tmp, 'agent.pid'), '--metrics',
       '--log-level', 'debug', '--manage-tunnel',
     ]);
   }, 120_000);
@@ -209,7 +213,15 @@ describe('agent run with etcd, BIRD peers and kernel routes', () => {
     expect(ready.out).toMatch(/FAIL bgp: 2 of 3 peer\(s\) not Established: 10\.98\.0\.4 \w+ \(.*2\/2.*\); 10\.98\.0\.5 \w+ \(Connect: connection refused\)/);
     expect(ready.out).toMatch(/ok {3}datastore: synced at revision \d+/);
 
-    const metrics = a.exec(process.execPath, ['-e', `fetch('http://127.0.0.1:${metricsPort}/metrics').then(r => r.text()).then(t => process.stdout.write(t))`]);
+    const metrics = scrape('10.98.0.9');
+    // Bound to the node's IP, not every address: loopback in the same namespace is refused.
+    expect(scrape('127.0.0.1')).toBe('refused: ECONNREFUSED');
+    expect(metrics).toMatch(/^bgp_agent_build_info\{version="\d+\.\d+\.\d+[^"]*",commit="([0-9a-f]{40}|unknown)",nodejs_version="v\d+[^"]*"\} 1$/m);
+    expect(metrics).toMatch(/^bgp_agent_sessions\{family="ipv4",state="Established"\} 1$/m);
+    expect(metrics).toMatch(/^bgp_agent_peer_uptime_seconds\{peer="10\.98\.0\.3",[^}]*\} (?!0$)\d[\d.]*$/m); // up for a while, so not 0
+    expect(metrics).toMatch(/^bgp_agent_peer_uptime_seconds\{peer="10\.98\.0\.5",[^}]*\} 0$/m);
+    expect(metrics).toMatch(/^bgp_agent_peer_flaps_total\{peer="10\.98\.0\.3",[^}]*\} 0$/m);
+    expect(metrics).toMatch(/^bgp_agent_kernel_route_errors_total 0$/m);
     expect(metrics).toMatch(/bgp_agent_peer_established\{peer="10\.98\.0\.3",name="Mesh_10_98_0_3",type="node-to-node mesh"\} 1/);
     expect(metrics).toMatch(/bgp_agent_peer_established\{peer="10\.98\.0\.4",[^}]*\} 0/);
     expect(metrics).toMatch(/bgp_agent_peer_prefixes\{peer="10\.98\.0\.3",[^}]*kind="received"\} 1/);
