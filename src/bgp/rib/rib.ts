@@ -292,24 +292,34 @@ export class Rib {
     if (sessionSame && !filtersChanged) return;
     this.flush();
     // Only this peer's own export depends on its filters; every up peer's may depend on the rest.
-    const up = sessionSame ? (st.up ? [st] : []) : this.upPeers;
-    const before = up.map((to) => this.fullExport(to));
-    if (!sessionSame) {
-      st.configure(p, this.me.localAs);
-      this.exportEpoch++; // cached exports of this peer's routes followed the old rules
-    }
-    this.setFilters(st, filters);
-    st.profile = this.profileOf(st);
-    up.forEach((to, i) => {
-      const after = this.fullExport(to);
-      const changes = diffOut(before[i], after);
-      to.advertised = after.length;
-      if (changes.length > 0) for (const fn of this.outListeners) fn(to.name, changes);
+    this.reexport(sessionSame ? (st.up ? [st] : []) : this.upPeers, () => {
+      if (!sessionSame) {
+        st.configure(p, this.me.localAs);
+        this.exportEpoch++; // cached exports of this peer's routes followed the old rules
+      }
+      this.setFilters(st, filters);
+      st.profile = this.profileOf(st);
     });
     if (filtersChanged) {
       this.reimport(st);
       this.flush();
     }
+  }
+
+  /**
+   * Make a change export results depend on (`change`), then send each of
+   * `peers` (up ones) the difference between its full Adj-RIB-Out before and
+   * after: a re-export, no session reset.
+   */
+  private reexport(peers: readonly PeerState[], change: () => void): void {
+    const before = peers.map((to) => this.fullExport(to));
+    change();
+    peers.forEach((to, i) => {
+      const after = this.fullExport(to);
+      const changes = diffOut(before[i], after);
+      to.advertised = after.length;
+      if (changes.length > 0) for (const fn of this.outListeners) fn(to.name, changes);
+    });
   }
 
   /** The peer's filters; its export profile must be recomputed after (peers share exports only with equal export filters). */
@@ -328,15 +338,9 @@ export class Rib {
    */
   setExportFilter(allowed: (key: PrefixKey) => boolean): void {
     this.flush();
-    const up = this.upPeers;
-    const before = up.map((to) => this.fullExport(to));
-    this.exportAllowed = allowed;
-    this.groupFull.clear();
-    up.forEach((to, i) => {
-      const after = this.fullExport(to);
-      const changes = diffOut(before[i], after);
-      to.advertised = after.length;
-      if (changes.length > 0) for (const fn of this.outListeners) fn(to.name, changes);
+    this.reexport(this.upPeers, () => {
+      this.exportAllowed = allowed;
+      this.groupFull.clear();
     });
   }
 
@@ -347,15 +351,9 @@ export class Rib {
    */
   setCommunityRules(rules: CommunityRules): void {
     this.flush();
-    const up = this.upPeers;
-    const before = up.map((to) => this.fullExport(to));
-    this.communityRules = rules;
-    this.exportEpoch++; // cached exports carry the old communities (and group ids)
-    up.forEach((to, i) => {
-      const after = this.fullExport(to);
-      const changes = diffOut(before[i], after);
-      to.advertised = after.length;
-      if (changes.length > 0) for (const fn of this.outListeners) fn(to.name, changes);
+    this.reexport(this.upPeers, () => {
+      this.communityRules = rules;
+      this.exportEpoch++; // cached exports carry the old communities (and group ids)
     });
   }
 
