@@ -302,6 +302,7 @@ export class Agent {
     if (this.speaker !== speaker) return;
     state = this.state!; // diffs that arrived while the listener was starting
     routing.setPeers(this.passwords.apply([...state.peers.values()]));
+    this.applyPeerRoutes(state);
     this.applyLocal(state);
     this.log.info({ as: n.asNumber, routerId: n.routerId, port: listenPort, peers: state.peers.size }, 'BGP speaker started');
     this.syncBfd(state);
@@ -311,7 +312,15 @@ export class Agent {
     if (diff.peersAdded.length || diff.peersChanged.length || diff.peersRemoved.length) this.syncBfd(state);
     if (diff.peersAdded.length || diff.peersChanged.length || diff.peersRemoved.length) {
       this.routing?.setPeers(this.passwords.apply([...state.peers.values()]));
+      this.applyPeerRoutes(state);
     }
+  }
+
+  /** BGPPeer reachableBy: the static route to each such peer (confd's bird_aggr.cfg `route <ip>/32 via <gw>`). */
+  private applyPeerRoutes(state: DesiredState): void {
+    const routes: { address: string; via: string }[] = [];
+    for (const p of state.peers.values()) if (p.reachableBy) routes.push({ address: p.address, via: p.reachableBy });
+    this.kernel?.setPeerRoutes(routes);
   }
 
   private applyLocal(state: DesiredState, diff?: DesiredStateDiff): void {

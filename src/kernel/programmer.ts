@@ -26,12 +26,12 @@
  *   table unchanged. Its inputs are apart from IPv4's (`setLocalBlocks6`,
  *   `setPools6`, `applyBestPaths6`), so the IPv4 path does no extra work.
  */
-import { parseIpv4, type PrefixKey } from '../bgp/prefix.js';
+import { parseIpv4, prefixKey, type PrefixKey } from '../bgp/prefix.js';
 import { isPrefix6, parseAddress6, parsePrefix6, type Prefix6Key } from '../bgp/prefix6.js';
 import type { BgpSettings, LocalBlock, NodeIdentity, Pool } from '../contracts.js';
 import type { KernelBackend, RouteOp, RouteOpError } from './backend.js';
 import { blockIsOurs, blockPrefix, blockRoute, RouteContext, type ClusterRoutesPolicy } from './desired-routes.js';
-import { formatKey, formatRoute, routeSatisfies, type KernelRoute } from './route.js';
+import { formatKey, formatRoute, gatewayRoute, routeSatisfies, type KernelRoute } from './route.js';
 import { ACTUAL, ADOPTED, DESIRED, DIRTY, KeyQueue, LEARNED, NextHops, NONE, RouteTable, SEEN, shapeSatisfies, ShapeTable, type RouteList } from './route-table.js';
 import { realScheduler, type Scheduler } from './scheduler.js';
 import type { TimerHandle } from '../clock.js';
@@ -195,6 +195,8 @@ export class KernelProgrammer {
   /** Dotted-quad next hops as the RIB hands them, parsed once each. */
   private readonly nextHopText = new Map<string, number>();
   private adoptedCount = 0;
+  /** BGPPeer reachableBy routes by peer /32 (setPeerRoutes). */
+  private peerRoutes = new Map<PrefixKey, KernelRoute>();
   /** Local blocks by prefix (all affinity states). */
   private blocks = new Map<PrefixKey, LocalBlock>();
   /** proto bird routes at another metric: not ours to keep (we write metric 0), removed unless held. */
@@ -303,6 +305,25 @@ export class KernelProgrammer {
       touched.add(prefix);
     }
     this.blocks = next;
+    for (const prefix of touched) this.recompute(prefix);
+    this.schedule();
+  }
+
+  /**
+   * BGPPeer reachableBy: confd renders `route <peerIP>/32 via <gateway>` in
+   * BIRD's static protocol and BIRD's kernel protocol writes it (static
+   * routes outrank BGP in BIRD, preference 200 over 100), so the route to the
+   * peer never depends on what BGP learns. The complete set, IPv4 only.
+   */
+  setPeerRoutes(routes: Iterable<{ address: string; via: string }>): void {
+    const next = new Map<PrefixKey, KernelRoute>();
+    for (const r of routes) {
+      if (r.address.includes(':') || r.via.includes(':')) continue;
+      const prefix = prefixKey(parseIpv4(r.address), 32);
+      next.set(prefix, gatewayRoute(prefix, parseIpv4(r.via)));
+    }
+    const touched = new Set([...this.peerRoutes.keys(), ...next.keys()]);
+    this.peerRoutes = next;
     for (const prefix of touched) this.recompute(prefix);
     this.schedule();
   }
@@ -536,9 +557,12 @@ export class KernelProgrammer {
     const t = this.table;
     let shape = NONE;
     const block = this.blocks.size > 0 ? this.blocks.get(prefix) : undefined;
+    const peerRoute = this.peerRoutes.size > 0 ? this.peerRoutes.get(prefix) : undefined;
     if (block && blockIsOurs(block)) {
       const route = blockRoute(block); // our own block wins over a learned route (none for /32)
       if (route) shape = this.shapes.of(route);
+    } else if (peerRoute) {
+      shape = this.shapes.of(peerRoute); // a reachableBy static route wins over BGP, as in BIRD
     } else {
       const nh = t.at(slot, LEARNED);
       if (nh !== NONE) {
