@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import {
   BgpError,
+  ERR_UPDATE,
   Framer,
+  UPDATE_MALFORMED_AS_PATH,
   MAX_EXTENDED_MESSAGE_LENGTH,
   MAX_MESSAGE_LENGTH,
   decodeMessage,
@@ -18,6 +20,7 @@ import {
   notificationName,
   type DecodeContext,
 } from '../../bgp/codec/index.js';
+
 
 export interface DecodeArgs {
   hex?: string;
@@ -52,20 +55,46 @@ function errorJson(err: BgpError): Record<string, unknown> {
 }
 
 /** Decode one message to its output object; `ok` is false for a malformed message. */
-export function decodeOne(bytes: Uint8Array, ctx: DecodeContext): { ok: boolean; out: Record<string, unknown> } {
+export function decodeOne(bytes: Uint8Array, ctx: DecodeContext): { ok: boolean; out: Record<string, unknown>; hint?: string } {
+  const first = decodeRaw(bytes, ctx);
+  const hint = as4Hint(bytes, ctx, first);
+  if (!hint) return first;
+  const error = first.out.error as Record<string, unknown> | undefined;
+  // A clean decode with an implausible AS_PATH is shown, but as failed: the numbers in it are wrong.
+  return { ok: false, out: error ? { ...first.out, error: { ...error, hint } } : { ...first.out, hint }, hint };
+}
+
+function decodeRaw(bytes: Uint8Array, ctx: DecodeContext): { ok: boolean; out: Record<string, unknown>; asPathSuspect: boolean } {
   try {
     const msg = decodeMessage(bytes, ctx);
     const json = messageToJson(msg);
     if (msg.type === 'UPDATE' && msg.treatAsWithdraw) {
       // RFC 7606 treat-as-withdraw: malformed, but the session would go on; show both.
       const { code, subcode, reason } = msg.treatAsWithdraw;
-      return { ok: false, out: { error: { code, subcode, name: notificationName(code, subcode), action: 'treat-as-withdraw', detail: reason }, message: json } };
+      return { ok: false, out: { error: { code, subcode, name: notificationName(code, subcode), action: 'treat-as-withdraw', detail: reason }, message: json }, asPathSuspect: subcode === UPDATE_MALFORMED_AS_PATH };
     }
-    return { ok: true, out: json };
+    // AS 0 is never a real hop (RFC 7607): the halves of 4-octet numbers read as 2-octet ones.
+    const zeroAs = msg.type === 'UPDATE' && (msg.attributes.asPath ?? []).some((seg) => seg.asns.includes(0));
+    return { ok: true, out: json, asPathSuspect: zeroAs };
   } catch (err) {
-    if (err instanceof BgpError) return { ok: false, out: { error: errorJson(err) } };
+    if (err instanceof BgpError) return { ok: false, out: { error: errorJson(err) }, asPathSuspect: err.code === ERR_UPDATE && err.subcode === UPDATE_MALFORMED_AS_PATH };
     throw err;
   }
+}
+
+/**
+ * Whether AS numbers are 2 or 4 octets is negotiated (RFC 6793 §3), not
+ * written in the UPDATE, so decoding with the wrong `--as4` shows as a
+ * malformed AS_PATH (or one full of AS 0). When the AS_PATH is the trouble
+ * and the other width decodes the message cleanly, say which flag to use.
+ */
+function as4Hint(bytes: Uint8Array, ctx: DecodeContext, first: { asPathSuspect: boolean }): string | undefined {
+  if (!first.asPathSuspect) return undefined;
+  const other = decodeRaw(bytes, { ...ctx, as4: !ctx.as4 });
+  if (!other.ok || other.asPathSuspect) return undefined;
+  return ctx.as4
+    ? 'the AS_PATH decodes cleanly with 2-octet AS numbers: try without --as4 (the session did not negotiate 4-octet AS, RFC 6793)'
+    : 'the AS_PATH decodes cleanly with 4-octet AS numbers: try --as4 (the session negotiated them, RFC 6793)';
 }
 
 /** Parse one line of hex ("ffff..", with optional 0x, spaces or colons); null when it is not hex. */
@@ -84,9 +113,12 @@ export function runDecode(args: DecodeArgs, stdinText: () => string): { lines: s
   const print = (obj: unknown): void => {
     lines.push(args.pretty ? JSON.stringify(obj, null, 2) : JSON.stringify(obj));
   };
+  let count = 0;
   const one = (bytes: Uint8Array): void => {
-    const { ok, out } = decodeOne(bytes, ctx);
+    const { ok, out, hint } = decodeOne(bytes, ctx);
+    count++;
     if (!ok) failed = true;
+    if (hint) errors.push(`agent decode: message ${count}: ${hint}`);
     print(out);
   };
 
