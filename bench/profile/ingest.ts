@@ -9,12 +9,16 @@
  * attached (the agent has one), an Adj-RIB-Out listener counts changes.
  *
  * Shapes: `one` (1 x 100k /26), `distinct` (10 x 100k distinct /26),
- * `same` (10 x the same 100k /26: 10 paths per prefix).
+ * `same` (10 x the same 100k /26: 10 paths per prefix), `distinct6` (10 x 100k
+ * distinct IPv6 /122 in MP_REACH_NLRI into the IPv6 RIB, as the ingest6-distinct
+ * bench scenario sends them; issue 19).
  * Run: node --expose-gc dist/bench/profile/ingest.js <shape> [peers] [perPeer] [rr]
  * Prints one JSON line.
  */
-import { DEFAULT_CONTEXT, decodeMessage, encodeAttributes, endOfRib, packUpdates, type DecodeContext, type UpdateMessage } from '../../src/bgp/codec/index.js';
+import { DEFAULT_CONTEXT, decodeMessage, encodeAttributes, endOfRib, isEndOfRib, packUpdates, type DecodeContext, type UpdateMessage } from '../../src/bgp/codec/index.js';
+import { encodeAttributes6, packUpdates6 } from '../../src/bgp/codec/pack6.js';
 import { prefixKey } from '../../src/bgp/prefix.js';
+import { prefix6Key } from '../../src/bgp/prefix6.js';
 import { Rib } from '../../src/bgp/rib/rib.js';
 
 const AS = 64512;
@@ -28,7 +32,22 @@ function keys(base: number, n: number): number[] {
   return out;
 }
 
+const address6 = (i: number): string => `fd77::1:${(11 + i).toString(16)}`;
+
+/** Feeder i's /122s: fd10:0:<i>::/48 + j * 64 (the bench feeder's set). */
+function keys6(i: number, n: number): number[] {
+  const out = new Array<number>(n);
+  for (let j = 0; j < n; j++) out[j] = prefix6Key(0xfd100000, i << 16, 0, j * 64, 122);
+  return out;
+}
+
 export function updates(shape: string, i: number, perPeer: number): Buffer[] {
+  if (shape === 'distinct6') {
+    const attrs6 = encodeAttributes6({ origin: 0, asPath: [], nextHop: address6(i), localPref: 100 }, CTX);
+    const msgs6 = packUpdates6(attrs6, keys6(i, perPeer), null, CTX);
+    msgs6.push(endOfRib(2, 1, CTX));
+    return msgs6;
+  }
   const attrs = encodeAttributes({ origin: 0, asPath: [], nextHop: address(i), localPref: 100 }, CTX);
   const base = shape === 'same' ? 0x20000000 : 0x20000000 + i * 0x800000;
   const msgs = packUpdates(attrs, keys(base, perPeer), null, CTX);
@@ -54,7 +73,9 @@ export function run(shape: string, peers: number, perPeer: number, rr: boolean, 
   gc();
   const heap0 = mem();
   const rss0 = process.memoryUsage().rss;
-  const rib = new Rib({ localAs: AS, routerId: '10.0.0.1', ...(rr ? { clusterId: '1.1.1.1' } : {}), localAddress: '127.0.0.1' });
+  const v6 = shape === 'distinct6';
+  const rib4 = new Rib({ localAs: AS, routerId: '10.0.0.1', ...(rr ? { clusterId: '1.1.1.1' } : {}), localAddress: '127.0.0.1' });
+  const rib = v6 ? rib4.ipv6Sibling('fd77::1') : rib4;
   let outChanges = 0;
   let bestChanges = 0;
   rib.onAdjRibOut((_p, c) => {
@@ -64,7 +85,7 @@ export function run(shape: string, peers: number, perPeer: number, rr: boolean, 
     bestChanges += c.length;
   });
   for (let i = 0; i < peers; i++) {
-    rib.addPeer({ name: `f${i}`, address: address(i), asNumber: AS, rrClient: rr, keepOriginalNextHop: false, addPathSend: false });
+    rib.addPeer({ name: `f${i}`, address: v6 ? address6(i) : address(i), asNumber: AS, rrClient: rr, keepOriginalNextHop: false, addPathSend: false });
     rib.peerUp(`f${i}`, { remoteRouterId: routerId(i), addPathSend: false, addPathReceive: false });
   }
   const t0 = process.hrtime.bigint();
@@ -76,7 +97,7 @@ export function run(shape: string, peers: number, perPeer: number, rr: boolean, 
       const buf = buffers[i][m];
       if (buf === undefined) continue;
       const msg = decodeMessage(buf, CTX) as UpdateMessage;
-      if (msg.nlri.keys.length === 0 && msg.withdrawn.keys.length === 0) rib.endOfRib(`f${i}`);
+      if (isEndOfRib(msg)) rib.endOfRib(`f${i}`);
       else rib.applyUpdate(`f${i}`, msg);
       if (++n % flushEvery === 0) rib.flush();
     }

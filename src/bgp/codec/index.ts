@@ -17,4 +17,4 @@ export { encodeAttributes6, packUpdates6 } from './pack6.js';
 export { negotiate, type Negotiated } from './negotiate.js';
 export { messageToJson, messageFromJson, attributesToJson, attributesFromJson } from './json.js';
 export { formatIpv6, parseIpv6, parseIpv6Prefix } from './ipv6.js';
-export { decodeIpv4Prefixes, ipv4PrefixesLength, writeIpv4Prefix } from './nlri.js';
+export { decodeIpv4Prefixes, ipv4PrefixesLength, ipv6Count, ipv6Keys, writeIpv4Prefix } from './nlri.js';

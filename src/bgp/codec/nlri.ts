@@ -10,7 +10,8 @@
  */
 import { ERR_UPDATE } from './constants.js';
 import { BgpError } from './errors.js';
-import { formatIpv6, parseIpv6Prefix } from './ipv6.js';
+import { parseIpv6Prefix } from './ipv6.js';
+import { formatPrefix6, parsePrefix6, prefix6Key } from '../prefix6.js';
 import type { Ipv4Prefixes, Ipv6Prefixes } from './types.js';
 
 /** Network masks by length, as signed int32 (for `&`). */
@@ -112,9 +113,8 @@ export function decodeIpv6Prefixes(
   subcode: number,
   what: string,
 ): Ipv6Prefixes {
-  const prefixes: string[] = [];
+  const keys: number[] = [];
   const pathIds: number[] | null = addPath ? [] : null;
-  const addr = new Uint8Array(16);
   while (p < end) {
     if (pathIds) {
       if (p + 5 > end) throw malformed(subcode, what, 'truncated path identifier');
@@ -125,13 +125,58 @@ export function decodeIpv6Prefixes(
     if (len > 128) throw malformed(subcode, what, `prefix length ${len}`);
     const n = (len + 7) >> 3;
     if (p + n > end) throw malformed(subcode, what, 'prefix runs past the field');
-    addr.fill(0);
-    addr.set(b.subarray(p, p + n));
-    if (len & 7) addr[n - 1] &= 0xff << (8 - (len & 7));
-    prefixes.push(`${formatIpv6(addr)}/${len}`);
+    // The prefix's words straight from the wire (no more than n octets read); prefix6Key clears host bits.
+    keys.push(prefix6Key(word(b, p, n), word(b, p + 4, n - 4), word(b, p + 8, n - 8), word(b, p + 12, n - 12), len));
     p += n;
   }
-  return { prefixes, pathIds };
+  return ipv6Prefixes(keys, pathIds);
+}
+
+/** The big-endian word at `o`, of which only the first `avail` octets (when < 4) are the prefix's. */
+function word(b: Uint8Array, o: number, avail: number): number {
+  if (avail >= 4) return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  if (avail <= 0) return 0;
+  let w = b[o] << 24;
+  if (avail > 1) w |= b[o + 1] << 16;
+  if (avail > 2) w |= b[o + 2] << 8;
+  return w >>> 0;
+}
+
+/**
+ * Decoded IPv6 NLRI: the prefix ids, and their text made only when read.
+ * The RIB reads the ids, so an IPv6 ingest never formats a prefix string to
+ * parse it back (that was most of the CPU of the ingest6-distinct bench,
+ * issue 19); `agent decode`, JSON and the tests read the text as before.
+ * Assigning `prefixes` drops the ids (they would no longer match).
+ */
+export function ipv6Prefixes(keys: number[], pathIds: number[] | null): Ipv6Prefixes {
+  const out = {} as { prefixes: string[]; pathIds: number[] | null; keys?: number[] };
+  const settle = (v: string[]): string[] => {
+    Object.defineProperty(out, 'prefixes', { value: v, enumerable: true, writable: true, configurable: true });
+    return v;
+  };
+  Object.defineProperty(out, 'prefixes', {
+    enumerable: true,
+    configurable: true,
+    get: () => settle(keys.map(formatPrefix6)),
+    set: (v: string[]) => {
+      delete out.keys;
+      settle(v);
+    },
+  });
+  out.pathIds = pathIds;
+  Object.defineProperty(out, 'keys', { value: keys, enumerable: false, configurable: true });
+  return out;
+}
+
+/** The prefix ids of IPv6 NLRI: decode's, or parsed from the text of a message built by hand or from JSON. */
+export function ipv6Keys(list: Ipv6Prefixes): number[] {
+  return list.keys ?? list.prefixes.map((t) => parsePrefix6(t, true));
+}
+
+/** How many prefixes, without making their text. */
+export function ipv6Count(list: Ipv6Prefixes): number {
+  return list.keys?.length ?? list.prefixes.length;
 }
 
 export function encodeIpv6Prefixes(prefixes: Ipv6Prefixes, addPath: boolean): Uint8Array {

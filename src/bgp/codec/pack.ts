@@ -5,7 +5,7 @@
  */
 import { ATTR_MP_UNREACH_NLRI, HEADER_LENGTH, MSG_UPDATE } from './constants.js';
 import { writeHeader } from './header.js';
-import { writeIpv4Prefix } from './nlri.js';
+import { ipv6Count, writeIpv4Prefix } from './nlri.js';
 import { OPTIONAL_NON_TRANSITIVE } from './attributes/table.js';
 import { maxMessageLength } from './update.js';
 import { familyKey, type BgpMessage, type DecodeContext } from './types.js';
@@ -105,6 +105,6 @@ export function isEndOfRib(msg: BgpMessage): { afi: number; safi: number } | nul
   if (count === 0) return { afi: 1, safi: 1 };
   const mp = attrs.mpUnreach;
   if (count !== 1 || mp === undefined) return null;
-  const empty = 'raw' in mp ? mp.raw.length === 0 : mp.afi === 1 ? mp.withdrawn.keys.length === 0 : mp.withdrawn.prefixes.length === 0;
+  const empty = 'raw' in mp ? mp.raw.length === 0 : mp.afi === 1 ? mp.withdrawn.keys.length === 0 : ipv6Count(mp.withdrawn) === 0;
   return empty ? { afi: mp.afi, safi: mp.safi } : null;
 }

@@ -30,6 +30,12 @@ export interface Ipv4Prefixes {
 export interface Ipv6Prefixes {
   prefixes: string[];
   pathIds: number[] | null;
+  /**
+   * The same prefixes as src/bgp/prefix6.ts ids, set by decode (not
+   * enumerable: JSON and equality see the text); absent on messages built
+   * from JSON or by hand. Read it through `ipv6Keys` / `ipv6Count` (nlri.ts).
+   */
+  readonly keys?: number[];
 }
 
 // ---------------------------------------------------------------------------

@@ -33,7 +33,7 @@ import {
 } from './constants.js';
 import { BgpError, type ErrorAction } from './errors.js';
 import { writeHeader } from './header.js';
-import { decodeIpv4Prefixes, ipv4PrefixesLength, writeIpv4Prefixes } from './nlri.js';
+import { decodeIpv4Prefixes, ipv4PrefixesLength, ipv6Count, writeIpv4Prefixes } from './nlri.js';
 import { mergeAs4Path } from './attributes/as-path.js';
 import { ATTRIBUTE_BY_CODE, encodeAttributes } from './attributes/table.js';
 import { familyKey, type DecodeContext, type UpdateMessage } from './types.js';
@@ -169,7 +169,7 @@ function checkWellKnown(msg: UpdateMessage): void {
   const attrs = msg.attributes;
   const classic = msg.nlri.keys.length > 0;
   const mp = attrs.mpReach;
-  const mpNlri = mp !== undefined && ('raw' in mp || (mp.afi === 1 ? mp.nlri.keys.length > 0 : mp.nlri.prefixes.length > 0));
+  const mpNlri = mp !== undefined && ('raw' in mp || (mp.afi === 1 ? mp.nlri.keys.length > 0 : ipv6Count(mp.nlri) > 0));
   if (!classic && !mpNlri) return;
   let missing = 0;
   if (attrs.origin === undefined) missing = ATTR_ORIGIN;

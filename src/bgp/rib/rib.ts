@@ -29,7 +29,7 @@
 import type { PathAttributes, UpdateMessage } from '../codec/types.js';
 import type { AttrSet, OutChange } from '../route.js';
 import { parseIpv4, type PrefixKey } from '../prefix.js';
-import { parsePrefix6 } from '../prefix6.js';
+import { ipv6Count, ipv6Keys } from '../codec/nlri.js';
 import { AttrTable, type InternedAttrs } from './attr-set.js';
 import { bestPath, better, selectBest } from './best-path.js';
 import { Ipv4Table, Ipv6Table, LIST_FLAG, listOffset, listPayload, MAX_ELEMENT, MIXED, PathLists } from './dest-table.js';
@@ -473,10 +473,10 @@ export class Rib {
     const st = this.peer(name);
     const { mpReach: reach, mpUnreach: unreach, ...rest } = update.attributes;
     if (unreach && unreach.afi === 2 && unreach.safi === 1 && 'withdrawn' in unreach) {
-      this.withdrawList(st, ids6(unreach.withdrawn.prefixes), unreach.withdrawn.pathIds);
+      this.withdrawList(st, ipv6Keys(unreach.withdrawn), unreach.withdrawn.pathIds);
     }
-    if (!reach || reach.afi !== 2 || reach.safi !== 1 || !('nlri' in reach) || reach.nlri.prefixes.length === 0) return;
-    const keys = ids6(reach.nlri.prefixes);
+    if (!reach || reach.afi !== 2 || reach.safi !== 1 || !('nlri' in reach) || ipv6Count(reach.nlri) === 0) return;
+    const keys = ipv6Keys(reach.nlri);
     if (update.treatAsWithdraw) {
       // RFC 7606 §2: every NLRI of the UPDATE is withdrawn, the session goes on.
       this.withdrawList(st, keys, reach.nlri.pathIds);
@@ -1633,8 +1633,4 @@ function diffOut(before: OutChange[], after: OutChange[]): OutChange[] {
 }
 
 /** IPv6 prefixes as received ("fd00:245::/122") -> interned ids (host bits cleared, as BIRD does). */
-function ids6(prefixes: readonly string[]): number[] {
-  const out = new Array<number>(prefixes.length);
-  for (let i = 0; i < prefixes.length; i++) out[i] = parsePrefix6(prefixes[i], true);
-  return out;
-}
+

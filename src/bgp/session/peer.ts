@@ -19,7 +19,7 @@
  * - Status in operator words for `agent status`.
  */
 import net from 'node:net';
-import { encodeMessage, endOfRib, isEndOfRib, negotiate, BgpError, encodeAttributes, encodeAttributes6, packUpdates, packUpdates6, notificationFor, notificationName } from '../codec/index.js';
+import { encodeMessage, endOfRib, isEndOfRib, negotiate, BgpError, encodeAttributes, encodeAttributes6, ipv6Count, packUpdates, packUpdates6, notificationFor, notificationName } from '../codec/index.js';
 import { ERR_HEADER, ERR_OPEN, MSG_OPEN, OPEN_UNSUPPORTED_VERSION } from '../codec/constants.js';
 import type { BgpMessage, Capability, OpenMessage, UpdateMessage } from '../codec/types.js';
 import { DEFAULT_CONTEXT, familyKey } from '../codec/types.js';
@@ -657,9 +657,9 @@ export class Peer {
     let announced = update.nlri.keys.length;
     let withdrawn = update.withdrawn.keys.length;
     const mpReach = update.attributes.mpReach;
-    if (mpReach && 'nlri' in mpReach) announced += mpReach.afi === 1 ? mpReach.nlri.keys.length : mpReach.nlri.prefixes.length;
+    if (mpReach && 'nlri' in mpReach) announced += mpReach.afi === 1 ? mpReach.nlri.keys.length : ipv6Count(mpReach.nlri);
     const mpUnreach = update.attributes.mpUnreach;
-    if (mpUnreach && 'withdrawn' in mpUnreach) withdrawn += mpUnreach.afi === 1 ? mpUnreach.withdrawn.keys.length : mpUnreach.withdrawn.prefixes.length;
+    if (mpUnreach && 'withdrawn' in mpUnreach) withdrawn += mpUnreach.afi === 1 ? mpUnreach.withdrawn.keys.length : ipv6Count(mpUnreach.withdrawn);
     this.counters.prefixesReceived += announced;
     this.counters.withdrawnReceived += withdrawn;
     this.deps.emit({ type: 'update', peer: this.name, update });
