@@ -78,8 +78,8 @@ export class AgentMetrics {
   );
   readonly contentType = CONTENT_TYPE;
   private server?: http.Server;
-  /** Read once: the commit does not change under a running process. */
-  private readonly buildInfo = buildInfoLabels();
+  /** Read at the first scrape, once: the commit does not change under a running process, and an agent never scraped never reads it. */
+  private buildInfo?: Labels;
 
   constructor(private readonly snapshot: () => StatusSnapshot) {}
 
@@ -120,7 +120,7 @@ export class AgentMetrics {
       }
     }
     const out: string[] = [];
-    family(out, 'bgp_agent_build_info', 'gauge', 'The running build: version, commit and Node.js version as labels, value 1', [[this.buildInfo, 1]]);
+    family(out, 'bgp_agent_build_info', 'gauge', 'The running build: version, commit and Node.js version as labels, value 1', [[(this.buildInfo ??= buildInfoLabels()), 1]]);
     family(out, 'bgp_agent_peer_established', 'gauge', '1 when the BGP session is Established', established);
     family(out, 'bgp_agent_peer_flaps_total', 'counter', 'Sessions lost per peer: transitions from Established to any other state', flaps);
     family(out, 'bgp_agent_peer_uptime_seconds', 'gauge', 'Seconds since the session became Established, 0 when it is not', uptime);
