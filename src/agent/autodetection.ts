@@ -123,6 +123,9 @@ export function autodetectAddress(method: string | undefined, version: 4 | 6, se
   if (m === '' || m === 'first-found') {
     return firstGlobal(candidates(ifaces, version, undefined, regexes(setting, [...DEFAULT_INTERFACES_TO_EXCLUDE])));
   }
+  if (m.startsWith('kubernetes-internal-ip')) {
+    throw new AutodetectionMethodError(`${setting}: "${m}" reads the Kubernetes Node's InternalIP, which needs the Kubernetes API; this agent reads etcd only`);
+  }
   const [kind, arg] = [m.slice(0, m.indexOf('=') + 1), m.slice(m.indexOf('=') + 1)];
   switch (kind) {
     case 'interface=':

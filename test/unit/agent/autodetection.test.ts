@@ -80,6 +80,7 @@ describe('IP_AUTODETECTION_METHOD', () => {
       ['cidr=10.0.0.0/33', /IP_AUTODETECTION_METHOD: "10.0.0.0\/33" is not a CIDR/],
       ['cidr=10.0.0.0', /is not a CIDR/],
       ['can-reach=', /can-reach= needs a destination/],
+      ['kubernetes-internal-ip', /IP_AUTODETECTION_METHOD: "kubernetes-internal-ip" reads the Kubernetes Node's InternalIP, which needs the Kubernetes API/],
     ] as const) {
       expect(() => detect(method), method).toThrow(message);
     }
