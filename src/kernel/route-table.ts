@@ -127,14 +127,19 @@ function hashKey(key: number): number {
  * tombstones), keyed by prefix key (a double: NaN marks an empty slot, so the
  * default route's key 0 is a key like any other). Capacity is not a power of
  * two (growth x1.5, load <= 0.8) so that 1M routes take 1.25M-1.9M slots of
- * 21 bytes, never 2M+ as doubling would make them.
+ * 15 bytes, never 2M+ as doubling would make them.
  *
  * Slot numbers are valid until the next `upsert` or removal; callers that
  * hold one across such a call look the prefix up again.
  */
 export class RouteTable {
   private keys: Float64Array;
-  private cols: Int32Array[];
+  /**
+   * Column values are stored plus one, so 0 (a fresh array's content) is
+   * NONE; 16 bits each while the ids fit (shapes and next hops are a few per
+   * node of the cluster), widened to 32 bits the first time one does not.
+   */
+  private cols: (Uint16Array | Int32Array)[];
   private flagBytes: Uint8Array;
   private cap: number;
   private count = 0;
@@ -142,7 +147,7 @@ export class RouteTable {
   constructor(capacity = MIN_CAPACITY) {
     this.cap = Math.max(MIN_CAPACITY, capacity);
     this.keys = new Float64Array(this.cap).fill(NaN);
-    this.cols = Array.from({ length: COLUMNS }, () => new Int32Array(this.cap).fill(NONE));
+    this.cols = Array.from({ length: COLUMNS }, () => new Uint16Array(this.cap));
     this.flagBytes = new Uint8Array(this.cap);
   }
 
@@ -158,7 +163,9 @@ export class RouteTable {
 
   /** Bytes of the typed arrays (for docs and status). */
   get bytes(): number {
-    return this.cap * (8 + 4 * COLUMNS + 1);
+    let perSlot = 8 + 1;
+    for (const col of this.cols) perSlot += col.BYTES_PER_ELEMENT;
+    return this.cap * perSlot;
   }
 
   /** The slot holding `prefix`, or -1. */
@@ -197,11 +204,19 @@ export class RouteTable {
   }
 
   at(slot: number, column: number): number {
-    return this.cols[column][slot];
+    return this.cols[column][slot] - 1;
   }
 
   setAt(slot: number, column: number, value: number): void {
-    this.cols[column][slot] = value;
+    const v = value + 1;
+    if (v > 0xffff) this.widen(column);
+    this.cols[column][slot] = v;
+  }
+
+  private widen(column: number): void {
+    const col = this.cols[column];
+    if (col instanceof Int32Array) return;
+    this.cols[column] = Int32Array.from(col);
   }
 
   flagsAt(slot: number): number {
@@ -215,7 +230,7 @@ export class RouteTable {
   /** A column's value for `prefix` (NONE when absent). */
   get(prefix: PrefixKey, column: number): number {
     const s = this.slot(prefix);
-    return s < 0 ? NONE : this.cols[column][s];
+    return s < 0 ? NONE : this.cols[column][s] - 1;
   }
 
   /** Set a column; NONE on an entry left with nothing removes it. */
@@ -223,17 +238,17 @@ export class RouteTable {
     if (value === NONE) {
       const s = this.slot(prefix);
       if (s < 0) return;
-      this.cols[column][s] = NONE;
+      this.cols[column][s] = 0;
       this.removeIfEmpty(s);
       return;
     }
-    this.cols[column][this.upsert(prefix)] = value;
+    this.setAt(this.upsert(prefix), column, value);
   }
 
   /** True when the slot's entry holds nothing: no column set, no flag. */
   isEmptyAt(slot: number): boolean {
     if (this.flagBytes[slot] !== 0) return false;
-    for (let c = 0; c < COLUMNS; c++) if (this.cols[c][slot] !== NONE) return false;
+    for (let c = 0; c < COLUMNS; c++) if (this.cols[c][slot] !== 0) return false;
     return true;
   }
 
@@ -274,7 +289,7 @@ export class RouteTable {
       hole = j;
     }
     keys[hole] = NaN;
-    for (const col of this.cols) col[hole] = NONE;
+    for (const col of this.cols) col[hole] = 0;
     this.flagBytes[hole] = 0;
     this.count--;
   }
@@ -285,7 +300,7 @@ export class RouteTable {
     const oldFlags = this.flagBytes;
     this.cap = capacity;
     this.keys = new Float64Array(capacity).fill(NaN);
-    this.cols = Array.from({ length: COLUMNS }, () => new Int32Array(capacity).fill(NONE));
+    this.cols = oldCols.map((col) => (col instanceof Int32Array ? new Int32Array(capacity) : new Uint16Array(capacity)));
     this.flagBytes = new Uint8Array(capacity);
     for (let s = 0; s < oldKeys.length; s++) {
       const k = oldKeys[s];

@@ -21,7 +21,8 @@ const keyArb = fc.oneof(
 );
 /** Few keys: the table stays at 16-26 slots, highly loaded, so probe chains wrap around its end. */
 const fewKeysArb = fc.integer({ min: 0, max: 17 }).map((i) => (i < 9 ? prefixKey((0x0a000000 + i * 64) >>> 0, 26) : -i));
-const valueArb = fc.oneof(fc.constant(NONE), fc.integer({ min: 0, max: 1000 }));
+/** Mostly small ids (16-bit columns), sometimes one that widens its column to 32 bits. */
+const valueArb = fc.oneof({ weight: 2, arbitrary: fc.constant(NONE) }, { weight: 8, arbitrary: fc.integer({ min: 0, max: 1000 }) }, { weight: 1, arbitrary: fc.integer({ min: 65530, max: 2 ** 31 - 2 }) });
 const opsArb = (key: fc.Arbitrary<number>) => fc.oneof(
   fc.record({ kind: fc.constant('set' as const), key, col: fc.constantFrom(LEARNED, DESIRED, ACTUAL), value: valueArb }),
   fc.record({ kind: fc.constant('flags' as const), key, flags: fc.constantFrom(0, DIRTY, ADOPTED, DIRTY | ADOPTED) }),
