@@ -14,7 +14,7 @@ import { formatIpv4, formatPrefix, keyLength, parseIpv4, parsePrefix } from '../
 import { isPrefix6, parseAddress6, parsePrefix6 } from '../bgp/prefix6.js';
 import type { ShapeTable } from './route-table.js';
 import { splitScan, type KernelBackend, type KernelScan, type RouteOp, type RouteOpError } from './backend.js';
-import { formatGateway, formatKey, type KernelRoute, type RouteType } from './route.js';
+import { formatGateway, formatKey, type KernelRoute, type NextHop, type RouteType } from './route.js';
 
 export interface IpBatchBackendOptions {
   /** The `ip` binary (default "ip" on PATH). */
@@ -59,6 +59,12 @@ export function ipBatchLine(op: RouteOp): string {
   parts.push('proto bird table main');
   if (metric) parts.push(metric.trim());
   if (r.onlink) parts.push('onlink');
+  for (const nh of r.nexthops ?? []) {
+    parts.push('nexthop', 'via', formatIpv4(nh.gateway));
+    if (nh.dev !== undefined) parts.push('dev', nh.dev);
+    parts.push('weight', '1');
+    if (nh.onlink) parts.push('onlink');
+  }
   return parts.join(' ');
 }
 
@@ -111,22 +117,26 @@ function parseLine(line: string, family: 4 | 6): { route: KernelRoute; protocol:
   }
   const route: KernelRoute = { prefix, type, onlink: false, metric: 0 };
   let protocol = 'boot';
-  let nexthops = 0;
+  // `nexthop via A dev D weight 1 onlink ...`: the words after each `nexthop` describe that next hop.
+  const hops: { gateway?: number; dev?: string; onlink: boolean }[] = [];
   for (; i < words.length; i++) {
+    const cur = hops.at(-1);
     const w = words[i];
     switch (w) {
       case 'via': {
         let gw = words[++i];
         if (gw === 'inet' || gw === 'inet6') gw = words[++i];
         try {
-          route.gateway = v6 ? parseAddress6(gw) : parseIpv4(gw);
+          if (cur) cur.gateway = v6 ? parseAddress6(gw) : parseIpv4(gw);
+          else route.gateway = v6 ? parseAddress6(gw) : parseIpv4(gw);
         } catch {
           return null; // a gateway of the other family (RFC 5549): never one of ours
         }
         break;
       }
       case 'dev':
-        route.dev = words[++i];
+        if (cur) cur.dev = words[++i];
+        else route.dev = words[++i];
         break;
       case 'proto':
         protocol = words[++i];
@@ -135,10 +145,11 @@ function parseLine(line: string, family: 4 | 6): { route: KernelRoute; protocol:
         route.metric = Number(words[++i]);
         break;
       case 'onlink':
-        route.onlink = true;
+        if (cur) cur.onlink = true;
+        else route.onlink = true;
         break;
       case 'nexthop':
-        nexthops++;
+        hops.push({ onlink: false });
         break;
       case 'tos':
       case 'dsfield':
@@ -161,7 +172,11 @@ function parseLine(line: string, family: 4 | 6): { route: KernelRoute; protocol:
         break;
     }
   }
-  if (nexthops > 0) route.type = 'other';
+  if (hops.length > 0) {
+    // IPv4 multipath is modelled (ECMP); anything else multipath is 'other', replaced if it is ours.
+    if (!v6 && hops.every((h) => h.gateway !== undefined)) route.nexthops = hops as NextHop[];
+    else route.type = 'other';
+  }
   if (v6 && route.metric === 1024) route.metric = 0; // the kernel's default IPv6 priority (src/kernel/route.ts)
   return { route, protocol };
 }

@@ -80,7 +80,17 @@ export class MemoryBackend implements KernelBackend {
       throw new Error(`test bug: replace over foreign route ${formatKey(route.prefix)}`);
     }
     const stored: KernelRoute = { ...route };
-    if (route.type === 'unicast') {
+    if (route.type === 'unicast' && route.nexthops) {
+      // ECMP: each next hop as the kernel checks a single one (fib_check_nh).
+      const hops = [];
+      for (const nh of route.nexthops) {
+        if (nh.dev !== undefined && !this.links.has(nh.dev)) return ['ENODEV', 'No such device'];
+        const dev = nh.dev ?? this.deviceFor(nh.gateway);
+        if (dev === undefined || (!nh.onlink && !this.onLink(nh.gateway, dev))) return ['ENETUNREACH', 'Network is unreachable'];
+        hops.push({ ...nh, dev });
+      }
+      stored.nexthops = hops;
+    } else if (route.type === 'unicast') {
       if (route.dev !== undefined) {
         if (!this.links.has(route.dev)) return ['ENODEV', 'No such device'];
         if (!route.onlink && !this.onLink(route.gateway!, route.dev)) return ['EINVAL', 'Nexthop has invalid gateway'];

@@ -125,6 +125,8 @@ export class NetlinkBackend implements KernelBackend {
   private busy = 0;
   private closed = false;
   private links = new Map<string, number>();
+  /** Interface indexes of the current batch's multipath (ECMP) ops, by op index (applies are serialised). */
+  private readonly multipathOifs = new Map<number, number[]>();
   /** Set when the kernel has no IPv6 routing (the AF_INET6 dump was refused): IPv6 routes are then never dumped. */
   ipv6Unavailable?: string;
   /** Last exception caught in a socket callback (kept for diagnosis). */
@@ -338,8 +340,17 @@ export class NetlinkBackend implements KernelBackend {
       const collect = (buf: Buffer, h: NetlinkHeader): void => {
         if (h.type !== RTM_NEWROUTE || !readRoute(buf, h, f)) return;
         if (f.protocol === this.protocol) {
-          const dev = f.oif === undefined ? undefined : this.linkNames.get(f.oif);
-          routes.push(f.prefix, shapes.intern(f.type, f.gateway, dev, f.onlink, f.metric));
+          if (f.nexthops) {
+            // ECMP: the few multipath routes of ours get their devices by name, as single ones do.
+            const hops = f.nexthops.map((nh, i) => {
+              const dev = this.linkNames.get(f.oifs![i]);
+              return dev === undefined ? nh : { ...nh, dev };
+            });
+            routes.push(f.prefix, shapes.internMultipath(hops, f.metric));
+          } else {
+            const dev = f.oif === undefined ? undefined : this.linkNames.get(f.oif);
+            routes.push(f.prefix, shapes.intern(f.type, f.gateway, dev, f.onlink, f.metric));
+          }
         } else if (f.metric === 0) foreign.set(f.prefix, protocolName(f.protocol));
       };
       let interrupted = await this.dumpRaw(routeDumpRequest, collect);
@@ -381,8 +392,10 @@ export class NetlinkBackend implements KernelBackend {
     const errors: RouteOpError[] = [];
     if (ops.length === 0) return errors;
     // Resolve device names to interface indexes; refresh once if one is unknown.
-    const needDev = ops.some((o) => o.op === 'replace' && o.route.dev !== undefined && !this.links.has(o.route.dev));
+    const unknownDev = (dev: string | undefined): boolean => dev !== undefined && !this.links.has(dev);
+    const needDev = ops.some((o) => o.op === 'replace' && (unknownDev(o.route.dev) || (o.route.nexthops?.some((nh) => unknownDev(nh.dev)) ?? false)));
     if (needDev) await this.refreshLinks();
+    this.multipathOifs.clear();
     /** Per op: its interface index, NO_OIF, or UNKNOWN_DEV (reported, not sent). */
     const oifs = new Int32Array(ops.length).fill(NO_OIF);
     const pendingIdx: number[] = [];
@@ -395,6 +408,16 @@ export class NetlinkBackend implements KernelBackend {
           continue;
         }
         oifs[i] = oif;
+      }
+      if (o.op === 'replace' && o.route.nexthops) {
+        // ECMP: each next hop names its own device (few routes; a side map keeps the common path flat).
+        const each = o.route.nexthops.map((nh) => (nh.dev === undefined ? 0 : (this.links.get(nh.dev) ?? -1)));
+        const missing = each.indexOf(-1);
+        if (missing >= 0) {
+          errors.push({ route: o.route, op: o.op, error: `No such device ${o.route.nexthops[missing].dev}`, code: 'ENODEV' });
+          continue;
+        }
+        this.multipathOifs.set(i, each);
       }
       pendingIdx.push(i);
     }
@@ -483,6 +506,7 @@ export class NetlinkBackend implements KernelBackend {
           const i = idx[k];
           req.route = ops[i].route;
           req.oif = oifs[i] === NO_OIF ? undefined : oifs[i];
+          req.oifs = this.multipathOifs.get(i);
           size += routeMessageLength(req, ops[i].op === 'delete');
         }
         const buf = this.sendBuffer(size);
@@ -491,6 +515,7 @@ export class NetlinkBackend implements KernelBackend {
           const i = idx[k];
           req.route = ops[i].route;
           req.oif = oifs[i] === NO_OIF ? undefined : oifs[i];
+          req.oifs = this.multipathOifs.get(i);
           off = writeRouteMessage(buf, off, req, ops[i].op === 'delete', base + i);
         }
         const bseq = this.nextSeq();

@@ -31,7 +31,7 @@ import { isPrefix6, parseAddress6, parsePrefix6, type Prefix6Key } from '../bgp/
 import type { BgpSettings, LocalBlock, NodeIdentity, Pool } from '../contracts.js';
 import type { KernelBackend, RouteOp, RouteOpError } from './backend.js';
 import { blockIsOurs, blockPrefix, blockRoute, RouteContext, type ClusterRoutesPolicy } from './desired-routes.js';
-import { formatKey, formatRoute, gatewayRoute, routeSatisfies, type KernelRoute } from './route.js';
+import { formatKey, formatRoute, gatewayRoute, routeSatisfies, type KernelRoute, type NextHop } from './route.js';
 import { ACTUAL, ADOPTED, DESIRED, DIRTY, KeyQueue, LEARNED, NextHops, NONE, RouteTable, SEEN, shapeSatisfies, ShapeTable, type RouteList } from './route-table.js';
 import { realScheduler, type Scheduler } from './scheduler.js';
 import type { TimerHandle } from '../clock.js';
@@ -70,6 +70,11 @@ export interface BestPathChange {
   key: PrefixKey;
   /** Next hop IPv4 (dotted quad or uint32), or null when the prefix was withdrawn. */
   nextHop: string | number | null;
+  /**
+   * ECMP (BIRD's kernel `merge paths on`): the next hops of every path that
+   * ties with the best (src/bgp/rib/merge-paths.ts), when there are two or more.
+   */
+  nextHops?: readonly (string | number)[];
 }
 
 /**
@@ -192,6 +197,8 @@ export class KernelProgrammer {
   private readonly table = new RouteTable();
   private readonly shapes = new ShapeTable();
   private readonly nextHops = new NextHops();
+  /** The few IPv4 prefixes with several next hops (ECMP), beside their best's next hop in LEARNED. */
+  private readonly multipath = new Map<PrefixKey, number[]>();
   /** Dotted-quad next hops as the RIB hands them, parsed once each. */
   private readonly nextHopText = new Map<string, number>();
   private adoptedCount = 0;
@@ -332,6 +339,9 @@ export class KernelProgrammer {
   applyBestPaths(changes: Iterable<BestPathChange>): void {
     for (const change of changes) {
       const nh = change.nextHop;
+      const many = change.nextHops;
+      if (nh !== null && many && many.length > 1) this.multipath.set(change.key, many.map((n) => (typeof n === 'number' ? n : this.parseNextHop(n))));
+      else if (this.multipath.size > 0) this.multipath.delete(change.key);
       this.learn(change.key, nh === null ? NONE : this.nextHops.intern(typeof nh === 'number' ? nh : this.parseNextHop(nh)));
     }
     this.schedule();
@@ -565,7 +575,9 @@ export class KernelProgrammer {
       shape = this.shapes.of(peerRoute); // a reachableBy static route wins over BGP, as in BIRD
     } else {
       const nh = t.at(slot, LEARNED);
-      if (nh !== NONE) {
+      const many = this.multipath.size > 0 ? this.multipath.get(prefix) : undefined;
+      if (many) shape = this.multipathShape(prefix, many);
+      else if (nh !== NONE) {
         const gateway = this.nextHops.get(nh);
         shape = isPrefix6(prefix) ? this.ctx.learnedShape6(prefix, gateway, this.shapes) : this.ctx.learnedShape(prefix, gateway, this.shapes);
       }
@@ -575,6 +587,23 @@ export class KernelProgrammer {
     // Desired now: no longer a stale candidate; withdrawn explicitly: goes even while holding.
     if (shape !== NONE || before !== NONE) this.unadoptAt(slot);
     this.markDirtyAt(prefix, slot);
+  }
+
+  /**
+   * One ECMP route over `gateways`, each next hop shaped as its single-path
+   * route would be (tunl0 onlink or direct, src/kernel/desired-routes.ts),
+   * in ascending address order as BIRD writes them; NONE when any of them is
+   * not programmed (a VXLAN pool, a service CIDR).
+   */
+  private multipathShape(prefix: PrefixKey, gateways: readonly number[]): number {
+    const hops: NextHop[] = [];
+    for (const gw of [...new Set(gateways)].sort((a, b) => a - b)) {
+      const id = this.ctx.learnedShape(prefix, gw, this.shapes);
+      if (id === NONE) return NONE;
+      const s = this.shapes.get(id);
+      hops.push(s.dev === undefined ? { gateway: gw, onlink: s.onlink } : { gateway: gw, dev: s.dev, onlink: s.onlink });
+    }
+    return hops.length === 1 ? this.ctx.learnedShape(prefix, hops[0].gateway, this.shapes) : this.shapes.internMultipath(hops, 0);
   }
 
   private markDirtyAt(prefix: PrefixKey, slot: number): void {

@@ -10,7 +10,7 @@
  * route. A learned next hop is interned the same way (`NextHops`).
  */
 import type { PrefixKey } from '../bgp/prefix.js';
-import type { KernelRoute, RouteType } from './route.js';
+import { routeSatisfies, type KernelRoute, type NextHop, type RouteType } from './route.js';
 
 /** No value in a column (no learned next hop, no desired or actual route). */
 export const NONE = -1;
@@ -20,6 +20,8 @@ export type RouteShape = Readonly<Omit<KernelRoute, 'prefix'>>;
 
 /** True when a route of shape `actual` already is what `desired` asks for (routeSatisfies without the prefix). */
 export function shapeSatisfies(actual: RouteShape, desired: RouteShape): boolean {
+  // Multipath (ECMP) shapes are few: the route-level rule compares their next hops.
+  if (actual.nexthops || desired.nexthops) return routeSatisfies({ prefix: 0, ...actual }, { prefix: 0, ...desired });
   if (actual.type !== desired.type || actual.metric !== desired.metric) return false;
   if (desired.type !== 'unicast') return true;
   if (actual.gateway !== desired.gateway || actual.onlink !== desired.onlink) return false;
@@ -55,7 +57,24 @@ export class ShapeTable {
 
   /** The shape id of a route (its prefix ignored). */
   of(route: RouteShape): number {
+    if (route.nexthops) return this.internMultipath(route.nexthops, route.metric);
     return this.intern(route.type, route.gateway, route.dev, route.onlink, route.metric);
+  }
+
+  /** Multipath shapes (ECMP) by their next hops in order: few, so a text key is fine. */
+  private readonly multipath = new Map<string, number>();
+
+  /** A unicast shape over `hops` (two or more, in the order the route lists them). */
+  internMultipath(hops: readonly NextHop[], metric: number): number {
+    const key = `${metric}|${hops.map((h) => `${h.gateway}/${h.dev ?? ''}/${h.onlink ? 1 : 0}`).join(',')}`;
+    let id = this.multipath.get(key);
+    if (id === undefined) {
+      id = this.list.length;
+      const nexthops = hops.map((h) => Object.freeze({ ...h }));
+      this.list.push(Object.freeze({ type: 'unicast', onlink: false, metric, nexthops }));
+      this.multipath.set(key, id);
+    }
+    return id;
   }
 
   get(id: number): RouteShape {

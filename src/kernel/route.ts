@@ -40,6 +40,20 @@ export interface KernelRoute {
   onlink: boolean;
   /** Kernel priority ("metric"); BIRD (calico's fork) writes 0. */
   metric: number;
+  /**
+   * ECMP (BIRD's kernel `merge paths on`): two or more next hops, in
+   * ascending gateway order as BIRD writes them, each weight 1
+   * (RTA_MULTIPATH). Then `gateway`, `dev` and `onlink` are unset.
+   */
+  nexthops?: NextHop[];
+}
+
+/** One next hop of a multipath route. */
+export interface NextHop {
+  gateway: number;
+  /** As KernelRoute.dev: undefined in a desired next hop lets the kernel choose. */
+  dev?: string;
+  onlink: boolean;
 }
 
 /** True when the actual kernel route already is what `desired` asks for. */
@@ -47,8 +61,18 @@ export function routeSatisfies(actual: KernelRoute, desired: KernelRoute): boole
   if (actual.prefix !== desired.prefix || actual.type !== desired.type) return false;
   if (actual.metric !== desired.metric) return false;
   if (desired.type !== 'unicast') return true;
+  if (desired.nexthops || actual.nexthops) return sameNexthops(actual.nexthops, desired.nexthops);
   if (actual.gateway !== desired.gateway || actual.onlink !== desired.onlink) return false;
   return desired.dev === undefined || actual.dev === desired.dev;
+}
+
+function sameNexthops(actual: readonly NextHop[] | undefined, desired: readonly NextHop[] | undefined): boolean {
+  if (!actual || !desired || actual.length !== desired.length) return false;
+  // The kernel keeps the order it was given (fib_create_info): compare in order.
+  return desired.every((d, i) => {
+    const a = actual[i];
+    return a.gateway === d.gateway && a.onlink === d.onlink && (d.dev === undefined || a.dev === d.dev);
+  });
 }
 
 /** 4 or 6, from the prefix key. */
@@ -83,6 +107,13 @@ export function formatRoute(route: KernelRoute): string {
   parts.push('proto', 'bird');
   if (route.metric !== 0) parts.push('metric', String(route.metric));
   if (route.onlink) parts.push('onlink');
+  // `ip route` prints each next hop of a multipath route after the route's own fields.
+  for (const nh of route.nexthops ?? []) {
+    parts.push('nexthop', 'via', formatGateway(nh.gateway));
+    if (nh.dev !== undefined) parts.push('dev', nh.dev);
+    parts.push('weight', '1');
+    if (nh.onlink) parts.push('onlink');
+  }
   return parts.join(' ');
 }
 
@@ -94,4 +125,20 @@ export function gatewayRoute(prefix: PrefixKey, gateway: number, dev?: string, o
   const route: KernelRoute = { prefix, type: 'unicast', gateway, onlink, metric: 0 };
   if (dev !== undefined) route.dev = dev;
   return route;
+}
+
+/**
+ * One multipath route from the single-path routes of its next hops (each
+ * shaped by the pool rules as if it were the only one), or the single route
+ * when they are one next hop; null when any of them is not programmed.
+ */
+export function multipathRoute(routes: readonly (KernelRoute | null)[]): KernelRoute | null {
+  if (routes.length === 0 || routes.some((r) => r === null || r.type !== 'unicast' || r.gateway === undefined)) return null;
+  const hops = (routes as KernelRoute[])
+    .map((r): NextHop => (r.dev === undefined ? { gateway: r.gateway!, onlink: r.onlink } : { gateway: r.gateway!, dev: r.dev, onlink: r.onlink }))
+    .sort((a, b) => a.gateway - b.gateway)
+    .filter((h, i, all) => i === 0 || h.gateway !== all[i - 1].gateway);
+  const first = routes[0]!;
+  if (hops.length === 1) return first;
+  return { prefix: first.prefix, type: 'unicast', onlink: false, metric: first.metric, nexthops: hops };
 }

@@ -8,7 +8,7 @@
  *   rtmsg    { u8 family, dst_len, src_len, tos, table, protocol, scope, type; u32 flags }  12 bytes
  *   rtattr   { u16 len; u16 type } + payload, padded to 4
  */
-import type { KernelRoute, RouteType } from '../route.js';
+import type { KernelRoute, NextHop, RouteType } from '../route.js';
 import { address6FromBytes, isPrefix6, prefix6FromBytes, prefix6Length, writePrefix6Address } from '../../bgp/prefix6.js';
 
 export const NLMSG_NOOP = 1;
@@ -55,6 +55,7 @@ export const RTA_DST = 1;
 export const RTA_OIF = 4;
 export const RTA_GATEWAY = 5;
 export const RTA_PRIORITY = 6;
+export const RTA_MULTIPATH = 9;
 export const RTA_TABLE = 15;
 export const IFLA_IFNAME = 3;
 
@@ -66,8 +67,13 @@ const IFINFOMSG_LEN = 16;
 export interface RouteRequest {
   route: KernelRoute;
   oif?: number;
+  /** The interface index of each of `route.nexthops` (0: the kernel chooses). */
+  oifs?: number[];
   protocol: number;
 }
+
+/** struct rtnexthop (8 bytes) + its RTA_GATEWAY (8 bytes), per IPv4 next hop. */
+const RTNH_V4_LEN = 16;
 
 /** Bytes a route request takes (for sizing batch buffers). */
 export function routeMessageLength(req: RouteRequest, del: boolean): number {
@@ -78,6 +84,7 @@ export function routeMessageLength(req: RouteRequest, del: boolean): number {
     return len6;
   }
   let len = NLMSG_HDRLEN + RTMSG_LEN + 8; // RTA_DST
+  if (!del && req.route.nexthops) len += 4 + RTNH_V4_LEN * req.route.nexthops.length;
   if (!del && req.route.gateway !== undefined) len += 8;
   if (!del && req.oif !== undefined) len += 8;
   if (req.route.metric !== 0) len += 8;
@@ -137,10 +144,54 @@ export function writeRouteMessage(buf: Buffer, off: number, req: RouteRequest, d
   buf.writeUInt32LE(!del && route.onlink ? RTNH_F_ONLINK : 0, p + 8);
   p += RTMSG_LEN;
   p = putAttrU32(buf, p, RTA_DST, Math.floor(route.prefix / 64), true);
+  if (!del && route.nexthops) p = putMultipath(buf, p, route.nexthops, req.oifs);
   if (!del && route.gateway !== undefined) p = putAttrU32(buf, p, RTA_GATEWAY, route.gateway, true);
   if (!del && req.oif !== undefined) p = putAttrU32(buf, p, RTA_OIF, req.oif);
   if (route.metric !== 0) p = putAttrU32(buf, p, RTA_PRIORITY, route.metric);
   return p;
+}
+
+/**
+ * RTA_MULTIPATH: one rtnexthop per next hop, each with its RTA_GATEWAY, its
+ * RTNH_F_ONLINK and weight 1 (rtnh_hops 0): what BIRD 2 writes with the
+ * kernel protocol's `merge paths on` (`nexthop via A dev tunl0 weight 1
+ * onlink nexthop via B ...`, checked in a namespace).
+ */
+function putMultipath(buf: Buffer, off: number, hops: readonly NextHop[], oifs: number[] | undefined): number {
+  buf.writeUInt16LE(4 + RTNH_V4_LEN * hops.length, off);
+  buf.writeUInt16LE(RTA_MULTIPATH, off + 2);
+  let p = off + 4;
+  hops.forEach((nh, i) => {
+    buf.writeUInt16LE(RTNH_V4_LEN, p);
+    buf[p + 2] = nh.onlink ? RTNH_F_ONLINK : 0;
+    buf[p + 3] = 0; // rtnh_hops: weight - 1
+    buf.writeInt32LE(oifs?.[i] ?? 0, p + 4);
+    p = putAttrU32(buf, p + 8, RTA_GATEWAY, nh.gateway, true);
+  });
+  return p;
+}
+
+/** The next hops of an IPv4 RTA_MULTIPATH payload [v, end), with their interface indexes (empty if none parse). */
+export function parseMultipath(buf: Buffer, v: number, end: number): { hops: NextHop[]; oifs: number[] } {
+  const hops: NextHop[] = [];
+  const oifs: number[] = [];
+  let p = v;
+  while (p + 8 <= end) {
+    const len = buf.readUInt16LE(p);
+    if (len < 8 || p + len > end) break;
+    let gateway: number | undefined;
+    for (let a = p + 8; a + 4 <= p + len; ) {
+      const alen = buf.readUInt16LE(a);
+      if (alen < 4) break;
+      if ((buf.readUInt16LE(a + 2) & 0x3fff) === RTA_GATEWAY && alen >= 8) gateway = buf.readUInt32BE(a + 4);
+      a += (alen + 3) & ~3;
+    }
+    if (gateway === undefined) return { hops: [], oifs: [] };
+    hops.push({ gateway, onlink: (buf[p + 2] & RTNH_F_ONLINK) !== 0 });
+    oifs.push(buf.readInt32LE(p + 4));
+    p += (len + 3) & ~3;
+  }
+  return { hops, oifs };
 }
 
 function putAttr16(buf: Buffer, off: number, type: number, key: number): number {
@@ -251,6 +302,8 @@ export interface DumpedRoute {
   route: KernelRoute;
   protocol: number;
   oif?: number;
+  /** The interface index of each of `route.nexthops`. */
+  oifs?: number[];
 }
 
 /**
@@ -267,10 +320,13 @@ export interface RouteFields {
   metric: number;
   protocol: number;
   oif: number | undefined;
+  /** An IPv4 multipath route's next hops and their interface indexes (ECMP); undefined for the rest. */
+  nexthops: NextHop[] | undefined;
+  oifs: number[] | undefined;
 }
 
 export function newRouteFields(): RouteFields {
-  return { prefix: 0, type: 'other', gateway: undefined, onlink: false, metric: 0, protocol: 0, oif: undefined };
+  return { prefix: 0, type: 'other', gateway: undefined, onlink: false, metric: 0, protocol: 0, oif: undefined, nexthops: undefined, oifs: undefined };
 }
 
 /**
@@ -283,8 +339,10 @@ export function parseRoute(buf: Buffer, h: NetlinkHeader): DumpedRoute | null {
   if (!readRoute(buf, h, f)) return null;
   const route: KernelRoute = { prefix: f.prefix, type: f.type, onlink: f.onlink, metric: f.metric };
   if (f.gateway !== undefined) route.gateway = f.gateway;
+  if (f.nexthops) route.nexthops = f.nexthops;
   const out: DumpedRoute = { route, protocol: f.protocol };
   if (f.oif !== undefined) out.oif = f.oif;
+  if (f.oifs) out.oifs = f.oifs;
   return out;
 }
 
@@ -305,6 +363,8 @@ export function readRoute(buf: Buffer, h: NetlinkHeader, out: RouteFields): bool
   let gwAt = -1;
   out.gateway = undefined;
   out.oif = undefined;
+  out.nexthops = undefined;
+  out.oifs = undefined;
   let metric = 0;
   let multipath = false;
   let a = p + RTMSG_LEN;
@@ -332,15 +392,23 @@ export function readRoute(buf: Buffer, h: NetlinkHeader, out: RouteFields): bool
       case RTA_TABLE:
         table = buf.readUInt32LE(v);
         break;
-      case 9: // RTA_MULTIPATH
+      case RTA_MULTIPATH:
         multipath = true;
+        // IPv4 ECMP is modelled (a multipath route of ours is compared, not blindly replaced); IPv6 stays 'other'.
+        if (!v6) {
+          const m = parseMultipath(buf, v, Math.min(end, a + alen));
+          if (m.hops.length > 0) {
+            out.nexthops = m.hops;
+            out.oifs = m.oifs;
+          }
+        }
         break;
     }
     a += (alen + 3) & ~3;
   }
   if (table !== RT_TABLE_MAIN || tos !== 0 || srcLen !== 0) return false;
   out.protocol = buf[p + 5];
-  out.type = routeType(rtype, multipath);
+  out.type = routeType(rtype, multipath && out.nexthops === undefined);
   out.onlink = (rflags & RTNH_F_ONLINK) !== 0;
   if (v6) {
     // IPv6 prefix and gateway become interned ids (no string per route), and
