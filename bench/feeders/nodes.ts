@@ -7,8 +7,8 @@
  * Who dials: a node whose address is greater than the SUT's, compared as
  * strings (confd's rule: the greater IP connects), dials; the others listen on
  * :179 and wait for the SUT (`--listen`). With `--dial-all` every node dials
- * (a connect storm, or route-reflector clients, whose dials the SUT's own
- * attempts meet refused). A session that fails before Established is retried
+ * (a connect storm; with `--listen` too: route-reflector clients, which dial
+ * and listen as calico-node does, keeping whichever connection comes up first). A session that fails before Established is retried
  * after --retry ms (Calico's connect retry, 5 s); one that fails after is a
  * flap, counted, and retried the same way.
  *
@@ -48,13 +48,15 @@ const sampled = new Set(o.sample);
 
 interface Node {
   sock: net.Socket | null;
+  /** Our own connect attempt while it is not yet connected. */
+  dialing: net.Socket | null;
   up: boolean;
   establishedAt: number;
   held: Uint8Array; // node blocks this session holds
   heldCount: number;
   full: boolean;
 }
-const nodes: Node[] = Array.from({ length: o.n }, () => ({ sock: null, up: false, establishedAt: 0, held: new Uint8Array(o.n), heldCount: 0, full: false }));
+const nodes: Node[] = Array.from({ length: o.n }, () => ({ sock: null, dialing: null, up: false, establishedAt: 0, held: new Uint8Array(o.n), heldCount: 0, full: false }));
 let established = 0;
 let everAll = false;
 let fullCount = 0;
@@ -178,20 +180,29 @@ const jittered = (ms: number): number => ms - Math.floor(Math.random() * (ms / 4
  * 31, 63 s) instead of the peer's 5 s retry.
  */
 function dial(i: number): void {
+  const nd = nodes[i];
+  if (nd.sock !== null || nd.dialing !== null) return; // a session (or an attempt) is already there
   const sock = net.connect({ host: o.target, port: 179, localAddress: feederAddress(i) });
+  nd.dialing = sock;
   const giveUp = setTimeout(() => {
-    if (!sock.connecting) return;
+    if (!sock.connecting || nd.dialing !== sock) return;
     failures++;
+    nd.dialing = null;
     sock.destroy();
     dial(i);
   }, jittered(o.retryMs));
+  sock.once('close', () => clearTimeout(giveUp));
   sock.once('connect', () => {
     clearTimeout(giveUp);
+    if (nd.dialing === sock) nd.dialing = null;
+    // The speaker's own connection came first and runs the session: this one is the collision's loser.
+    if (nd.sock !== null) return void sock.destroy();
     run(i, sock, mono());
   });
   sock.once('error', () => {
     clearTimeout(giveUp);
-    if (!sock.connecting && nodes[i].sock === sock) return;
+    if (nd.dialing === sock) nd.dialing = null;
+    if (!sock.connecting && nd.sock === sock) return;
     failures++;
     setTimeout(() => dial(i), jittered(o.retryMs));
   });
@@ -206,6 +217,13 @@ if (o.listen) {
   const server = net.createServer((sock) => {
     const i = addrIndex.get(sock.localAddress?.replace(/^::ffff:/, '') ?? '');
     if (i === undefined || nodes[i].sock) return void sock.destroy(); // unknown address, or a second connection (collision: keep ours)
+    // The speaker reached us while our own SYN was still unanswered (its listen
+    // queue full): the session runs on its connection, our attempt is dropped.
+    const pending = nodes[i].dialing;
+    if (pending !== null) {
+      nodes[i].dialing = null;
+      pending.destroy();
+    }
     run(i, sock, mono());
   });
   server.listen({ port: 179, host: '0.0.0.0', backlog: 4096 }, () => say({ event: 'ready' }));

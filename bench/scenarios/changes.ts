@@ -2,8 +2,10 @@
  * Scenarios 5 and 7: how fast one change reaches many peers.
  *
  * rr-scale (5): the SUT is a route reflector (routeReflectorClusterID, BGPPeer
- *   peer-with-route-reflectors), 1000 simulated clients dial it and announce
- *   one /26 each. Full = every client holds every other client's block (the
+ *   peer-with-route-reflectors), 1000 simulated clients dial it and listen, as
+ *   calico-node's BIRD does (confd renders no `passive` for these peers, so
+ *   both sides dial; a client keeps the first connection that comes up and
+ *   closes the other), and announce one /26 each. Full = every client holds every other client's block (the
  *   clients' count on the wire). Then 200 changes at 50/s (a client announces a
  *   new /26, then withdraws it, alternately), each timed until the last of
  *   100 sampled clients has it. Flaps = sessions lost after Established.
@@ -63,7 +65,7 @@ export const rrScale: Scenario = {
       await lab.put(clusterKvs(spec));
       const rs = await alternate(runs, async (side: Side, run: number): Promise<RunRecord> => {
         lab.flushRoutes();
-        const c = await bringUp(lab, spec, side, `rr-${run}`, { listen: false, dialAll: true, retryMs: 5000, expectEach: n - 1, sample, kernel: true, watchRoutes: false });
+        const c = await bringUp(lab, spec, side, `rr-${run}`, { listen: true, dialAll: true, retryMs: 5000, expectEach: n - 1, sample, kernel: true, watchRoutes: false });
         try {
           const deadline = c.t0 + limitMs;
           const est = await c.waitEvent('all-established', deadline);
