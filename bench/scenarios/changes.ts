@@ -27,7 +27,7 @@ import { formatPrefix, parsePrefix } from '../feeders/wire.js';
 import { BENCH_DIST, Lab, SUT_NAME, SUT_NS, birdConfig, clusterKvs, type ClusterSpec, type Side } from '../lib/lab.js';
 import { memory, monoMs, sleep, stopChild } from '../lib/proc.js';
 import { alternate, percentile, round, type RunRecord, type Scenario, type ScenarioOutput } from '../lib/runner.js';
-import { bringUp, waitIn } from './cluster.js';
+import { bringUp, waitIn, type Cluster } from './cluster.js';
 
 const execFileP = promisify(execFile);
 
@@ -60,7 +60,7 @@ export const rrScale: Scenario = {
     const sut = '10.77.0.1';
     const spec: ClusterSpec = { mesh: false, sutAddress: sut, sutClusterId: sut, nodes: n, pools: [{ name: 'bench-nodes', cidr: NODE_POOL, ipipMode: 'Always' }], sutBlocks: ['100.127.0.0/26'], nodeBlock: (i) => formatPrefix(nodeBlock(i)) };
     const lab = await Lab.create({ peers: n, sutAddress: sut });
-    const limitMs = quick ? 40_000 : 240_000;
+    const limitMs = quick ? 40_000 : 150_000;
     try {
       await lab.put(clusterKvs(spec));
       const rs = await alternate(runs, async (side: Side, run: number): Promise<RunRecord> => {
@@ -173,20 +173,42 @@ export const convergence: Scenario = {
     const lab = await Lab.create({ peers: n, sutAddress: sut });
     const limitMs = quick ? 40_000 : 180_000;
     let runNo = 0;
+    // Every block written so far: they stay in etcd (deleting them would be a change too), so
+    // each bring-up's bird.cfg carries them as confd's would.
+    const written: string[] = [];
+    // The settled mesh of the side measured last, kept for that side's next run: the
+    // bring-up is set-up here, not what is measured (mesh-storm measures it), and a
+    // BIRD bring-up of 1000 nodes takes minutes (bench/README.md, Known limits).
+    let live: { side: Side; c: Cluster; spec: ClusterSpec } | null = null;
+    const drop = async (): Promise<void> => {
+      const l = live;
+      live = null;
+      if (l) await l.c.close();
+    };
     try {
       await lab.put(clusterKvs(base));
       const rs = await alternate(runs, async (side: Side, run: number): Promise<RunRecord> => {
-        lab.flushRoutes();
         runNo++;
-        // Fresh keys every run (the previous run's writes stay in etcd: delete them first would be a change too).
+        // Fresh keys every run.
         const blocks = Array.from({ length: writes }, (_, j) => `100.${100 + runNo}.${Math.floor(j / 4)}.${(j % 4) * 64}/26`);
-        const spec: ClusterSpec = { ...base, sutBlocks: [...base.sutBlocks] };
-        const c = await bringUp(lab, spec, side, `conv-${run}`, { listen: false, dialAll: true, retryMs: 5000, expectEach: 0, sample, kernel: true, watchRoutes: false });
+        if (live !== null && live.side !== side) await drop();
+        if (live === null) {
+          lab.flushRoutes();
+          const fresh: ClusterSpec = { ...base, sutBlocks: [...base.sutBlocks, ...written] };
+          const up = await bringUp(lab, fresh, side, `conv-${run}`, { listen: false, dialAll: true, retryMs: 5000, expectEach: 0, sample, kernel: true, watchRoutes: false });
+          try {
+            await up.waitEvent('all-established', up.t0 + limitMs);
+          } catch (err) {
+            await up.close();
+            throw err;
+          }
+          await sleep(2000);
+          live = { side, c: up, spec: fresh };
+        }
+        const { c, spec } = live;
+        written.push(...blocks);
         let writer: ReturnType<Lab['spawnIn']> | undefined;
         try {
-          const deadline = c.t0 + limitMs;
-          await c.waitEvent('all-established', deadline);
-          await sleep(2000);
           const file = join(lab.dir, `writes-${runNo}.json`);
           writeFileSync(file, JSON.stringify(blocks.map((b) => [`/calico/ipam/v2/host/${SUT_NAME}/ipv4/block/${b.replace('/', '-')}`, JSON.stringify({ state: 'confirmed', deleted: false })])));
           writer = lab.spawnIn('sut', process.execPath, [join(BENCH_DIST, 'lib', 'etcd-writer.js'), lab.etcdUrl, 'paced', file, '50']);
@@ -228,11 +250,14 @@ export const convergence: Scenario = {
             },
             detail: { nodes: n, writes, sampledPeers: sample.length, confdReloads: confd?.reloads ?? null, nodesProcess: ns ?? null, latenciesMs: lat.map((x) => round(x, 2)) },
           };
+        } catch (err) {
+          await drop();
+          throw err;
         } finally {
           await stopChild(writer);
-          await c.close();
         }
       });
+      await drop();
       return {
         settings: { nodes: n, writes, writeRatePerSecond: 50, sampledPeers: sample.length, runLimitSeconds: limitMs / 1000 },
         figures: [
@@ -244,6 +269,7 @@ export const convergence: Scenario = {
         runs: rs,
       };
     } finally {
+      await drop();
       await lab.destroy();
     }
   },
