@@ -55,8 +55,20 @@ export interface CidrMatch {
   lengths?: { min: number; max: number };
 }
 
+/**
+ * A route modification of an Accept rule, as confd renders it: addCommunity is
+ * `bgp_community.add((a, b))` / `bgp_large_community.add((a, b, c))`,
+ * prependASPath is one `bgp_path.prepend(asn)` per AS, last first, so the
+ * path starts with the list as written.
+ */
+export type FilterOperation =
+  | { addCommunity: { standard: number } | { large: [number, number, number] } }
+  | { prependASPath: number[] };
+
 export interface BgpFilterRule {
   action: FilterAction;
+  /** Accept rules only (bgpfilter.go); export rules only in this agent (docs/BGPFILTER.md). */
+  operations?: FilterOperation[];
   cidr?: CidrMatch;
   source?: 'RemotePeers';
   peerType?: 'eBGP' | 'iBGP';
@@ -87,6 +99,8 @@ export interface FilterVerdict {
   filter: string;
   list: RuleList;
   ruleIndex: number;
+  /** The rule's operations, when an Accept rule has any. */
+  operations?: readonly FilterOperation[];
 }
 
 export function ruleList(direction: FilterDirection, family: FilterFamily): RuleList {
@@ -115,7 +129,10 @@ export function evaluateFilters(
   for (const f of filters) {
     const rules = f[list];
     for (let i = 0; i < rules.length; i++) {
-      if (ruleMatches(rules[i], family, route, sameAs)) return { action: rules[i].action, filter: f.name, list, ruleIndex: i };
+      if (!ruleMatches(rules[i], family, route, sameAs)) continue;
+      const v: FilterVerdict = { action: rules[i].action, filter: f.name, list, ruleIndex: i };
+      if (rules[i].operations?.length) v.operations = rules[i].operations;
+      return v;
     }
   }
   return null;
@@ -187,6 +204,45 @@ function asPathStartsWith(path: AsPathSegment[] | undefined, prefix: readonly nu
     if (i >= prefix.length) return true;
   }
   return i >= prefix.length;
+}
+
+/**
+ * An export rule's operations on the attributes this node sends. BIRD runs
+ * the export filter before BGP adds this node's AS (eBGP), so an AS the rule
+ * prepends comes right after ours: `afterFirstAs` says the attributes
+ * already start with it. A community already there is not added twice (BIRD's
+ * `.add` of a set).
+ */
+export function applyOperations(attrs: PathAttributes, ops: readonly FilterOperation[], afterFirstAs: boolean): PathAttributes {
+  let communities = attrs.communities;
+  let large = attrs.largeCommunities;
+  let path = attrs.asPath;
+  for (const op of ops) {
+    if ('addCommunity' in op) {
+      const c = op.addCommunity;
+      if ('standard' in c) {
+        if (!communities?.includes(c.standard)) communities = [...(communities ?? []), c.standard];
+      } else if (!large?.some((x) => x[0] === c.large[0] && x[1] === c.large[1] && x[2] === c.large[2])) {
+        large = [...(large ?? []), [...c.large] as [number, number, number]];
+      }
+    } else {
+      path = prependAs(path ?? [], op.prependASPath, afterFirstAs);
+    }
+  }
+  const out: PathAttributes = { ...attrs };
+  if (communities) out.communities = communities;
+  if (large) out.largeCommunities = large;
+  if (path) out.asPath = path;
+  return out;
+}
+
+function prependAs(path: AsPathSegment[], asns: readonly number[], afterFirstAs: boolean): AsPathSegment[] {
+  const first = path[0];
+  if (afterFirstAs && first && first.type === 2 && first.asns.length > 0) {
+    return [{ type: 2, asns: [first.asns[0], ...asns, ...first.asns.slice(1)] }, ...path.slice(1)];
+  }
+  if (first && first.type === 2) return [{ type: 2, asns: [...asns, ...first.asns] }, ...path.slice(1)];
+  return [{ type: 2, asns: [...asns] }, ...path];
 }
 
 /** Whether any of `filters` has rules for this direction and family (confd calls only those). */

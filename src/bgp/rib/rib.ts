@@ -35,7 +35,7 @@ import { bestPath, better, selectBest } from './best-path.js';
 import { Ipv4Table, Ipv6Table, LIST_FLAG, listOffset, listPayload, MAX_ELEMENT, MIXED, PathLists } from './dest-table.js';
 import { addressNumber, Path, PeerState, type BestInfo, type RibPeer } from './path.js';
 import { exportAttributes, importRejection, type LocalSpeaker } from './propagation.js';
-import { evaluateFilters, hasRules, type BgpFilter, type FilterVerdict } from '../../calico/bgp-filter.js';
+import { applyOperations, evaluateFilters, hasRules, type BgpFilter, type FilterOperation, type FilterVerdict } from '../../calico/bgp-filter.js';
 import { CommunityRules, withCommunities, type CommunityAdd } from './community-rules.js';
 
 export type { RibPeer } from './path.js';
@@ -700,8 +700,8 @@ export class Rib {
       let b = newGone ? null : newEx[i];
       if (to.exportFilters !== null) {
         // The peer's BGPFilters decide per prefix, before (and instead of) Calico's default.
-        a = oldEx[i] !== null && this.exportOk(to, key, this.memoOld!) ? oldEx[i] : null;
-        b = newEx[i] !== null && this.exportOk(to, key, this.memoNew!) ? newEx[i] : null;
+        a = oldEx[i] !== null ? this.exportVia(to, key, this.memoOld!) : null;
+        b = newEx[i] !== null ? this.exportVia(to, key, this.memoNew!) : null;
       }
       if (a === b || (a !== null && b !== null && a.internKey === b.internKey)) continue;
       if (b !== lastSet || lastChange === undefined) {
@@ -1144,13 +1144,13 @@ export class Rib {
     if (paths.length === 0) return;
     // Learned routes pass the export filter; our own are always offered (both after the peer's BGPFilters).
     if (!to.addPathSend) {
-      const x = this.exportOk(to, key, paths[0]) ? this.exportOf(paths[0], to, key) : null;
+      const x = this.exportVia(to, key, paths[0]);
       if (x !== null) out.push({ key, pathId: 0, attrs: x });
       return;
     }
     // RFC 7911 with Calico's `add paths on`: every path the rules allow, each under its own id.
     for (const p of paths) {
-      const x = this.exportOk(to, key, p) ? this.exportOf(p, to, key) : null;
+      const x = this.exportVia(to, key, p);
       if (x !== null) out.push({ key, pathId: p.outId, attrs: x });
     }
   }
@@ -1159,7 +1159,7 @@ export class Rib {
     if (!to.addPathSend) {
       const b = this.bestOf(pl);
       if (b === undefined) return;
-      const x = this.exportOk(to, key, b) ? this.exportOf(b, to, key) : null;
+      const x = this.exportVia(to, key, b);
       if (x !== null) out.push({ key, pathId: 0, attrs: x });
       return;
     }
@@ -1240,7 +1240,7 @@ export class Rib {
     const changes: OutChange[] = [];
     const srcs: PeerState[] = [];
     for (const p of paths) {
-      const x = this.exportOk(phantom, key, p) ? this.exportOf(p, phantom, key) : null;
+      const x = this.exportVia(phantom, key, p);
       if (x === null) continue;
       changes.push({ key, pathId: phantom.addPathSend ? p.outId : 0, attrs: x });
       srcs.push(p.src);
@@ -1291,18 +1291,44 @@ export class Rib {
   }
 
   /**
-   * Whether `to` is sent path `p` for `key` by policy: the first matching
-   * export BGPFilter rule, else Calico's default (our own routes always,
+   * What `to` is sent of path `p` for `key`, by policy: the first matching
+   * export BGPFilter rule (Reject: nothing; Accept: the export, with the
+   * rule's operations), else Calico's default (our own routes always,
    * learned ones inside an exported pool), as confd's export filter calls
    * the BGPFilter functions before `calico_export_to_bgp_peers`. The BGP
    * rules (split horizon, iBGP, reflection) still apply after an Accept.
    */
-  private exportOk(to: PeerState, key: PrefixKey, p: Path): boolean {
+  private exportVia(to: PeerState, key: PrefixKey, p: Path): InternedAttrs | null {
     if (to.exportFilters !== null) {
       const v = evaluateFilters(to.exportFilters, 'export', this.family, { key, source: p.src.local ? 'own-block' : 'bgp', attrs: p.attrs.attrs }, to.ibgp);
-      if (v !== null) return v.action === 'Accept';
+      if (v !== null) {
+        if (v.action === 'Reject') return null;
+        const x = this.exportOf(p, to, key);
+        return x !== null && v.operations ? this.withOperations(x, v.operations, !to.ibgp) : x;
+      }
     }
-    return p.src.local || this.exportAllowed(key);
+    return p.src.local || this.exportAllowed(key) ? this.exportOf(p, to, key) : null;
+  }
+
+  /** Interned exports with an export rule's operations applied, retained while cached (bounded). */
+  private readonly operated = new Map<string, InternedAttrs>();
+  private readonly opsKeys = new WeakMap<readonly FilterOperation[], string>();
+
+  private withOperations(x: InternedAttrs, ops: readonly FilterOperation[], afterFirstAs: boolean): InternedAttrs {
+    let ok = this.opsKeys.get(ops);
+    if (ok === undefined) this.opsKeys.set(ops, (ok = JSON.stringify(ops)));
+    const ck = `${x.internKey}\u0000${ok}\u0000${afterFirstAs ? 1 : 0}`;
+    let out = this.operated.get(ck);
+    if (out === undefined) {
+      if (this.operated.size >= 65_536) {
+        for (const set of this.operated.values()) this.attrTable.release(set);
+        this.operated.clear();
+      }
+      out = this.attrTable.intern(applyOperations(x.attrs, ops, afterFirstAs));
+      this.attrTable.retain(out);
+      this.operated.set(ck, out);
+    }
+    return out;
   }
 
   /**

@@ -10,16 +10,16 @@
  * skips a filter name it cannot read (bgp_processor.go buildImportFilter);
  * the peers naming it say so in the status.
  *
- * Rules the agent does not evaluate (see docs/ARCHITECTURE.md, BGPFilter):
- * `interface` (BIRD's `ifname` of the route's resolved next hop), `priority`
- * and `operations` (setPriority, addCommunity, prependASPath). Refusing them
- * is deliberate: applying the rest of such a filter would accept or reject
- * routes differently from calico-node.
+ * Rules the agent does not evaluate (docs/BGPFILTER.md): `interface` (BIRD's
+ * `ifname` of the route's resolved next hop), `priority` and `setPriority`,
+ * and operations on import rules (paths are kept as received, to be
+ * re-evaluated on an edit). Refusing them is deliberate: applying the rest of
+ * such a filter would accept or reject routes differently from calico-node.
  */
 import { parsePrefix } from '../../bgp/prefix.js';
 import { parsePrefix6 } from '../../bgp/prefix6.js';
 import { parseCommunity } from '../../bgp/rib/calico-policy.js';
-import type { BgpFilter, BgpFilterRule, CidrMatch, MatchOperator, RuleList } from '../../calico/bgp-filter.js';
+import type { BgpFilter, BgpFilterRule, CidrMatch, FilterOperation, MatchOperator, RuleList } from '../../calico/bgp-filter.js';
 import { FieldReader, parseCidr, type Obj } from './fields.js';
 
 export interface BGPFilterResource extends BgpFilter {
@@ -34,7 +34,6 @@ const RULE_FIELDS = [
 const UNSUPPORTED: Record<string, string> = {
   interface: "matches BIRD's ifname of the route's resolved next hop, which this agent does not track",
   priority: "matches bgp_local_pref as Calico's route priorities set it, which this agent does not implement",
-  operations: 'route modifications (addCommunity, prependASPath, setPriority) are not implemented by this agent',
 };
 const OPERATORS: readonly MatchOperator[] = ['Equal', 'NotEqual', 'In', 'NotIn'];
 
@@ -93,12 +92,49 @@ function parseRule(r: FieldReader, raw: unknown, field: string, list: RuleList):
       if (c) rule.community = c;
     }
   }
+  const ops = r.array(o.operations, `${field}.operations`);
+  if (ops && ops.length > 0) {
+    if (action !== 'Accept') r.fail(`${field}.operations`, 'may only be used with action Accept');
+    else if (list.startsWith('import')) {
+      r.fail(`${field}.operations`, 'is not supported on import rules: this agent keeps paths as received to re-evaluate them on a filter edit');
+    } else if (ops.length > 10) r.fail(`${field}.operations`, `holds ${ops.length} operations, at most 10`);
+    else {
+      const parsed = ops.map((x, j) => parseOperation(r, x, `${field}.operations[${j}]`));
+      if (parsed.every((x): x is FilterOperation => x !== undefined)) rule.operations = parsed;
+    }
+  }
   const asPath = r.array(o.asPathPrefix, `${field}.asPathPrefix`);
   if (asPath && asPath.length > 0) {
     const asns = asPath.map((x, j) => r.asNumber(x, `${field}.asPathPrefix[${j}]`));
     if (asns.every((x): x is number => x !== undefined)) rule.asPathPrefix = asns;
   }
   return rule;
+}
+
+/** One BGPFilterOperation: exactly one of addCommunity, prependASPath, setPriority (the last is not supported). */
+function parseOperation(r: FieldReader, raw: unknown, field: string): FilterOperation | undefined {
+  const o = r.object(raw, field, true);
+  if (!o) return undefined;
+  const keys = Object.keys(o).filter((k) => o[k] !== undefined && o[k] !== null);
+  if (keys.length !== 1) return r.fail(field, `must set exactly one of addCommunity, prependASPath, setPriority, not ${keys.length}`);
+  const k = keys[0];
+  if (k === 'setPriority') return r.fail(`${field}.setPriority`, "is not supported: Calico's route priorities (bgp_local_pref) are not implemented by this agent");
+  if (k === 'addCommunity') {
+    const a = r.object(o.addCommunity, `${field}.addCommunity`, true);
+    const text = a && r.string(a.value, `${field}.addCommunity.value`, true);
+    if (!text) return undefined;
+    const c = parseCommunity(text);
+    if (!c) return r.fail(`${field}.addCommunity.value`, `"${text}" is neither aa:nn (16-bit parts) nor aa:nn:mm (32-bit parts)`);
+    return { addCommunity: c };
+  }
+  if (k === 'prependASPath') {
+    const a = r.object(o.prependASPath, `${field}.prependASPath`, true);
+    const list = a && r.array(a.prefix, `${field}.prependASPath.prefix`);
+    if (!list || list.length < 1 || list.length > 10) return r.fail(`${field}.prependASPath.prefix`, 'must hold 1 to 10 AS numbers');
+    const asns = list.map((x, j) => r.asNumber(x, `${field}.prependASPath.prefix[${j}]`));
+    return asns.every((x): x is number => x !== undefined) ? { prependASPath: asns } : undefined;
+  }
+  return r.fail(`${field}.${k}`, 'is not an operation (addCommunity, prependASPath, setPriority)');
 }
 
 function cidrMatch(r: FieldReader, text: string, operator: MatchOperator, lengths: unknown, field: string, family: 4 | 6): CidrMatch | undefined {

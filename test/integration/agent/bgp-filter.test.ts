@@ -5,7 +5,8 @@
  * namespaces (prefix `h3f`).
  *
  * - an exportV4 Reject keeps node-a's block 10.245.1.0/26 from the ToR while
- *   its other block passes (`birdc show route`);
+ *   its other block passes (`birdc show route`), with the community and
+ *   AS an Accept rule's operations add;
  * - an importV4 Reject keeps the ToR's 192.0.2.0/25 out of node-a's kernel
  *   while its 198.51.100.0/24 is programmed (`ip route`), and
  *   `agent routes --received` names the rule;
@@ -67,7 +68,8 @@ spec:
 }
 
 const STRICT = filterYaml(
-  '[{ action: Reject, matchOperator: Equal, cidr: 10.245.1.0/26 }]',
+  `[{ action: Reject, matchOperator: Equal, cidr: 10.245.1.0/26 },
+    { action: Accept, matchOperator: Equal, cidr: 10.245.2.0/26, operations: [{ addCommunity: { value: "65000:100" } }, { prependASPath: { prefix: [65000] } }] }]`,
   '[{ action: Reject, matchOperator: In, cidr: 192.0.2.0/24 }]',
 );
 // The edit: the block's rule names another block, the import rule another range.
@@ -132,6 +134,10 @@ describe('agent run: BGPFilter on a global BGPPeer to an eBGP ToR (BIRD 2)', () 
     expect(received).toMatch(/198\.51\.100\.0\/24 /);
     expect(received).not.toMatch(/198\.51\.100\.0\/24 .*filtered/);
     expect(agent.cli(['routes', '10.245.1.0/26'])).toMatch(/export to Global_10_98_3_254: BGPFilter\/tor-policy exportV4\[0\] Reject/);
+    // The Accept rule's operations: community added, 65000 after our AS (BIRD prepends ours after the filter).
+    const all = bird!.birdc('show route 10.245.2.0/26 all');
+    expect(all).toMatch(/BGP\.as_path: 64512 65000\s*\n/);
+    expect(all).toMatch(/BGP\.community: \(65000,100\)/);
     expect(torSession().state).toMatch(/Established/);
   }, 90_000);
 
@@ -148,6 +154,8 @@ describe('agent run: BGPFilter on a global BGPPeer to an eBGP ToR (BIRD 2)', () 
     expect(after).toEqual(before);
     expect(agent.status().peers.find((p) => p.address === '10.98.3.254')?.since).toBe(agentSince);
     expect(agent.cli(['routes', '--received', '10.98.3.254'])).not.toContain('filtered');
+    // The relaxed filter has no operations: the block goes out with Calico's default attributes again.
+    await bird!.waitFor('show route 10.245.2.0/26 all', (out) => /BGP\.as_path: 64512\s*\n/.test(out) && !out.includes('BGP.community'), 30_000);
     // And back: the block is withdrawn from the ToR, the prefix leaves the kernel, the session stays.
     datastoreApply(a, url, STRICT);
     await bird!.waitFor('show route protocol node_a', (out) => !out.includes('10.245.1.0/26') && out.includes('10.245.2.0/26'), 30_000);

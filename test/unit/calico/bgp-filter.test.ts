@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { parsePrefix } from '../../../src/bgp/prefix.js';
 import { parsePrefix6 } from '../../../src/bgp/prefix6.js';
-import { evaluateFilters, formatVerdict, type BgpFilter, type FilterDirection, type RouteSource } from '../../../src/calico/bgp-filter.js';
+import { applyOperations, evaluateFilters, formatVerdict, type BgpFilter, type FilterDirection, type RouteSource } from '../../../src/calico/bgp-filter.js';
 import { decodeKv, type BGPFilterResource } from '../../../src/datastore/model/resources.js';
 import { ValidationError } from '../../../src/datastore/model/fields.js';
 import type { PathAttributes } from '../../../src/bgp/codec/types.js';
@@ -192,11 +192,37 @@ describe('BGPFilter decoding is strict', () => {
     expect(problemsOf('x', { importV4: [{ action: 'Accept', cidr: '10.0.0.0/16', matchOperator: 'In', prefixLength: { max: 8 } }] })).toEqual([expect.stringMatching(/\{16,8\} is an empty range/)]);
   });
 
-  it('refuses the rules it cannot evaluate as BIRD does: interface, priority, operations', () => {
+  it('refuses the rules it cannot evaluate as BIRD does: interface, priority, setPriority, operations on import', () => {
     expect(problemsOf('x', { exportV4: [{ action: 'Accept', interface: 'cali*' }] })).toEqual([expect.stringMatching(/^spec\.exportV4\[0\]\.interface: is not supported/)]);
     expect(problemsOf('x', { exportV4: [{ action: 'Accept', priority: 512 }] })).toEqual([expect.stringMatching(/^spec\.exportV4\[0\]\.priority: is not supported/)]);
-    expect(problemsOf('x', { importV4: [{ action: 'Accept', operations: [{ addCommunity: { value: '65000:1' } }] }] })).toEqual([
-      expect.stringMatching(/^spec\.importV4\[0\]\.operations: is not supported/),
+    expect(problemsOf('x', { exportV4: [{ action: 'Accept', operations: [{ setPriority: { value: 100 } }] }] })).toEqual([
+      expect.stringMatching(/^spec\.exportV4\[0\]\.operations\[0\]\.setPriority: is not supported/),
     ]);
+    expect(problemsOf('x', { importV4: [{ action: 'Accept', operations: [{ addCommunity: { value: '65000:1' } }] }] })).toEqual([
+      expect.stringMatching(/^spec\.importV4\[0\]\.operations: is not supported on import rules/),
+    ]);
+  });
+
+  it('takes export operations of Accept rules only, one field each (communities_and_operations)', () => {
+    const f = filter('ops', {
+      exportV4: [{ action: 'Accept', communities: { values: ['65000:42'] }, operations: [{ addCommunity: { value: '65001:200' } }, { prependASPath: { prefix: [65000] } }] }],
+    });
+    expect(f.exportV4[0].operations).toEqual([{ addCommunity: { standard: 65001 * 65536 + 200 } }, { prependASPath: [65000] }]);
+    expect(problemsOf('x', { exportV4: [{ action: 'Reject', operations: [{ prependASPath: { prefix: [1] } }] }] })).toEqual(['spec.exportV4[0].operations: may only be used with action Accept']);
+    expect(problemsOf('x', { exportV4: [{ action: 'Accept', operations: [{ prependASPath: { prefix: [1] }, addCommunity: { value: '1:1' } }] }] })).toEqual([
+      'spec.exportV4[0].operations[0]: must set exactly one of addCommunity, prependASPath, setPriority, not 2',
+    ]);
+    expect(problemsOf('x', { exportV4: [{ action: 'Accept', operations: [{ prependASPath: { prefix: [] } }] }] })).toEqual(['spec.exportV4[0].operations[0].prependASPath.prefix: must hold 1 to 10 AS numbers']);
+  });
+});
+
+describe('applyOperations (the export side of an Accept rule)', () => {
+  it('adds communities once and prepends the ASes in the order written, after our AS towards eBGP (BIRD prepends ours after the filter)', () => {
+    const attrs: PathAttributes = { asPath: [{ type: 2, asns: [64512, 65100] }], communities: [1] };
+    const ops = [{ addCommunity: { standard: 1 } }, { addCommunity: { standard: 2 } }, { addCommunity: { large: [1, 2, 3] as [number, number, number] } }, { prependASPath: [65000, 65001] }];
+    expect(applyOperations(attrs, ops, true)).toEqual({ asPath: [{ type: 2, asns: [64512, 65000, 65001, 65100] }], communities: [1, 2], largeCommunities: [[1, 2, 3]] });
+    // iBGP: no AS of ours in front; an own route's empty path gets a segment.
+    expect(applyOperations({ asPath: [] }, [{ prependASPath: [65000, 65001] }], false)).toEqual({ asPath: [{ type: 2, asns: [65000, 65001] }] });
+    expect(attrs.communities).toEqual([1]); // the input is not changed
   });
 });

@@ -140,6 +140,23 @@ describe('BGPFilter in the RIB', () => {
     }
   });
 
+  it('an export Accept with operations adds the community and prepends after our AS towards the eBGP ToR, only there', () => {
+    const f = filter('ops', {
+      exportV4: [{ action: 'Accept', cidr: '10.244.2.0/26', matchOperator: 'Equal', operations: [{ addCommunity: { value: '65000:100' } }, { prependASPath: { prefix: [65000, 65001] } }] }],
+    });
+    const { rib, rec } = setup([f]);
+    expect(rec.table('tor')['10.244.2.0/26']).toMatchObject({ asPath: [{ type: 2, asns: [AS, 65000, 65001] }], communities: [65000 * 65536 + 100] });
+    expect(rec.table('tor')['10.244.1.0/26'].communities).toBeUndefined();
+    expect(rec.table('tor')['10.244.1.0/26'].asPath).toEqual([{ type: 2, asns: [AS] }]);
+    expect(rec.table('mesh')['10.244.2.0/26'].communities).toBeUndefined();
+    // Incremental exports agree: a learned route matching the rule gets the operations too.
+    rib.updatePeer(peer('tor', '10.0.0.254', 65100, { filters: [filter('ops2', { exportV4: [{ action: 'Accept', source: 'RemotePeers', operations: [{ addCommunity: { value: '65000:7' } }] }] })] }));
+    rib.applyUpdate('mesh', announce(['10.244.9.0/26'], ibgpAttrs('10.0.0.2')));
+    rib.flush();
+    expect(rec.table('tor')['10.244.9.0/26'].communities).toEqual([65000 * 65536 + 7]);
+    expect(rec.table('tor')['10.244.2.0/26'].communities).toBeUndefined();
+  });
+
   it('a stale path keeps its stale bit through a filter edit (graceful restart still sweeps it)', () => {
     const { rib } = setup([rejectTorNet]);
     rib.applyUpdate('tor', announce(['192.0.2.0/25'], torAttrs));
