@@ -48,13 +48,13 @@ spec: { bgp: { ipv4Address: ${ipv4Cidr} } }
 `;
 }
 
-/** The default BGPConfiguration (mesh on) and one IPIP pool. */
-export function meshWithPoolYaml(poolCidr: string, opts: { asNumber?: number; ipipMode?: string } = {}): string {
+/** The default BGPConfiguration (mesh on unless `mesh: false`) and one IPIP pool. */
+export function meshWithPoolYaml(poolCidr: string, opts: { asNumber?: number; ipipMode?: string; mesh?: boolean } = {}): string {
   return `---
 apiVersion: projectcalico.org/v3
 kind: BGPConfiguration
 metadata: { name: default }
-spec: { nodeToNodeMeshEnabled: true, asNumber: ${opts.asNumber ?? 64512} }
+spec: { nodeToNodeMeshEnabled: ${opts.mesh ?? true}, asNumber: ${opts.asNumber ?? 64512} }
 ---
 apiVersion: projectcalico.org/v3
 kind: IPPool

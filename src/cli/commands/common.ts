@@ -1,5 +1,5 @@
 /** Options and helpers shared by the commands that talk to a running agent. */
-import type { Argv } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { ControlUnavailableError, DEFAULT_CONTROL_SOCKET, controlRequest } from '../../agent/control.js';
 import { errorJson } from '../../agent/status-json.js';
 
@@ -29,4 +29,21 @@ export async function ask<T>(args: ControlArgs, cmd: string, extra: Record<strin
     process.stderr.write(message + '\n');
     process.exit(1);
   }
+}
+
+/**
+ * A command whose work is done by its subcommands (`agent peers ...`,
+ * `agent routes ...`), one of them usually the `$0` default.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function commandGroup(command: string, describe: string, subcommands: readonly CommandModule<any, any>[]): CommandModule {
+  return {
+    command,
+    describe,
+    builder: (y) => {
+      for (const c of subcommands) y.command(c);
+      return y;
+    },
+    handler: () => undefined,
+  };
 }

@@ -10,7 +10,7 @@ import type { RouteView } from '../../agent/inspect.js';
 import { formatSince, peerInfo } from '../../agent/status-format.js';
 import { errorJson, peerJson } from '../../agent/status-json.js';
 import { matchPeers, noSuchPeer } from '../../agent/peer-match.js';
-import { ask, withControlSocket, type ControlArgs } from './common.js';
+import { ask, commandGroup, withControlSocket, type ControlArgs } from './common.js';
 import { peerAdminCommands } from './peers-admin.js';
 
 export function formatPeer(p: PeerSnapshot, now: number): string {
@@ -79,18 +79,11 @@ export const peersShowCommand: CommandModule<object, ControlArgs & { json: boole
   },
 };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const peersSubcommands: CommandModule<any, any>[] = [peersShowCommand, ...peerAdminCommands];
-
-export const peersCommand: CommandModule = {
-  command: 'peers',
-  describe: 'Peers: `agent peers [peer]` (birdc show protocols all); `reset <peer> [--soft]`, `disable <peer>`, `enable <peer>`',
-  builder: (y) => {
-    for (const c of peersSubcommands) y.command(c);
-    return y;
-  },
-  handler: () => undefined,
-};
+export const peersCommand = commandGroup(
+  'peers',
+  'Peers: `agent peers [peer]` (birdc show protocols all); `reset <peer> [--soft]`, `disable <peer>`, `enable <peer>`',
+  [peersShowCommand, ...peerAdminCommands],
+);
 
 export const routesShowCommand: CommandModule<object, ControlArgs & { json: boolean; prefix?: string; received?: string; advertised?: string; limit: number }> = {
   command: '$0 [prefix]',

@@ -21,7 +21,7 @@ import { Bird } from '../../../src/testbed/bird.js';
 import { freePort } from '../../../src/testbed/etcd.js';
 import { Testbed, canUseNetns, type Netns } from '../../../src/testbed/netns.js';
 import { AgentProcess, datastoreApply } from '../../helpers/agent-process.js';
-import { startEtcdIn } from '../../helpers/calico.js';
+import { affinityYaml, meshWithPoolYaml, nodeYaml, startEtcdIn } from '../../helpers/calico.js';
 
 const PREFIX = 'h1pv';
 const SESSION = 'Global_10_93_0_3';
@@ -55,29 +55,7 @@ metadata: { name: tor-b }
 spec: { peerIP: 10.93.0.3, asNumber: 64512${keepalive ? `, keepaliveTime: ${keepalive}s` : ''} }
 `;
 
-const resources = `
-apiVersion: projectcalico.org/v3
-kind: BGPConfiguration
-metadata: { name: default }
-spec: { nodeToNodeMeshEnabled: false, asNumber: 64512 }
----
-apiVersion: projectcalico.org/v3
-kind: IPPool
-metadata: { name: pool-a }
-spec: { cidr: 10.244.0.0/16, ipipMode: Always, blockSize: 26 }
----
-apiVersion: projectcalico.org/v3
-kind: Node
-metadata: { name: node-a }
-spec: { bgp: { ipv4Address: 10.93.0.9/24 } }
----
-kind: IPAMBlock
-spec: { cidr: 10.244.9.0/26, affinity: "host:node-a" }
----
-kind: BlockAffinity
-spec: { node: node-a, cidr: 10.244.9.0/26, state: confirmed }
----
-${bgpPeer()}`;
+const resources = meshWithPoolYaml('10.244.0.0/16', { mesh: false }) + nodeYaml('node-a', '10.93.0.9/24') + affinityYaml('node-a', '10.244.9.0/26') + '---' + bgpPeer();
 
 interface JsonPeer {
   name: string;
