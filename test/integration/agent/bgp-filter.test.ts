@@ -162,4 +162,20 @@ describe('agent run: BGPFilter on a global BGPPeer to an eBGP ToR (BIRD 2)', () 
     await agent.until('192.0.2.0/25 gone from the kernel', () => !kernel().includes('192.0.2.0'), 30_000);
     expect(torSession()).toEqual(before);
   }, 90_000);
+
+  it('a bad edit is a status problem naming BGPFilter/tor-policy and the field; the last good version stays in force', async () => {
+    datastoreApply(a, url, '---\napiVersion: projectcalico.org/v3\nkind: BGPFilter\nmetadata: { name: tor-policy }\nspec: { exportV4: [] }\n');
+    // Written behind calicoctl's back (etcdctl), as a newer or broken client could: an operator the API lacks.
+    const key = '/calico/resources/v3/projectcalico.org/bgpfilters/tor-policy';
+    const bad = JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'BGPFilter', metadata: { name: 'tor-policy' }, spec: { exportV4: [{ action: 'Reject', matchOperator: 'Within', cidr: '10.245.2.0/26' }] } });
+    await bird!.waitFor('show route protocol node_a', (out) => out.includes('10.245.1.0/26'), 30_000);
+    a.exec('etcdctl', ['--endpoints', url, 'put', key, bad]);
+    const line = await agent.until('the skipped filter in agent status', () => agent.cli(['status']).split('\n').find((l) => l.includes('bad resource skipped: BGPFilter/tor-policy')));
+    expect(line).toMatch(/spec\.exportV4\[0\]\.matchOperator: "Within" is not one of Equal, NotEqual, In, NotIn/);
+    // The empty version (no export rules) is still the one in force: both blocks stay at the ToR.
+    await new Promise((r) => setTimeout(r, 1000));
+    const atTor = bird!.birdc('show route protocol node_a');
+    expect(atTor).toContain('10.245.1.0/26');
+    expect(atTor).toContain('10.245.2.0/26');
+  }, 60_000);
 });

@@ -98,7 +98,7 @@ describe('problems beyond calicoctl', () => {
     );
     const list = problems(snap, { utc: true });
     expect(list[0]).toBe('datastore disconnected since 23:40:00: connect ECONNREFUSED 127.0.0.1:2379 (sessions and routes are kept as last known)');
-    expect(list[1]).toMatch(/^bad resource skipped: \/calico\/resources\/v3\/projectcalico.org\/bgppeers\/p1: spec.peerIP/);
+    expect(list[1]).toMatch(/^bad resource skipped: BGPPeer\/p1 \(\/calico\/resources\/v3\/projectcalico.org\/bgppeers\/p1\): spec.peerIP/);
     expect(list[2]).toMatch(/^peer 10.0.0.3 .* is Active: Connect: connection refused — nothing listens on 10.0.0.3:179/);
     expect(list[3]).toMatch(/is Idle: Received NOTIFICATION 2\/2 bad peer AS 64513, expected 64512 — the AS numbers/);
     expect(list[4]).toMatch(/is Active: waiting for 10.0.0.5 to connect/);
