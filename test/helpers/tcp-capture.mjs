@@ -2,18 +2,23 @@
 /**
  * A tiny packet capture for the integration tests, with no tool beyond node
  * and koffi (tshark/tcpdump are not in CI): an AF_PACKET socket on one
- * interface (run it inside the namespace), one JSON line per IPv4 TCP
- * segment to or from one of the given ports (default 179): addresses, ports,
- * IP TTL, TCP flags and the kinds of its TCP options (19 = MD5 signature,
- * RFC 2385 §3.0).
+ * interface (run it inside the namespace), one JSON line per IPv4 or IPv6
+ * TCP segment to or from one of the given ports (default 179): addresses,
+ * ports, IP TTL (IPv6: hop limit), TCP flags and the kinds of its TCP
+ * options (19 = MD5 signature, RFC 2385 §3.0). With `--payload`, also the
+ * sequence number and the segment's payload in hex, for reassembling the
+ * streams (proto-fixtures/capture/bird6.mjs cuts BGP messages out of them).
+ * IPv6 extension headers are not followed (BGP over TCP carries none here).
  *
- *   node tcp-capture.mjs <interface> <seconds> [port,port...]
+ *   node tcp-capture.mjs <interface> <seconds> [port,port...] [--payload]
  */
 import koffi from 'koffi';
 import { readFileSync } from 'node:fs';
 
 const [ifname, seconds] = [process.argv[2], Number(process.argv[3] ?? 10)];
-const ports = new Set((process.argv[4] ?? '179').split(',').map(Number));
+const withPayload = process.argv.includes('--payload');
+const portArg = process.argv[4] && !process.argv[4].startsWith('--') ? process.argv[4] : '179';
+const ports = new Set(portArg.split(',').map(Number));
 const libc = koffi.load('libc.so.6');
 const socket = libc.func('int socket(int, int, int)');
 const bind = libc.func('int bind(int, const void *, uint32_t)');
@@ -41,9 +46,12 @@ const buf = Buffer.alloc(65536);
 const deadline = Date.now() + seconds * 1000;
 while (Date.now() < deadline) {
   const n = Number(recv(fd, buf, buf.length, 0));
-  if (n < 34 || buf.readUInt16BE(12) !== 0x0800 || buf[23] !== 6) continue;
-  const ihl = (buf[14] & 15) * 4;
-  const t = 14 + ihl;
+  if (n < 34) continue;
+  const v6 = buf.readUInt16BE(12) === 0x86dd;
+  if (v6 ? n < 74 || buf[20] !== 6 : buf.readUInt16BE(12) !== 0x0800 || buf[23] !== 6) continue;
+  const t = v6 ? 54 : 14 + (buf[14] & 15) * 4;
+  // An outgoing frame may be shorter than the IP length says only if truncated: take the IP length.
+  const ipEnd = v6 ? 54 + buf.readUInt16BE(18) : 14 + buf.readUInt16BE(16);
   const sport = buf.readUInt16BE(t);
   const dport = buf.readUInt16BE(t + 2);
   if (!ports.has(sport) && !ports.has(dport)) continue;
@@ -60,6 +68,14 @@ while (Date.now() < deadline) {
     i += Math.max(2, buf[i + 1]);
   }
   const addr = (o) => [...buf.subarray(o, o + 4)].join('.');
-  const line = { src: addr(26), dst: addr(30), sport, dport, ttl: buf[22], flags: buf[t + 13], options };
+  // RFC 5952 text, by way of the WHATWG URL parser's IPv6 serializer.
+  const addr6 = (o) => new URL(`http://[${Array.from({ length: 8 }, (_, i) => buf.readUInt16BE(o + 2 * i).toString(16)).join(':')}]`).hostname.slice(1, -1);
+  const line = v6
+    ? { src: addr6(22), dst: addr6(38), sport, dport, ttl: buf[21], flags: buf[t + 13], options }
+    : { src: addr(26), dst: addr(30), sport, dport, ttl: buf[22], flags: buf[t + 13], options };
+  if (withPayload) {
+    line.seq = buf.readUInt32BE(t + 4);
+    line.payload = buf.subarray(t + dataOffset, Math.min(ipEnd, n)).toString('hex');
+  }
   process.stdout.write(JSON.stringify(line) + '\n');
 }
