@@ -69,6 +69,13 @@ export interface RibOptions {
   shareFullExportsFrom?: number;
 }
 
+/**
+ * Export groups share full exports only while the Loc-RIB has at most this
+ * many destinations, and keep at most this many entries (~130 bytes each,
+ * ~8.5 MB per group). A reflector of 1000 clients holds 1000 destinations.
+ */
+const GROUP_DESTS_MAX = 65536;
+
 /** One destination's full export for an export group: the changes, and the source of each (split horizon). */
 interface GroupDest {
   changes: OutChange[];
@@ -1197,7 +1204,8 @@ export class Rib {
       let d = g.dests.get(key);
       if (d === undefined) {
         d = this.groupDest(g.phantom, key, t.payload(s));
-        g.dests.set(key, d);
+        // Bounded: a large table's entries would outweigh what sharing saves.
+        if (g.dests.size < GROUP_DESTS_MAX) g.dests.set(key, d);
       }
       const { changes, srcs } = d;
       for (let i = 0; i < changes.length; i++) if (srcs[i] !== to) out.push(changes[i]);
@@ -1211,6 +1219,9 @@ export class Rib {
       this.groupFull.clear();
       this.groupFullEpoch = this.exportEpoch;
     }
+    // A large table: a shared entry per destination costs more (a Map entry, two arrays) than
+    // exporting it for each member; 300k routes to 10 clients held 4x the heap and CPU.
+    if (this.prefixCount > GROUP_DESTS_MAX) return null;
     const gk = to.profile * 2 + (to.addPathSend ? 1 : 0);
     let g = this.groupFull.get(gk);
     if (g !== undefined) return g;
