@@ -275,6 +275,8 @@ export class Agent {
       clusterId: n.routeReflectorClusterID,
       localAddress: n.ipv4,
       requestFlush: (flush) => setImmediate(flush),
+      // confd renders `merge paths on` in calico-node's kernel protocol: ECMP routes (issue 21).
+      mergePaths: true,
     });
     this.rib = rib;
     const speaker = new Speaker({

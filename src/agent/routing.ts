@@ -159,7 +159,13 @@ export class Routing {
     const kernel = this.kernel;
     if (kernel) {
       this.rib.onBestPathChange((changes) =>
-        kernel.applyBestPaths(changes.map((c) => ({ key: c.key, nextHop: c.best && c.best.peer !== null ? c.best.nextHop : null }))),
+        kernel.applyBestPaths(
+          changes.map((c) => {
+            const nextHop = c.best && c.best.peer !== null ? c.best.nextHop : null;
+            // ECMP (the RIB's mergePaths): every next hop of the tying paths, for one multipath route.
+            return c.nextHops && nextHop !== null ? { key: c.key, nextHop, nextHops: c.nextHops } : { key: c.key, nextHop };
+          }),
+        ),
       );
     }
   }

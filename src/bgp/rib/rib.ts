@@ -32,6 +32,7 @@ import { parseIpv4, type PrefixKey } from '../prefix.js';
 import { ipv6Count, ipv6Keys } from '../codec/nlri.js';
 import { AttrTable, type InternedAttrs } from './attr-set.js';
 import { bestPath, better, selectBest } from './best-path.js';
+import { mergedNextHops } from './merge-paths.js';
 import { Ipv4Table, Ipv6Table, LIST_FLAG, listOffset, listPayload, MAX_ELEMENT, MIXED, PathLists } from './dest-table.js';
 import { addressNumber, Path, PeerState, type BestInfo, type RibPeer } from './path.js';
 import { exportAttributes, importRejection, type LocalSpeaker } from './propagation.js';
@@ -67,6 +68,12 @@ export interface RibOptions {
    * below that, a destination's shared entry would cost more than it saves.
    */
   shareFullExportsFrom?: number;
+  /**
+   * BIRD's kernel `merge paths on` (confd renders it for every calico-node):
+   * best-path changes carry the next hops of every path mergable with the best
+   * (merge-paths.ts), for one ECMP kernel route. IPv4 only for now.
+   */
+  mergePaths?: boolean;
 }
 
 /**
@@ -104,6 +111,8 @@ export interface PeerUpInfo {
 export interface BestPathChange {
   key: PrefixKey;
   best: { nextHop: string; peer: string | null; attrs: AttrSet } | null;
+  /** With mergePaths: two or more distinct next hops (the best's first) when paths tie up to the tie-breaks. */
+  nextHops?: string[];
 }
 
 /** Our own route, per prefix: the communities Calico attaches (prefixAdvertisements). */
@@ -187,6 +196,9 @@ export class Rib {
   /** Calico prefixAdvertisements: the communities a learned route passed on takes (our own carry theirs already). */
   private communityRules: CommunityRules = CommunityRules.none;
   private readonly bestListeners: ((changes: BestPathChange[]) => void)[] = [];
+  private readonly mergePaths: boolean;
+  /** Destinations whose last best-path change carried several next hops, with them (sorted, joined). */
+  private readonly merged = new Map<PrefixKey, string>();
 
   // The destination being edited: its elements in a scratch array (at most a
   // few, so copying in and out is cheaper than editing the arena in place
@@ -197,6 +209,7 @@ export class Rib {
   private readonly atE = (i: number): Path => this.pathById[this.E[i] >>> 1]!;
 
   constructor(opts: RibOptions) {
+    this.mergePaths = (opts.mergePaths ?? false) && (opts.family ?? 4) === 4;
     this.me = {
       localAs: opts.localAs,
       routerId: opts.routerId,
@@ -610,8 +623,10 @@ export class Rib {
       }
       const oldBest = dirtyOld[d];
       const newBest = this.bestOf(pl);
+      // ECMP: a path that ties with the best changes the kernel route even when the best stays.
+      const merged = best !== null && this.mergePaths && (pl >= LIST_FLAG || this.merged.size > 0) && this.noteMerged(best, key, pl, newBest);
       if (oldBest === newBest && !anyAddPath) continue;
-      if (best !== null && oldBest !== newBest) this.noteBest(best, key, oldBest, newBest);
+      if (best !== null && oldBest !== newBest && !merged) this.noteBest(best, key, oldBest, newBest);
       // Consecutive prefixes mostly share their Path objects: export each once per flush run.
       // ... and, for learned routes, the same prefix-advertisement communities (community-rules.ts).
       const add = this.communityRules.empty ? null : this.communityRules.forPrefix(key);
@@ -634,6 +649,27 @@ export class Rib {
   private readonly apGroupDelta: number[] = [];
   private filtersUp = false;
   private memoAdd: CommunityAdd | null = null;
+
+  /**
+   * With mergePaths: note the destination's change if it has, or had, several
+   * next hops (then it is handled here: true); false leaves it to noteBest.
+   */
+  private noteMerged(best: BestPathChange[], key: PrefixKey, pl: number, newBest: Path | undefined): boolean {
+    const hops = newBest !== undefined && pl >= LIST_FLAG ? mergedNextHops(newBest, this.acceptedPaths(pl), (p) => this.bestInfo(p).nextHop) : null;
+    const sig = hops !== null && hops.length > 1 ? [...hops].sort().join(' ') : undefined;
+    const prev = this.merged.get(key);
+    if (sig === undefined) {
+      if (prev === undefined) return false;
+      this.merged.delete(key);
+      best.push({ key, best: newBest ? this.bestInfo(newBest) : null });
+      return true;
+    }
+    if (sig !== prev) {
+      this.merged.set(key, sig);
+      best.push({ key, best: this.bestInfo(newBest!), nextHops: hops! });
+    }
+    return true;
+  }
 
   private noteBest(best: BestPathChange[], key: PrefixKey, oldBest: Path | undefined, newBest: Path | undefined): void {
     // The kernel needs nothing when only the path object changed (same attributes from the same source).
@@ -1039,7 +1075,8 @@ export class Rib {
   /** After a change of `E[0, n)` without ADD-PATH peers: mark dirty when the best is no longer `oldBest`. */
   private markIfBestChanged(slot: number, key: PrefixKey, n: number, oldBest: Path | undefined): boolean {
     const nb = n > 0 && this.atE(0).accepted ? this.atE(0) : undefined;
-    return nb !== oldBest && this.markDirty(slot, key, oldBest);
+    // With mergePaths a path beside the best may change the kernel's ECMP route: flush looks at it.
+    return (nb !== oldBest || this.mergePaths) && this.markDirty(slot, key, oldBest);
   }
 
   /**
@@ -1499,7 +1536,8 @@ export class Rib {
     if (!b.accepted || (accepted && set.neighbourAs !== b.attrs.neighbourAs)) return false;
     const path = st.pathFor(set, pathId, accepted);
     const wins = accepted && better(path, b);
-    const dirty = (this.addPathUp > 0 ? accepted : wins) && this.touch(slot, key, n, off);
+    // A losing path can still join the ECMP route (mergePaths): then it is looked at too.
+    const dirty = (this.addPathUp > 0 || this.mergePaths ? accepted : wins) && this.touch(slot, key, n, off);
     st.received++;
     if (accepted) {
       st.accepted++;
