@@ -82,6 +82,16 @@ export class Bird {
     return sh('birdc', ['-s', this.ctlPath, ...command.split(/\s+/).filter(Boolean)]);
   }
 
+  /**
+   * One protocol's line of `show protocols`: its state ("Established", ...)
+   * and since (one-second resolution): an unchanged since means no reset.
+   */
+  protocolState(name: string): { state: string; since: string } {
+    const line = this.birdc(`show protocols ${name}`).split('\n').find((l) => l.startsWith(name)) ?? '';
+    const cols = line.trim().split(/\s+/);
+    return { state: cols.slice(5).join(' '), since: cols[4] ?? '' };
+  }
+
   private tryBirdc(command: string): string {
     try {
       return this.birdc(command);

@@ -87,12 +87,7 @@ describe('agent run: BGPFilter on a global BGPPeer to an eBGP ToR (BIRD 2)', () 
   let a: Netns;
   let url = '';
 
-  /** BIRD's `show protocols` line for node_a: state and since. */
-  const torSession = (): { state: string; since: string } => {
-    const line = bird!.birdc('show protocols node_a').split('\n').find((l) => l.startsWith('node_a')) ?? '';
-    const cols = line.trim().split(/\s+/);
-    return { state: cols.slice(5).join(' '), since: cols[4] ?? '' };
-  };
+  const torSession = (): { state: string; since: string } => bird!.protocolState('node_a');
   const kernel = (): string => a.routes('bird').join('\n');
 
   beforeAll(async () => {

@@ -142,11 +142,7 @@ describe('agent run: service CIDRs, communities and per-peer options towards an 
   let url = '';
 
   const torRoutes = (): Map<string, TorRoute> => parseRoutes(tor!.birdc('show route all protocol node_a'));
-  const torSession = (): { state: string; since: string } => {
-    const line = tor!.birdc('show protocols node_a').split('\n').find((l) => l.startsWith('node_a')) ?? '';
-    const cols = line.trim().split(/\s+/);
-    return { state: cols.slice(5).join(' '), since: cols[4] ?? '' };
-  };
+  const torSession = (): { state: string; since: string } => tor!.protocolState('node_a');
   const agentSince = (): string | undefined => agent.status().peers.find((p) => p.address === TOR)?.since;
 
   beforeAll(async () => {
