@@ -1265,18 +1265,10 @@ export class Rib {
     let members = 0;
     for (const p of this.upPeers) if (p.profile === to.profile && p.addPathSend === to.addPathSend) members++;
     if (members < this.shareFullFrom) return null;
-    // Exports depend on the receiver only through its profile's settings and split horizon.
-    const phantom = new PeerState('', 0, false);
-    phantom.ibgp = to.ibgp;
-    phantom.asNumber = to.asNumber;
-    phantom.rrClient = to.rrClient;
-    phantom.keepOriginalNextHop = to.keepOriginalNextHop;
-    phantom.nextHopSelf = to.nextHopSelf;
-    phantom.localAs = to.localAs;
-    phantom.profile = to.profile;
-    phantom.exportFilters = to.exportFilters; // equal in the profile
-    phantom.addPathSend = to.addPathSend;
-    phantom.up = true;
+    // Exports depend on the receiver only through its profile's settings and split horizon:
+    // an object that reads every setting from `to` (its prototype) but is not `to`, so
+    // it is the source of no path. Settings added to PeerState later follow by themselves.
+    const phantom = Object.create(to) as PeerState;
     g = { phantom, dests: new Map() };
     this.groupFull.set(gk, g);
     return g;
