@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parsePrefix } from '../../../src/bgp/prefix.js';
+import { formatPrefix6, parsePrefix6 } from '../../../src/bgp/prefix6.js';
 import { Rib } from '../../../src/bgp/rib/rib.js';
 import { learnedExportFilter } from '../../../src/bgp/rib/calico-policy.js';
 import { decodeKv, type BGPFilterResource } from '../../../src/datastore/model/resources.js';
@@ -170,5 +171,33 @@ describe('BGPFilter in the RIB', () => {
     rib.flush();
     expect(rib.lookup(parsePrefix('192.0.2.0/25')).best).toBeNull();
     expect(rib.counters('tor')).toMatchObject({ received: 0, accepted: 0 });
+  });
+
+  it('the IPv6 RIB applies the V6 lists only (bird6 calls the V6 functions)', () => {
+    const f = filter('v6', {
+      importV4: [{ action: 'Reject' }],
+      importV6: [{ action: 'Reject', cidr: '2001:db8::/32', matchOperator: 'In' }],
+      exportV6: [{ action: 'Reject', cidr: 'fd00:245:1::/122', matchOperator: 'Equal' }],
+    });
+    const rib = new Rib({ localAs: AS, routerId: ME, localAddress: ME }).ipv6Sibling('fd00:1::1');
+    const sent: string[] = [];
+    rib.onAdjRibOut((_p, cs) => cs.forEach((c) => sent.push(`${formatPrefix6(c.key)} ${c.attrs ? 'A' : 'W'}`)));
+    rib.setLocalRoutes(new Map([[parsePrefix6('fd00:245:1::/122'), {}], [parsePrefix6('fd00:245:2::/122'), {}]]));
+    rib.addPeer(peer('tor6', 'fd00:1::fe', 65100, { filters: [f] }));
+    const table = rib.peerUp('tor6', { remoteRouterId: '10.0.0.254', ...UP }).map((c) => formatPrefix6(c.key));
+    expect(table).toEqual(['fd00:245:2::/122']);
+    rib.applyUpdate('tor6', {
+      type: 'UPDATE',
+      withdrawn: { keys: [], pathIds: null },
+      attributes: { origin: 0, asPath: [{ type: 2, asns: [65100] }], mpReach: { afi: 2, safi: 1, nextHops: ['fd00:1::fe'], nlri: { prefixes: ['2001:db8:1::/48', '2001:db9::/48'], pathIds: null } } },
+      nlri: { keys: [], pathIds: null },
+    });
+    rib.flush();
+    // importV4's catch-all Reject is not consulted for IPv6 routes.
+    expect(rib.lookup(parsePrefix6('2001:db8:1::/48')).best).toBeNull();
+    expect(rib.lookup(parsePrefix6('2001:db9::/48')).best?.peer).toBe('tor6');
+    rib.updatePeer(peer('tor6', 'fd00:1::fe', 65100, { filters: [] }));
+    expect(rib.lookup(parsePrefix6('2001:db8:1::/48')).best?.peer).toBe('tor6');
+    expect(sent).toContain('fd00:245:1::/122 A');
   });
 });
