@@ -418,6 +418,9 @@ export class Agent {
   snapshot(): StatusSnapshot {
     const now = this.now();
     const rib = this.rib;
+    // BGPFilters per session name (only peers with filters; the mesh has none).
+    const filtersOf = new Map<string, string[]>();
+    for (const c of this.state?.peers.values() ?? []) if (c.filters?.length) filtersOf.set(c.name, c.filters.map((f) => f.name));
     const peers: PeerSnapshot[] = (this.speaker?.status() ?? []).map((s) => {
       let received = 0;
       let accepted = 0;
@@ -449,6 +452,7 @@ export class Agent {
         keepaliveTime: s.keepaliveTime,
         capabilities: s.capabilities,
         ...(s.bgpPeer ? { bgpPeer: s.bgpPeer } : {}),
+        ...(filtersOf.has(s.name) ? { filters: filtersOf.get(s.name) } : {}),
         ...(s.disabled ? { disabled: true } : {}),
         bfd: this.bfd?.status(s.name),
         counters: {

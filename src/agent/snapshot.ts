@@ -50,6 +50,8 @@ export interface PeerSnapshot {
   counters: PeerCounters;
   /** The BGPPeer resource behind this session (none for the mesh). */
   bgpPeer?: string;
+  /** The BGPFilters in force on this session, in the order they are tried (BGPPeer spec.filters). */
+  filters?: string[];
   /** Disabled by the operator (`agent peers disable`): held Idle until `agent peers enable`; an agent restart enables it. */
   disabled?: boolean;
   /** BFD (issue 22), when the peer's failureDetectionMode turned it on: state, negotiated intervals, last down reason. */

@@ -27,6 +27,7 @@ export function formatPeer(p: PeerSnapshot, now: number): string {
   if (p.localAddress) lines.push(`    Source address:   ${p.localAddress}`);
   if (p.holdTime !== undefined) lines.push(`    Hold timer:       ${p.holdTime} s, keepalive ${p.keepaliveTime ?? Math.floor(p.holdTime / 3)} s`);
   if (p.capabilities?.length) lines.push(`    Capabilities:     ${p.capabilities.join(', ')}`);
+  if (p.filters?.length) lines.push(`    BGPFilters:       ${p.filters.join(', ')} (first matching rule decides; agent routes names it)`);
   const c = p.counters;
   lines.push(`    Routes:           ${c.received} received, ${c.accepted} accepted, ${c.advertised} advertised`);
   lines.push(`    Messages:         ${c.messagesIn} in (${c.updatesIn} updates), ${c.messagesOut} out (${c.updatesOut} updates)`);

@@ -134,6 +134,7 @@ describe('agent run: BGPFilter on a global BGPPeer to an eBGP ToR (BIRD 2)', () 
     expect(all).toMatch(/BGP\.as_path: 64512 65000\s*\n/);
     expect(all).toMatch(/BGP\.community: \(65000,100\)/);
     expect(torSession().state).toMatch(/Established/);
+    expect(agent.cli(['peers', '10.98.3.254'])).toMatch(/BGPFilters: +tor-policy /);
   }, 90_000);
 
   it('a filter edit in etcd applies live, without resetting the session', async () => {
