@@ -118,4 +118,26 @@ describe('borrowed addresses and ECMP against BIRD peers', () => {
     a.ip(['route', 'del', '10.244.9.5']);
     await birdB.waitFor('show route', (out) => out.includes('10.244.20.7/32') && !out.includes('10.244.9.5/32'));
   }, 90_000);
+
+  it('programs one multipath route over both BIRD peers offering 10.244.30.0/26, and one next hop by a replace when one withdraws', async () => {
+    const ecmp = [
+      'unicast 10.244.30.0/26 proto bird scope global',
+      'nexthop via 10.97.0.3 dev tunl0 weight 1 onlink',
+      'nexthop via 10.97.0.4 dev tunl0 weight 1 onlink',
+    ];
+    const show = (): string[] => a.ip(['-d', 'route', 'show', '10.244.30.0/26']).split('\n').map((l) => l.trim()).filter(Boolean);
+    // The exact form BIRD 2 writes with `merge paths on` (checked in a namespace; docs/ARCHITECTURE.md).
+    await agent.until('the ECMP route', () => show().join('|') === ecmp.join('|'), 40_000, { context: () => show().join('\n') });
+    monitor = new RouteMonitor(a);
+    const from = await monitor.mark();
+    birds[1].birdc('disable blocks'); // node-c withdraws 10.244.30.0/26
+    await agent.until('one next hop left', () => show().join('|') === 'unicast 10.244.30.0/26 via 10.97.0.3 dev tunl0 proto bird scope global onlink', 30_000, { context: () => show().join('\n') });
+    const to = await monitor.mark();
+    const seen = monitor.between(from, to).filter((l) => l.includes('10.244.30.0/26'));
+    expect(seen.length).toBeGreaterThan(0); // the change itself was seen...
+    expect(seen.filter((l) => l.startsWith('Deleted'))).toEqual([]); // ...and no window without a route
+    // And back to two next hops when node-c offers it again.
+    birds[1].birdc('enable blocks');
+    await agent.until('both next hops again', () => show().join('|') === ecmp.join('|'), 30_000, { context: () => show().join('\n') });
+  }, 120_000);
 });
