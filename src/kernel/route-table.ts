@@ -83,7 +83,11 @@ export class ShapeTable {
 
   /** A fresh KernelRoute (for a backend op, status or a log line). */
   route(prefix: PrefixKey, id: number): KernelRoute {
-    return { prefix, ...this.list[id] };
+    const s = this.list[id];
+    const r: KernelRoute = { prefix, type: s.type, onlink: s.onlink, metric: s.metric };
+    if (s.gateway !== undefined) r.gateway = s.gateway;
+    if (s.dev !== undefined) r.dev = s.dev;
+    return r;
   }
 
   /** Shape `have` satisfies shape `want` (routeSatisfies on ids; equal ids always do). */
