@@ -13,8 +13,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { Speaker } from '../bgp/session/speaker.js';
 import { Rib } from '../bgp/rib/rib.js';
-import { learnedExportFilter, originatedFromDesired, originatedRoutes } from '../bgp/rib/calico-policy.js';
-import { formatPrefix } from '../bgp/prefix.js';
+import { learnedExportFilter, localRoute, originatedFromDesired } from '../bgp/rib/calico-policy.js';
 import type { AlienRouteSource } from '../kernel/alien-routes.js';
 import { CommunityRules } from '../bgp/rib/community-rules.js';
 import { KernelProgrammer } from '../kernel/programmer.js';
@@ -333,13 +332,14 @@ export class Agent {
     if (blocksChanged || poolsChanged || communities) {
       const originated = originatedFromDesired(state);
       for (const problem of originated.problems ?? []) this.log.warn({ problem }, 'export policy');
-      // Through the wiring: the borrowed addresses among the kernel's alien routes join our own routes.
-      const ads = state.bgp.prefixAdvertisements;
+      // Through the wiring: the borrowed addresses among the kernel's alien routes join our own
+      // routes, with the communities prefixAdvertisements give their /32 (as BIRD's apply_communities).
+      const rules = communities ?? new CommunityRules(state.bgp.prefixAdvertisements, 4);
       this.routing?.setLocalRoutes({
         routes: originated.routes,
         blocks: [...state.blocks.values()],
         pools: [...state.pools.values()],
-        routeOf: (key) => originatedRoutes([{ cidr: formatPrefix(key), state: 'confirmed' }], [], ads).routes.get(key) ?? {},
+        routeOf: (key) => localRoute(rules.forPrefix(key)),
       });
     }
     if (poolsChanged) this.rib?.setExportFilter(learnedExportFilter(state.pools.values()));
