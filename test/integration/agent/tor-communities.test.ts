@@ -16,7 +16,10 @@
  * - a community edit in etcd applies live: the new values at the ToR, the
  *   session not reset (BIRD's "since" and the agent's unchanged);
  * - nextHopMode Self vs Keep on node-b's re-advertised block: next hop
- *   node-a, then node-b's own address.
+ *   node-a, then node-b's own address;
+ * - an unknown community name and a bad numAllowedLocalASNumbers are
+ *   `agent status` problems naming the resource and field, and the rest
+ *   applies (the other communities stay, the session comes back).
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -219,5 +222,22 @@ describe('agent run: service CIDRs, communities and per-peer options towards an 
     const r = torRoutes();
     expect(r.get('10.246.3.0/26')).toMatchObject({ nextHop: B, asPath: '65010', community: '(64512,8)' });
     expect(r.get('10.246.1.0/26')!.nextHop).toBe(A);
+  }, 90_000);
+
+  it('bad values are status problems naming the resource and field; the rest applies', async () => {
+    datastoreApply(a, url, bgpConfigYaml('no-such-community') + torPeerYaml('Keep').replace('nextHopMode: Keep', 'nextHopMode: Keep, numAllowedLocalASNumbers: -1'));
+    const problems = await agent.until('both problems in agent status', () => {
+      const text = agent.cli(['status']);
+      return /bgpconfigurations\/default: spec\.prefixAdvertisements\[2\]\.communities\[1\]: "no-such-community"/.test(text) &&
+        /bgppeers\/tor: spec\.numAllowedLocalASNumbers: /.test(text)
+        ? text
+        : false;
+    });
+    expect(problems).toMatch(/datastore: .*bgppeers\/tor: spec\.numAllowedLocalASNumbers: -1 is out of range/);
+    // The good entries still apply: the large community stays, the bad name's entry is left out.
+    await tor!.waitFor('show route all protocol node_a', (out) => !out.includes('(64512,8)'), 30_000);
+    const r = torRoutes();
+    expect(r.get('10.246.1.0/26')).toMatchObject({ community: '', large: '(65100, 1, 2)', asPath: '65010' });
+    expect(r.get('10.96.0.0/12')!.community).toBe('(65100,100)');
   }, 90_000);
 });
