@@ -311,6 +311,38 @@ export function birdPeers(c: ClusterSpec): BirdPeer[] {
   return out;
 }
 
+/** One family's blocks and export filter, as confd renders them (`6`: bird6.cfg's names and an ipv6 channel). */
+function blocksAndExport(f: '' | '6', staticName: string, blocks: string[], pools: PoolSpec[]): string[] {
+  const L: string[] = [];
+  if (blocks.length) {
+    L.push(`protocol static${staticName} {`, f ? '  ipv6;' : '  ipv4;');
+    for (const b of blocks) L.push(`  route ${b} blackhole;`);
+    L.push('}');
+  }
+  L.push(`function calico_aggr${f}() {`);
+  for (const b of blocks) L.push(`  if ( net = ${b} ) then { accept; }`, `  if ( net ~ ${b} ) then { reject; }`);
+  L.push('}');
+  L.push(`filter calico_export_to_bgp_peers${f} {`, `  calico_aggr${f}();`);
+  for (const p of pools) L.push(`  if ( net ~ ${p.cidr} ) then { accept; }`);
+  L.push('  reject;', '}');
+  return L;
+}
+
+/** The kernel protocol of one family (`export none` unless `kernel`, the counterpart of --no-program-routes). */
+function kernelProtocol(f: '' | '6', kernelName: string, kernel: boolean): string[] {
+  const channel = f ? 'ipv6' : 'ipv4';
+  return [
+    `protocol kernel${kernelName} {`, '  learn;', '  persist;', '  scan time 2;', '  graceful restart;', '  merge paths on;', '  metric 0;', `  ${channel} {`, '    import all;',
+    kernel ? `    export filter calico_kernel_programming${f};` : '    export none; # benchmark: the counterpart of agent run --no-program-routes',
+    '  };', '}',
+  ];
+}
+
+/** confd's bgp template of one family: multihop, gateway recursive, add paths, graceful restart and its timers. */
+function bgpTemplate(f: '' | '6'): string[] {
+  return [`template bgp bgp_template${f} {`, '  description "Connection to BGP peer";', `  local as ${AS};`, '  multihop;', `  ${f ? 'ipv6' : 'ipv4'} {`, '    gateway recursive;', '    import all;', `    export filter calico_export_to_bgp_peers${f};`, '    add paths on;', '  };', '  graceful restart;', '  connect delay time 2;', '  connect retry time 5;', '  error wait time 5,30;', '}'];
+}
+
 /**
  * calico-node's bird.cfg for the SUT (confd's templates in BIRD 2 syntax, as
  * src/lab/bird-config.ts renders them): static blackholes for its blocks,
@@ -328,17 +360,7 @@ export function birdConfig(c: ClusterSpec, opts: { kernel: boolean; logFile: str
   const pools = c.pools.filter((p) => !isV6(p.cidr));
   L.push(`log "${opts.logFile}" { warning, error, fatal };`);
   L.push(`router id ${c.sutAddress};`);
-  if (sutBlocks.length) {
-    L.push('protocol static {', '  ipv4;');
-    for (const b of sutBlocks) L.push(`  route ${b} blackhole;`);
-    L.push('}');
-  }
-  L.push('function calico_aggr() {');
-  for (const b of sutBlocks) L.push(`  if ( net = ${b} ) then { accept; }`, `  if ( net ~ ${b} ) then { reject; }`);
-  L.push('}');
-  L.push('filter calico_export_to_bgp_peers {', '  calico_aggr();');
-  for (const p of pools) L.push(`  if ( net ~ ${p.cidr} ) then { accept; }`);
-  L.push('  reject;', '}');
+  L.push(...blocksAndExport('', '', sutBlocks, pools));
   L.push('filter calico_kernel_programming', 'ip nh;', '{');
   for (const p of pools) {
     L.push(`  if ( net ~ ${p.cidr} ) then {`, '    if ( dest = RTD_BLACKHOLE ) then accept;');
@@ -346,12 +368,10 @@ export function birdConfig(c: ClusterSpec, opts: { kernel: boolean; logFile: str
     L.push('    accept;', '  }');
   }
   L.push('  accept;', '}');
-  L.push('protocol kernel {', '  learn;', '  persist;', '  scan time 2;', '  graceful restart;', '  merge paths on;', '  metric 0;', '  ipv4 {', '    import all;');
-  L.push(opts.kernel ? '    export filter calico_kernel_programming;' : '    export none; # benchmark: the counterpart of agent run --no-program-routes');
-  L.push('  };', '}');
+  L.push(...kernelProtocol('', '', opts.kernel));
   L.push('protocol device { scan time 2; }');
   L.push('protocol direct {', '  ipv4;', '  interface -"cali*", -"kube-ipvs*", "*";', '}');
-  L.push('template bgp bgp_template {', '  description "Connection to BGP peer";', `  local as ${AS};`, '  multihop;', '  ipv4 {', '    gateway recursive;', '    import all;', '    export filter calico_export_to_bgp_peers;', '    add paths on;', '  };', '  graceful restart;', '  connect delay time 2;', '  connect retry time 5;', '  error wait time 5,30;', '}');
+  L.push(...bgpTemplate(''));
   for (const p of birdPeers(c)) {
     L.push(`protocol bgp ${p.name} from bgp_template {`, `  neighbor ${p.address} as ${AS};`, `  source address ${c.sutAddress};`);
     if (p.passive) L.push('  passive on;');
@@ -374,26 +394,13 @@ function bird6Config(c: ClusterSpec, opts: { kernel: boolean }): string[] {
   const self = c.sutAddress6!;
   const blocks = c.sutBlocks.filter(isV6);
   const pools = c.pools.filter((p) => isV6(p.cidr));
-  const L: string[] = ['# ---- IPv6 (bird6.cfg) ----'];
-  if (blocks.length) {
-    L.push('protocol static static6 {', '  ipv6;');
-    for (const b of blocks) L.push(`  route ${b} blackhole;`);
-    L.push('}');
-  }
-  L.push('function calico_aggr6() {');
-  for (const b of blocks) L.push(`  if ( net = ${b} ) then { accept; }`, `  if ( net ~ ${b} ) then { reject; }`);
-  L.push('}');
-  L.push('filter calico_export_to_bgp_peers6 {', '  calico_aggr6();');
-  for (const p of pools) L.push(`  if ( net ~ ${p.cidr} ) then { accept; }`);
-  L.push('  reject;', '}');
+  const L: string[] = ['# ---- IPv6 (bird6.cfg) ----', ...blocksAndExport('6', ' static6', blocks, pools)];
   L.push('filter calico_kernel_programming6 {');
   for (const p of pools) L.push(`  if ( net ~ ${p.cidr} ) then { accept; }`);
   L.push('  reject;', '}');
-  L.push('protocol kernel kernel6 {', '  learn;', '  persist;', '  scan time 2;', '  graceful restart;', '  merge paths on;', '  metric 0;', '  ipv6 {', '    import all;');
-  L.push(opts.kernel ? '    export filter calico_kernel_programming6;' : '    export none; # benchmark: the counterpart of agent run --no-program-routes');
-  L.push('  };', '}');
+  L.push(...kernelProtocol('6', ' kernel6', opts.kernel));
   L.push('protocol direct direct6 {', '  ipv6;', '  interface -"cali*", -"kube-ipvs*", "*";', '}');
-  L.push('template bgp bgp_template6 {', '  description "Connection to BGP peer";', `  local as ${AS};`, '  multihop;', '  ipv6 {', '    gateway recursive;', '    import all;', '    export filter calico_export_to_bgp_peers6;', '    add paths on;', '  };', '  graceful restart;', '  connect delay time 2;', '  connect retry time 5;', '  error wait time 5,30;', '}');
+  L.push(...bgpTemplate('6'));
   for (let i = 0; c.mesh && i < c.nodes; i++) {
     const a = nodeAddress6(i);
     L.push(`protocol bgp Mesh_${a.replace(/:/g, '_')} from bgp_template6 {`, `  neighbor ${a} as ${AS};`, `  source address ${self};`);
