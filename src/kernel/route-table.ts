@@ -87,6 +87,7 @@ export class ShapeTable {
     const r: KernelRoute = { prefix, type: s.type, onlink: s.onlink, metric: s.metric };
     if (s.gateway !== undefined) r.gateway = s.gateway;
     if (s.dev !== undefined) r.dev = s.dev;
+    if (s.nexthops !== undefined) r.nexthops = s.nexthops.map((h) => ({ ...h }));
     return r;
   }
 
