@@ -62,3 +62,31 @@ metadata: { name: pool-a }
 spec: { cidr: ${poolCidr}, ipipMode: ${opts.ipipMode ?? 'Always'}, natOutgoing: true, blockSize: 26 }
 `;
 }
+
+/**
+ * BIRD 2 as a mesh node beside an agent at `agentIp`: its `blocks` as static
+ * blackholes (exported, next hop self, ADD-PATH on), passive since the agent
+ * has the greater address and connects (Calico's mesh rule), `localAs`
+ * 64512 unless a test wants a mismatch.
+ */
+export function birdMeshPeerConfig(routerId: string, agentIp: string, blocks: string[], localAs = 64512): string {
+  return `
+router id ${routerId};
+log stderr all;
+protocol device { scan time 2; }
+protocol static blocks {
+  ipv4 { export all; };
+${blocks.map((b) => `  route ${b} blackhole;`).join('\n')}
+}
+protocol bgp Mesh_${agentIp.replaceAll('.', '_')} {
+  local ${routerId} as ${localAs};
+  neighbor ${agentIp} as 64512;
+  passive on;
+  graceful restart on;
+  connect delay time 2;
+  connect retry time 5;
+  error wait time 5, 30;
+  ipv4 { import all; export all; add paths on; next hop self; };
+}
+`;
+}

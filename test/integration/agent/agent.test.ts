@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bird } from '../../../src/testbed/bird.js';
 import { Netns, Testbed, canUseNetns, sh } from '../../../src/testbed/netns.js';
 import { AgentProcess, CLI, datastoreApply } from '../../helpers/agent-process.js';
-import { startEtcdIn } from '../../helpers/calico.js';
+import { birdMeshPeerConfig, startEtcdIn } from '../../helpers/calico.js';
 import { DEFAULT_METRICS_PORT } from '../../../src/agent/config.js';
 
 const PREFIX = 'agt';
@@ -26,27 +26,8 @@ if (!canUseNetns()) {
   throw new Error('agent integration tests need root (network namespaces)');
 }
 
-function birdConfig(routerId: string, localAs: number, blocks: string[]): string {
-  return `
-router id ${routerId};
-log stderr all;
-protocol device { scan time 2; }
-protocol static blocks {
-  ipv4 { export all; };
-${blocks.map((b) => `  route ${b} blackhole;`).join('\n')}
-}
-protocol bgp Mesh_10_98_0_9 {
-  local ${routerId} as ${localAs};
-  neighbor 10.98.0.9 as 64512;
-  passive on;
-  graceful restart on;
-  connect delay time 2;
-  connect retry time 5;
-  error wait time 5, 30;
-  ipv4 { import all; export all; add paths on; next hop self; };
-}
-`;
-}
+/** node-b..d's BIRD beside the agent (10.98.0.9). */
+const birdConfig = (routerId: string, localAs: number, blocks: string[]): string => birdMeshPeerConfig(routerId, '10.98.0.9', blocks, localAs);
 
 const resources = `
 apiVersion: projectcalico.org/v3

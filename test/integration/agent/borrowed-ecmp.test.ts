@@ -19,35 +19,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bird } from '../../../src/testbed/bird.js';
 import { Testbed, canUseNetns, type Netns } from '../../../src/testbed/netns.js';
 import { AgentProcess, datastoreApply } from '../../helpers/agent-process.js';
-import { affinityYaml, meshWithPoolYaml, nodeYaml, startEtcdIn } from '../../helpers/calico.js';
+import { affinityYaml, birdMeshPeerConfig, meshWithPoolYaml, nodeYaml, startEtcdIn } from '../../helpers/calico.js';
 import { RouteMonitor } from '../../helpers/ip-monitor.js';
 
 const PREFIX = 'h9b';
 
 if (!canUseNetns()) throw new Error('borrowed-address and ECMP tests need root (network namespaces)');
 
-/** A mesh node's BIRD: its block as a static blackhole, exported to node-a (10.97.0.9 connects: the greater IP). */
-function birdConfig(routerId: string, blocks: string[]): string {
-  return `
-router id ${routerId};
-log stderr all;
-protocol device { scan time 2; }
-protocol static blocks {
-  ipv4 { export all; };
-${blocks.map((b) => `  route ${b} blackhole;`).join('\n')}
-}
-protocol bgp Mesh_10_97_0_9 {
-  local ${routerId} as 64512;
-  neighbor 10.97.0.9 as 64512;
-  passive on;
-  graceful restart on;
-  connect delay time 2;
-  connect retry time 5;
-  error wait time 5, 30;
-  ipv4 { import all; export all; add paths on; next hop self; };
-}
-`;
-}
+/** node-b's and node-c's BIRD beside node-a (10.97.0.9). */
+const birdConfig = (routerId: string, blocks: string[]): string => birdMeshPeerConfig(routerId, '10.97.0.9', blocks);
 
 describe('borrowed addresses and ECMP against BIRD peers', () => {
   const bed = new Testbed(PREFIX);

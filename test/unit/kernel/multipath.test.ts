@@ -39,14 +39,20 @@ afterEach(async () => {
   current = undefined;
 });
 
+/** A started programmer on the memory backend (eth0 in 10.10.20.0/24, tunl0), node-a and the pools above. */
+async function started(): Promise<{ backend: MemoryBackend; programmer: KernelProgrammer }> {
+  const backend = new MemoryBackend({ links: { eth0: [P('10.10.20.0/24')], tunl0: [] } });
+  const programmer = new KernelProgrammer({ backend, scheduler: new ManualScheduler(), initialHoldMs: 0 });
+  current = programmer;
+  programmer.setNode(node);
+  programmer.setPools(pools);
+  await programmer.start();
+  return { backend, programmer };
+}
+
 describe('ECMP routes in the programmer', () => {
   it('programs one multipath route in BIRD\'s form, then a single route by one replace when a next hop goes', async () => {
-    const backend = new MemoryBackend({ links: { eth0: [P('10.10.20.0/24')], tunl0: [] } });
-    const programmer = new KernelProgrammer({ backend, scheduler: new ManualScheduler(), initialHoldMs: 0 });
-    current = programmer;
-    programmer.setNode(node);
-    programmer.setPools(pools);
-    await programmer.start();
+    const { backend, programmer } = await started();
     // Next hops arrive in any order; the route lists them ascending, as BIRD does.
     programmer.applyBestPaths([{ key: P('192.168.30.0/26'), nextHop: '10.10.20.4', nextHops: ['10.10.20.4', '10.10.20.3'] }]);
     await programmer.idle();
@@ -70,12 +76,7 @@ describe('ECMP routes in the programmer', () => {
   });
 
   it('programs nothing for a multipath prefix in a VXLAN pool (Felix\'s), and forgets the next hops on a withdraw', async () => {
-    const backend = new MemoryBackend({ links: { eth0: [P('10.10.20.0/24')], tunl0: [] } });
-    const programmer = new KernelProgrammer({ backend, scheduler: new ManualScheduler(), initialHoldMs: 0 });
-    current = programmer;
-    programmer.setNode(node);
-    programmer.setPools(pools);
-    await programmer.start();
+    const { backend, programmer } = await started();
     programmer.applyBestPaths([{ key: P('10.9.1.0/26'), nextHop: '10.10.20.4', nextHops: ['10.10.20.3', '10.10.20.4'] }]);
     programmer.applyBestPaths([{ key: P('192.168.30.0/26'), nextHop: '10.10.20.4', nextHops: ['10.10.20.3', '10.10.20.4'] }]);
     programmer.applyBestPaths([{ key: P('192.168.30.0/26'), nextHop: null }]);
