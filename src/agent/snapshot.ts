@@ -65,7 +65,8 @@ export interface DatastoreSnapshot {
   synced: boolean;
   revision: number;
   lastError?: string;
-  skipped: { key: string; error: string }[];
+  /** `label`: the resource as calicoctl names it ("BGPFilter/tor-policy"), for a resource key. */
+  skipped: { key: string; error: string; label?: string }[];
   /** What the desired state could not honour (own Node resource missing, a password only Kubernetes has, ...). */
   problems?: { key: string; message: string }[];
 }

@@ -8,7 +8,6 @@
  * time: HH:MM:SS when today, the date otherwise. INFO is the BGP state plus
  * BIRD's last error ("Active Socket: Connection refused").
  */
-import { resourceLabel } from '../datastore/keys.js';
 import { kernelLoopCheck } from './readiness.js';
 import type { PeerSnapshot, StatusSnapshot } from './snapshot.js';
 
@@ -111,8 +110,7 @@ export function problems(snap: StatusSnapshot, opts: FormatOptions = {}): string
   if (snap.node.problem && snap.datastore.synced) out.push(`node: ${snap.node.problem}: no BGP speaker runs until it is fixed`);
   if (snap.listener?.error) out.push(`BGP listener: ${snap.listener.error}; only outgoing sessions can come up`);
   for (const s of snap.datastore.skipped) {
-    const label = resourceLabel(s.key);
-    out.push(`bad resource skipped: ${label ? `${label} (${s.key})` : s.key}: ${s.error}`);
+    out.push(`bad resource skipped: ${s.label ? `${s.label} (${s.key})` : s.key}: ${s.error}`);
   }
   for (const p of snap.datastore.problems ?? []) out.push(`datastore: ${p.key}: ${p.message}`);
   for (const p of [...snap.peers].sort((a, b) => a.address.localeCompare(b.address, 'en', { numeric: true }))) {

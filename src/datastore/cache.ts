@@ -38,6 +38,8 @@ export type Touched =
 export interface SkippedResource {
   key: string;
   error: string;
+  /** "BGPFilter/tor-policy" for a resource key (how status names it). */
+  label?: string;
 }
 
 export class ResourceCache implements ResourceView {
@@ -75,7 +77,8 @@ export class ResourceCache implements ResourceView {
         err instanceof ValidationError
           ? err.problems.map((p) => `${p.field ? `${p.field}: ` : ''}${p.message}`).join('; ')
           : (err as Error).message;
-      this.skipped.set(change.key, { key: change.key, error: message });
+      const label = parsed.type === 'resource' ? `${parsed.kind}/${parsed.name}` : undefined;
+      this.skipped.set(change.key, { key: change.key, error: message, ...(label ? { label } : {}) });
       return undefined;
     }
     this.skipped.delete(change.key);

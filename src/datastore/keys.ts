@@ -109,9 +109,3 @@ export function parseKey(key: string): ParsedKey | undefined {
   }
   return undefined;
 }
-
-/** "BGPFilter/tor-policy" for a resource key: how status names a resource to an operator (as calicoctl does). */
-export function resourceLabel(key: string): string | undefined {
-  const k = parseKey(key);
-  return k?.type === 'resource' ? `${k.kind}/${k.name}` : undefined;
-}

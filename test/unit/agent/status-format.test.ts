@@ -92,7 +92,7 @@ describe('problems beyond calicoctl', () => {
         peer({ address: '10.0.0.5', bgpState: 'Active', birdState: 'start', passive: true }),
       ],
       {
-        datastore: { connected: false, since: Date.UTC(2026, 10, 23, 23, 40, 0), synced: true, revision: 9, lastError: 'connect ECONNREFUSED 127.0.0.1:2379', skipped: [{ key: '/calico/resources/v3/projectcalico.org/bgppeers/p1', error: 'spec.peerIP: "10.0.0" is not an IP address' }] },
+        datastore: { connected: false, since: Date.UTC(2026, 10, 23, 23, 40, 0), synced: true, revision: 9, lastError: 'connect ECONNREFUSED 127.0.0.1:2379', skipped: [{ key: '/calico/resources/v3/projectcalico.org/bgppeers/p1', label: 'BGPPeer/p1', error: 'spec.peerIP: "10.0.0" is not an IP address' }] },
         kernel: { enabled: true, routes: 2, lastLoopAt: NOW - 500, failed: [{ route: '10.244.1.0/26 via 10.0.2.9 dev tunl0 onlink', error: 'Nexthop has invalid gateway', since: NOW - 1000, attempts: 3 }] },
       },
     );

@@ -47,7 +47,10 @@ describe('BGPPeer spec.filters', () => {
     const cache = base();
     putFilter(cache, 'f1', { exportV4: [{ action: 'Reject', cidr: '10.244.1.0/26', matchOperator: 'Equal' }] });
     putFilter(cache, 'f1', { exportV4: [{ action: 'Reject', cidr: '10.244.1.0/26', matchOperator: 'Is' }] });
-    expect(cache.skipped.get('/calico/resources/v3/projectcalico.org/bgpfilters/f1')?.error).toMatch(/^spec\.exportV4\[0\]\.matchOperator: "Is" is not one of/);
+    expect(cache.skipped.get('/calico/resources/v3/projectcalico.org/bgpfilters/f1')).toMatchObject({
+      label: 'BGPFilter/f1',
+      error: expect.stringMatching(/^spec\.exportV4\[0\]\.matchOperator: "Is" is not one of/),
+    });
     const { peers } = peersOf(cache);
     expect(peers[0].filters?.[0].exportV4[0].cidr?.operator).toBe('Equal');
   });
