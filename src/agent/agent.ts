@@ -15,6 +15,7 @@ import { Speaker } from '../bgp/session/speaker.js';
 import { Rib } from '../bgp/rib/rib.js';
 import { learnedExportFilter, localRoute, originatedFromDesired } from '../bgp/rib/calico-policy.js';
 import type { AlienRouteSource } from '../kernel/alien-routes.js';
+import { formatKey } from '../kernel/route.js';
 import { CommunityRules } from '../bgp/rib/community-rules.js';
 import { KernelProgrammer } from '../kernel/programmer.js';
 import { ensureTunnel, ipCommand, type IpRunner } from '../kernel/tunnel.js';
@@ -489,7 +490,7 @@ export class Agent {
       peers: this.passwords.explain(peers, (address) => this.speaker?.listenerKeyError(address)),
       datastore,
       kernel: this.kernelSnapshot(),
-      rib: { prefixes: rib?.size() ?? 0, paths: rib?.paths() ?? 0 },
+      rib: { prefixes: rib?.size() ?? 0, paths: rib?.paths() ?? 0, borrowed: (this.routing?.borrowed() ?? []).map(formatKey) },
     };
   }
 

@@ -125,5 +125,6 @@ export interface StatusSnapshot {
   peers: PeerSnapshot[];
   datastore: DatastoreSnapshot;
   kernel: KernelSnapshot;
-  rib: { prefixes: number; paths: number };
+  /** `borrowed`: the borrowed addresses advertised as our own /32s and /128s (BIRD's kernel learn, src/calico/borrowed.ts). */
+  rib: { prefixes: number; paths: number; borrowed?: string[] };
 }

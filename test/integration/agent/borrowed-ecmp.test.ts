@@ -95,6 +95,8 @@ describe('borrowed addresses and ECMP against BIRD peers', () => {
     expect(all).toMatch(/BGP.as_path: *\n/);
     // The agent put nothing of its own into the kernel for these (they are Felix's routes).
     expect(a.routes('bird').join('\n')).not.toMatch(/10\.244\.(9\.5|20\.7|1\.5)\b/);
+    // `agent status --json` names what it advertises as borrowed.
+    expect(agent.status<{ rib: { borrowed: string[] } }>().rib.borrowed.sort()).toEqual(['10.244.20.7/32', '10.244.9.5/32']);
     a.ip(['route', 'del', '10.244.9.5']);
     await birdB.waitFor('show route', (out) => out.includes('10.244.20.7/32') && !out.includes('10.244.9.5/32'));
   }, 90_000);
