@@ -91,6 +91,7 @@ describe('cache keeps good state when a resource turns bad', () => {
     expect(c.apply({ type: 'put', key, value: '{"spec":', modRevision: 3 })).toBeUndefined();
     expect(c.ipPools.get('p')?.ipipMode).toBe('Always');
     expect(c.skipped.get(key)?.error).toMatch(/^value is not valid JSON/);
+    expect(c.skipped.get(key)?.label).toBe('IPPool/p'); // named as calicoctl names it, for status
     expect(c.apply({ type: 'put', key, value: good, modRevision: 4 })).toBeDefined();
     expect(c.skipped.size).toBe(0);
     c.apply({ type: 'put', key, value: '{"spec":', modRevision: 5 });
