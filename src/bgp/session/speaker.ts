@@ -57,7 +57,8 @@ export interface SpeakerEvents {
 /** Fields whose change does not require a session reset (BFD timers go to the BFD session, src/bfd). */
 function sessionKey(c: PeerConfig): string {
   // Filters are the RIB's (re-evaluated in place, as BIRD reconfigures filters without a restart).
-  const { name: _n, type: _t, nodeName: _nn, bfd: _bfd, filters: _f, bgpPeer: _bp, ...rest } = c;
+  // reachableBy is a route in BIRD's static protocol, not the BGP protocol's: a change restarts no session.
+  const { name: _n, type: _t, nodeName: _nn, bfd: _bfd, filters: _f, bgpPeer: _bp, reachableBy: _rb, ...rest } = c;
   return JSON.stringify(rest, Object.keys(rest).sort());
 }
 

@@ -19,7 +19,9 @@
  *   node-a, then node-b's own address;
  * - an unknown community name and a bad numAllowedLocalASNumbers are
  *   `agent status` problems naming the resource and field, and the rest
- *   applies (the other communities stay, the session comes back).
+ *   applies (the other communities stay, the session comes back);
+ * - reachableBy programs `<peerIP> via <gateway> proto bird`, and changing
+ *   it resets no session (it is BIRD's static protocol, not the BGP one).
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -147,6 +149,7 @@ describe('agent run: service CIDRs, communities and per-peer options towards an 
   const torRoutes = (): Map<string, TorRoute> => parseRoutes(tor!.birdc('show route all protocol node_a'));
   const torSession = (): { state: string; since: string } => tor!.protocolState('node_a');
   const agentSince = (): string | undefined => agent.status().peers.find((p) => p.address === TOR)?.since;
+  const eventuallyEstablished = () => tor!.waitFor('show protocols node_a', (out) => /Established/.test(out), 60_000);
 
   beforeAll(async () => {
     Testbed.sweep(PREFIX);
@@ -240,4 +243,16 @@ describe('agent run: service CIDRs, communities and per-peer options towards an 
     expect(r.get('10.246.1.0/26')).toMatchObject({ community: '', large: '(65100, 1, 2)', asPath: '65010' });
     expect(r.get('10.96.0.0/12')!.community).toBe('(65100,100)');
   }, 90_000);
+
+  it("reachableBy: the static route to the peer via its gateway (confd's route <peerIP>/32 via <gw>), no session reset", async () => {
+    await eventuallyEstablished();
+    const before = torSession();
+    const since = agentSince();
+    await new Promise((r) => setTimeout(r, 1100));
+    // The ToR is on node-a's subnet: its own address is a gateway that keeps the session's path as it is.
+    datastoreApply(a, url, torPeerYaml('Keep').replace('nextHopMode: Keep', `nextHopMode: Keep, reachableBy: ${TOR}`));
+    await agent.until('the reachableBy route in the kernel', () => a.routes('bird').some((l) => l.startsWith(`${TOR} via ${TOR} dev eth0`)), 30_000, { context: () => `proto bird routes:\n${a.routes('bird').join('\n')}` });
+    expect(torSession()).toEqual(before);
+    expect(agentSince()).toBe(since);
+  }, 60_000);
 });
