@@ -12,7 +12,9 @@
  *    of the dump when it ends (the two sockets are not ordered with each
  *    other; replaying the later events in their own order leaves every route
  *    as its last event said);
- * 3. every `rescanMs` the table is dumped again (BIRD: `scan time`), which
+ * 3. every `rescanMs` (BIRD's `scan time 2`) the monitor socket's drop
+ *    counter (/proc/net/netlink) is read, and the table dumped again when it
+ *    moved, or anyway every `fullRescanMs`; which
  *    repairs a notification the kernel dropped on an overrun
  *    (NETLINK_NO_ENOBUFS, netlink/monitor-socket.ts).
  *
@@ -25,7 +27,7 @@ import type { PrefixKey } from '../bgp/prefix.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { AlienRouteTable, ignoredProtocols, type AlienRouteSource } from './alien-routes.js';
 import { alienRouteFilter, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE } from './netlink/alien-filter.js';
-import { prepareMonitorSocket } from './netlink/monitor-socket.js';
+import { netlinkDrops, prepareMonitorSocket, readProcNetlink } from './netlink/monitor-socket.js';
 import { AF_INET, AF_INET6, messages, NLMSG_DONE, NLMSG_ERROR, newRouteFields, parseRoute, readRoute, routeDumpRequest, RTM_DELROUTE, RTM_NEWROUTE, type DumpedRoute } from './netlink/rtnetlink.js';
 import { RTPROT_BIRD } from './route.js';
 
@@ -41,8 +43,16 @@ interface RawSocket {
 export interface NetlinkAlienRoutesOptions {
   /** The agent's own route protocol (never learned). */
   protocol?: number;
-  /** Full re-dump period (BIRD's kernel `scan time 2` is 2 s; a dump is cheap at the sizes that matter here). */
+  /**
+   * How often the monitor's drop counter is checked (BIRD's kernel `scan time 2`: 2 s); a
+   * dump follows only when notifications were lost, so a node holding 1M routes of
+   * ours is not dumped every 2 s for the few alien ones.
+   */
   rescanMs?: number;
+  /** A full dump at least this often whatever the counter says (default 60 s). */
+  fullRescanMs?: number;
+  /** Reads the monitor socket's drop counter (tests); default /proc/self/net/netlink. */
+  drops?: (port: number) => number | null;
   clock?: Clock;
   /** Errors of a rescan (the next one retries). */
   onError?: (err: Error) => void;
@@ -53,6 +63,10 @@ const NETLINK_ROUTE = 0;
 export class NetlinkAlienRoutes implements AlienRouteSource {
   private readonly table: AlienRouteTable;
   private readonly rescanMs: number;
+  private readonly fullRescanMs: number;
+  private readonly drops: (port: number) => number | null;
+  private lastDrops: number | null = null;
+  private lastFullAt = 0;
   private readonly clock: Clock;
   private readonly listeners = new Set<(prefixes: ReadonlySet<PrefixKey>) => void>();
   private current: ReadonlySet<PrefixKey> = new Set();
@@ -76,6 +90,8 @@ export class NetlinkAlienRoutes implements AlienRouteSource {
     this.table = new AlienRouteTable(opts.protocol ?? RTPROT_BIRD);
     this.ignored = new Set(ignoredProtocols(opts.protocol ?? RTPROT_BIRD));
     this.rescanMs = opts.rescanMs ?? 2000;
+    this.fullRescanMs = opts.fullRescanMs ?? 60_000;
+    this.drops = opts.drops ?? ((port) => netlinkDrops(readProcNetlink(), port));
     this.clock = opts.clock ?? systemClock;
     monitor.on('message', (buf) => this.guard(() => this.notified(buf)));
     monitor.on('error', (err) => opts.onError?.(err));
@@ -108,6 +124,7 @@ export class NetlinkAlienRoutes implements AlienRouteSource {
 
   /** The initial dump (routes added before the agent started), then notifications and rescans. */
   async start(): Promise<void> {
+    this.rescanDue(); // the drop counter as it is before the first dump
     await this.rescan();
     this.emit();
     this.schedule();
@@ -134,6 +151,7 @@ export class NetlinkAlienRoutes implements AlienRouteSource {
   private schedule(): void {
     if (this.closed) return;
     this.timer = this.clock.setTimer(this.rescanMs, () => {
+      if (!this.rescanDue()) return this.schedule();
       void this.rescan().then(
         (changed) => {
           if (changed) this.emit();
@@ -141,6 +159,19 @@ export class NetlinkAlienRoutes implements AlienRouteSource {
         (err: Error) => this.opts.onError?.(err),
       ).finally(() => this.schedule());
     });
+  }
+
+  /** Notifications were lost since the last look (or it cannot tell), or a full dump is due. */
+  private rescanDue(): boolean {
+    let drops: number | null = null;
+    try {
+      drops = this.drops(this.monitor.address().port);
+    } catch {
+      drops = null;
+    }
+    const moved = drops === null || drops !== this.lastDrops;
+    this.lastDrops = drops;
+    return moved || this.clock.now() - this.lastFullAt >= this.fullRescanMs;
   }
 
   private emit(): void {
@@ -151,6 +182,7 @@ export class NetlinkAlienRoutes implements AlienRouteSource {
 
   /** Dump both families and make the table the dump plus what was notified meanwhile. */
   private async rescan(): Promise<boolean> {
+    this.lastFullAt = this.clock.now();
     this.during = [];
     let out: DumpedRoute[] = [];
     try {

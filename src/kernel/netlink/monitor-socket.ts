@@ -31,9 +31,24 @@ export function netlinkInode(procNetNetlink: string, port: number, protocol = 0)
   return null;
 }
 
+/** The Drops column (sk_drops: notifications lost to a full receive buffer) of the socket bound to `port`. */
+export function netlinkDrops(procNetNetlink: string, port: number, protocol = 0): number | null {
+  for (const line of procNetNetlink.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10) continue;
+    if (Number(f[1]) === protocol && Number(f[2]) === port >>> 0) return Number(f[8]);
+  }
+  return null;
+}
+
+/** This process's /proc/net/netlink (its namespace's sockets). */
+export function readProcNetlink(): string {
+  return readFileSync('/proc/self/net/netlink', 'utf8');
+}
+
 /** The file descriptor of this process's netlink socket bound to `port`. */
 export function netlinkFd(port: number): number {
-  const inode = netlinkInode(readFileSync('/proc/self/net/netlink', 'utf8'), port);
+  const inode = netlinkInode(readProcNetlink(), port);
   if (inode === null) throw new Error(`no netlink socket with port id ${port} in /proc/self/net/netlink`);
   const want = `socket:[${inode}]`;
   for (const name of readdirSync('/proc/self/fd')) {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePrefix } from '../../../src/bgp/prefix.js';
 import { AlienRouteTable, ignoredProtocols } from '../../../src/kernel/alien-routes.js';
 import { alienRouteFilter, runFilter } from '../../../src/kernel/netlink/alien-filter.js';
-import { netlinkInode } from '../../../src/kernel/netlink/monitor-socket.js';
+import { netlinkDrops, netlinkInode } from '../../../src/kernel/netlink/monitor-socket.js';
 import { messages, parseRoute, writeRouteMessage, type DumpedRoute } from '../../../src/kernel/netlink/rtnetlink.js';
 import { gatewayRoute, RTPROT_BIRD } from '../../../src/kernel/route.js';
 
@@ -76,12 +76,17 @@ describe('netlinkInode', () => {
   const text = [
     'sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode',
     '00000000ab5fd5ec 0   0          00000000 0        0        0     2        0        4',
-    '00000000a35b4f59 0   134241549  00000440 0        0        0     2        0        93021',
+    '00000000a35b4f59 0   134241549  00000440 0        0        0     2        17       93021',
     '00000000a35b4f60 4   134241549  00000000 0        0        0     2        0        93022',
   ].join('\n');
   it('finds the NETLINK_ROUTE socket of a port id, and none for an unknown one', () => {
     expect(netlinkInode(text, 134241549)).toBe(93021);
     expect(netlinkInode(text, 134241549, 4)).toBe(93022);
     expect(netlinkInode(text, 5)).toBeNull();
+  });
+  it('reads its Drops column (notifications lost to a full buffer: the watcher then dumps again)', () => {
+    expect(netlinkDrops(text, 134241549)).toBe(17);
+    expect(netlinkDrops(text, 134241549, 4)).toBe(0);
+    expect(netlinkDrops(text, 5)).toBeNull();
   });
 });
