@@ -21,24 +21,25 @@ import { NETLINK_NO_ENOBUFS, SOL_NETLINK, type SockFilter } from './alien-filter
 const SOL_SOCKET = 1;
 const SO_ATTACH_FILTER = 26;
 
-/** The inode of the NETLINK_ROUTE socket bound to `port`, from /proc/net/netlink's text. */
-export function netlinkInode(procNetNetlink: string, port: number, protocol = 0): number | null {
+/** The /proc/net/netlink columns (sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode) of the socket bound to `port`. */
+function netlinkRow(procNetNetlink: string, port: number, protocol: number): string[] | null {
   for (const line of procNetNetlink.split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);
-    if (f.length < 10) continue;
-    if (Number(f[1]) === protocol && Number(f[2]) === port >>> 0) return Number(f[9]);
+    if (f.length >= 10 && Number(f[1]) === protocol && Number(f[2]) === port >>> 0) return f;
   }
   return null;
 }
 
-/** The Drops column (sk_drops: notifications lost to a full receive buffer) of the socket bound to `port`. */
+/** The inode of the netlink socket (NETLINK_ROUTE unless `protocol`) bound to `port`. */
+export function netlinkInode(procNetNetlink: string, port: number, protocol = 0): number | null {
+  const f = netlinkRow(procNetNetlink, port, protocol);
+  return f ? Number(f[9]) : null;
+}
+
+/** Its Drops column (sk_drops: notifications lost to a full receive buffer). */
 export function netlinkDrops(procNetNetlink: string, port: number, protocol = 0): number | null {
-  for (const line of procNetNetlink.split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 10) continue;
-    if (Number(f[1]) === protocol && Number(f[2]) === port >>> 0) return Number(f[8]);
-  }
-  return null;
+  const f = netlinkRow(procNetNetlink, port, protocol);
+  return f ? Number(f[8]) : null;
 }
 
 /** This process's /proc/net/netlink (its namespace's sockets). */
