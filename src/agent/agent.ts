@@ -453,6 +453,7 @@ export class Agent {
         keepaliveTime: s.keepaliveTime,
         capabilities: s.capabilities,
         ...(s.bgpPeer ? { bgpPeer: s.bgpPeer } : {}),
+        ...(s.localAs !== undefined ? { localAs: s.localAs } : {}),
         ...(filtersOf.has(s.name) ? { filters: filtersOf.get(s.name) } : {}),
         ...(s.disabled ? { disabled: true } : {}),
         bfd: this.bfd?.status(s.name),

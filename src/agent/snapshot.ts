@@ -50,6 +50,8 @@ export interface PeerSnapshot {
   counters: PeerCounters;
   /** The BGPPeer resource behind this session (none for the mesh). */
   bgpPeer?: string;
+  /** BGPPeer localASNumber: the AS the peer sees from us on this session (BIRD `local as`). */
+  localAs?: number;
   /** The BGPFilters in force on this session, in the order they are tried (BGPPeer spec.filters). */
   filters?: string[];
   /** Disabled by the operator (`agent peers disable`): held Idle until `agent peers enable`; an agent restart enables it. */

@@ -30,6 +30,7 @@ export function peerJson(p: PeerSnapshot): Record<string, unknown> {
     lastError: p.lastError ?? null,
     disabled: p.disabled === true,
     ...(p.bgpPeer ? { bgpPeer: p.bgpPeer } : {}),
+    ...(p.localAs !== undefined ? { localAs: p.localAs } : {}),
     ...(p.filters ? { filters: p.filters } : {}),
     passive: p.passive,
     ...(p.note ? { note: p.note } : {}),

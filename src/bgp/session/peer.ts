@@ -120,6 +120,8 @@ export interface PeerStatus {
   peerRestartTime?: number;
   /** The BGPPeer resource this session comes from (none for mesh sessions). */
   bgpPeer?: string;
+  /** BGPPeer localASNumber: the AS this session speaks (BIRD `local as`), when not the node's. */
+  localAs?: number;
   /** The operator disabled this session (`agent peers disable`, BIRD's `disable <name>`): it stays Idle until enabled. */
   disabled?: true;
 }
@@ -403,6 +405,7 @@ export class Peer {
       ...this.lastSession,
       ...(state === 'Established' || state === 'OpenConfirm' ? {} : { holdTime: undefined, keepaliveTime: undefined }),
       ...(this.config.bgpPeer ? { bgpPeer: this.config.bgpPeer } : {}),
+      ...(this.config.localAsNumber !== undefined ? { localAs: this.config.localAsNumber } : {}),
       ...(this.disabled ? { disabled: true as const } : {}),
       ...(conn?.connected ? { localAddress: conn.localAddress, localPort: conn.localPort } : {}),
     };

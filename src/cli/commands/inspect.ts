@@ -22,6 +22,7 @@ export function formatPeer(p: PeerSnapshot, now: number): string {
     `  BGP state:          ${p.bgpState}`,
     `    Neighbor address: ${p.address}${p.port !== 179 ? ` port ${p.port}` : ''}`,
     `    Neighbor AS:      ${p.asNumber}`,
+    ...(p.localAs !== undefined ? [`    Local AS:         ${p.localAs} (BGPPeer localASNumber: the peer sees only this AS)`] : []),
   ];
   if (p.remoteRouterId) lines.push(`    Neighbor ID:      ${p.remoteRouterId}`);
   if (p.localAddress) lines.push(`    Source address:   ${p.localAddress}`);

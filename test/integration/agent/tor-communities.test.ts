@@ -195,6 +195,7 @@ describe('agent run: service CIDRs, communities and per-peer options towards an 
     // localASNumber: the session is up against `neighbor ... as 65010`, and 64512 never shows.
     for (const [prefix, route] of r) expect(route.asPath, prefix).toBe('65010');
     expect(torSession().state).toMatch(/Established/);
+    expect(agent.cli(['peers', TOR])).toMatch(/Local AS: +65010 \(BGPPeer localASNumber/);
   }, 90_000);
 
   it('nextHopMode Self: the re-advertised block has node-a as next hop', () => {
