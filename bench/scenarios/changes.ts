@@ -171,7 +171,7 @@ export const convergence: Scenario = {
     const sut = '10.77.0.1';
     const base: ClusterSpec = { mesh: true, sutAddress: sut, nodes: n, pools: [{ name: 'bench-nodes', cidr: NODE_POOL, ipipMode: 'Always' }], sutBlocks: ['100.127.0.0/26'], nodeBlock: (i) => formatPrefix(nodeBlock(i)) };
     const lab = await Lab.create({ peers: n, sutAddress: sut });
-    const limitMs = quick ? 40_000 : 180_000;
+    const limitMs = quick ? 40_000 : 120_000;
     let runNo = 0;
     // Every block written so far: they stay in etcd (deleting them would be a change too), so
     // each bring-up's bird.cfg carries them as confd's would.
