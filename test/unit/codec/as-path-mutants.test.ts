@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BgpError, type AsPathSegment } from '../../../src/bgp/codec/index.js';
+import { asPathFromJson, asPathJson } from '../../../src/bgp/codec/attributes/json-values.js';
 import {
   as4PathOf,
   decodeAsPath,
@@ -71,6 +72,12 @@ describe('encodeAsPath', () => {
     expect([out[512], out[513], out[514], out[515]]).toEqual([SEQ, 1, 1, 0]);
     expect(decodeAsPath(out, 0, out.length, 2)).toEqual([seg(SEQ, ...range(1, 255)), seg(SEQ, 256)]);
   });
+
+  it('writes no segment header for an empty segment ahead of others, nor after exactly 255 ASNs', () => {
+    expect([...encodeAsPath([seg(SET), seg(SEQ, 1)], 2)]).toEqual([SEQ, 1, 0, 1]);
+    const out = encodeAsPath([seg(SEQ, ...range(1, 255)), seg(SET, 7)], 2);
+    expect(decodeAsPath(out, 0, out.length, 2)).toEqual([seg(SEQ, ...range(1, 255)), seg(SET, 7)]);
+  });
 });
 
 describe('AS4_PATH helpers (RFC 6793)', () => {
@@ -114,6 +121,21 @@ describe('mergeAs4Path (RFC 6793 §4.2.3)', () => {
     expect(mergeAs4Path(asPath, [seg(SEQ, 4200000001)])).toEqual([seg(CONFED_SEQ, 65001), seg(SET, 1, 2), seg(SEQ, 4200000001)]);
   });
 
+  it('keeps an AS_CONFED_SET whole without counting it', () => {
+    const asPath = [seg(CONFED_SET, 65002), seg(SEQ, 1, TRANS)];
+    expect(mergeAs4Path(asPath, [seg(SEQ, 4200000001)])).toEqual([seg(CONFED_SET, 65002), seg(SEQ, 1, 4200000001)]);
+  });
+
+  it('shares no ASN array with its inputs (the RIB keeps both)', () => {
+    const asPath = [seg(CONFED_SEQ, 65001), seg(SET, 1, 2), seg(SEQ, TRANS)];
+    const as4Path = [seg(SET, 4200000001)];
+    const merged = mergeAs4Path(asPath, as4Path);
+    expect(merged).toEqual([seg(CONFED_SEQ, 65001), seg(SET, 1, 2), seg(SET, 4200000001)]);
+    for (const s of merged) s.asns.push(99);
+    expect(asPath).toEqual([seg(CONFED_SEQ, 65001), seg(SET, 1, 2), seg(SEQ, TRANS)]);
+    expect(as4Path).toEqual([seg(SET, 4200000001)]);
+  });
+
   it('stops at the covered part: no empty segments, later AS_PATH segments dropped', () => {
     const asPath = [seg(SEQ, 1), seg(SEQ, TRANS), seg(SET, TRANS)];
     expect(mergeAs4Path(asPath, [seg(SEQ, 4200000001), seg(SET, 4200000002)])).toEqual([seg(SEQ, 1, 4200000001), seg(SET, 4200000002)]);
@@ -132,5 +154,14 @@ describe('formatAsPath (as birdc shows it)', () => {
     expect(formatAsPath([seg(SEQ, 1, 2), seg(SET, 3, 4), seg(CONFED_SEQ, 5, 6), seg(CONFED_SET, 7)])).toBe('1 2 {3 4} (5 6) (7)');
     expect(formatAsPath(undefined)).toBe('');
     expect(formatAsPath([])).toBe('');
+  });
+});
+
+describe('segment names in the JSON form (proto-fixtures, agent decode)', () => {
+  it('names all four types (RFC 4271 §4.3, RFC 5065 §3) and reads them back', () => {
+    const path = [seg(SET, 1), seg(SEQ, 2), seg(CONFED_SEQ, 3), seg(CONFED_SET, 4)];
+    const json = asPathJson(path);
+    expect(json.map((s) => (s as { type: string }).type)).toEqual(['AS_SET', 'AS_SEQUENCE', 'AS_CONFED_SEQUENCE', 'AS_CONFED_SET']);
+    expect(asPathFromJson(json)).toEqual(path);
   });
 });
