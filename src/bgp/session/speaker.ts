@@ -59,7 +59,21 @@ function sessionKey(c: PeerConfig): string {
   // Filters are the RIB's (re-evaluated in place, as BIRD reconfigures filters without a restart).
   // reachableBy is a route in BIRD's static protocol, not the BGP protocol's: a change restarts no session.
   const { name: _n, type: _t, nodeName: _nn, bfd: _bfd, filters: _f, bgpPeer: _bp, reachableBy: _rb, ...rest } = c;
-  return JSON.stringify(rest, Object.keys(rest).sort());
+  return canonicalJson(rest);
+}
+
+/**
+ * JSON with every object's keys sorted, at every depth, so equal settings
+ * give equal text whatever order they were built in. (A replacer array in
+ * JSON.stringify would filter nested objects' keys too, hiding a change of
+ * routeReflectorClient.clusterId or passwordSecret.key.)
+ */
+function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  );
 }
 
 export class Speaker extends EventEmitter<SpeakerEvents> {

@@ -170,3 +170,21 @@ describe('soft reset: ROUTE-REFRESH only to a peer that advertised the capabilit
     expect(sock.types()).not.toContain('ROUTE-REFRESH');
   });
 });
+
+describe('a configuration change inside a nested setting', () => {
+  // BIRD restarts a protocol whose options change; a changed route-reflector
+  // cluster id or password Secret is such a change even though it sits one
+  // level down in the peer's configuration.
+  it.each([
+    ['the route-reflector cluster id', { routeReflectorClient: { clusterId: '1.1.1.1' } }, { routeReflectorClient: { clusterId: '2.2.2.2' } }],
+    ['the password Secret key', { passwordSecret: { name: 'bgp', key: 'a' } }, { passwordSecret: { name: 'bgp', key: 'b' } }],
+  ])('%s resets the session with Cease 6/6', (_what, before: Partial<PeerConfig>, after: Partial<PeerConfig>) => {
+    const b = bed();
+    b.speaker.setPeers([config(before)]);
+    const sock = b.establish();
+    b.speaker.setPeers([config(before)]); // the same again: nothing happens
+    expect(b.notification(sock)).toBeUndefined();
+    b.speaker.setPeers([config(after)]);
+    expect(b.notification(sock)).toMatchObject({ code: 6, subcode: 6 });
+  });
+});
