@@ -33,6 +33,9 @@ export function formatPeer(p: PeerSnapshot, now: number): string {
   lines.push(`    Routes:           ${c.received} received, ${c.accepted} accepted, ${c.advertised} advertised`);
   lines.push(`    Messages:         ${c.messagesIn} in (${c.updatesIn} updates), ${c.messagesOut} out (${c.updatesOut} updates)`);
   if (p.lastError) lines.push(`    Last error:       ${p.lastError}`);
+  // What the flap counter and uptime metrics export, for the operator at the shell.
+  const up = p.bgpState === 'Established' ? `up ${formatDuration(now - p.since)}` : 'not up';
+  if (p.flaps !== undefined) lines.push(`    Session:          ${up}, ${p.flaps} flap${p.flaps === 1 ? '' : 's'} since configured`);
   const b = p.bfd;
   if (b) {
     // birdc show bfd sessions, folded into the peer it serves.
@@ -43,6 +46,18 @@ export function formatPeer(p: PeerSnapshot, now: number): string {
     if (b.error) lines.push(`    Error:            ${b.error}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** `3d 4h`, `2h 5m`, `4m 10s`, `12s`: the two largest units, as an uptime reads. */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${m}m`;
+  if (m > 0) return `${m}m ${s % 60}s`;
+  return `${s}s`;
 }
 
 export function formatRoutes(routes: RouteView[]): string {
