@@ -4,46 +4,15 @@
  * applyBestPaths6 via the global next hop, this node's IPv6 blocks go to
  * IPv6 peers with its IPv6 address as next hop, and IPv4 is not disturbed.
  */
-import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { Routing, type KernelPort, type SessionsPort } from '../../../src/agent/routing.js';
+import { Routing, type KernelPort } from '../../../src/agent/routing.js';
+import { FakeSessions } from '../../helpers/fake-sessions.js';
 import { Rib } from '../../../src/bgp/rib/rib.js';
 import { formatPrefix } from '../../../src/bgp/prefix.js';
 import { formatAddress6, formatPrefix6, isPrefix6 } from '../../../src/bgp/prefix6.js';
-import type { OutChange, SessionEvent } from '../../../src/bgp/route.js';
 import type { UpdateMessage } from '../../../src/bgp/codec/types.js';
 import type { PeerConfig, Pool } from '../../../src/contracts.js';
 import type { BestPathChange, BestPathChange6 } from '../../../src/kernel/programmer.js';
-
-class FakeSessions extends EventEmitter implements SessionsPort {
-  configured: string[] = [];
-  sent: { peer: string; changes: readonly OutChange[] }[] = [];
-  endOfRib: string[] = [];
-  setPeers(configs: readonly PeerConfig[]): void {
-    this.configured = configs.map((c) => c.name);
-  }
-  enqueue(peer: string, changes: readonly OutChange[]): void {
-    this.sent.push({ peer, changes });
-  }
-  refreshRequested: string[] = [];
-  /** Which peers "advertised" Route Refresh: requestRefresh succeeds for them only. */
-  refreshCapable = new Set<string>();
-  requestRefresh(peer: string): boolean {
-    if (!this.refreshCapable.has(peer)) return false;
-    this.refreshRequested.push(peer);
-    return true;
-  }
-  sendEndOfRib(peer: string): void {
-    this.endOfRib.push(peer);
-  }
-  peer(): { negotiatedInfo(): { remoteRouterId: string; addPathSend: boolean; addPathReceive: boolean } } {
-    return { negotiatedInfo: () => ({ remoteRouterId: '10.0.0.9', addPathSend: true, addPathReceive: true }) };
-  }
-  restartComplete(): void {}
-  fire(e: SessionEvent): void {
-    this.emit('event', e);
-  }
-}
 
 class FakeKernel implements KernelPort {
   best = new Map<string, string | null>();
@@ -87,7 +56,7 @@ const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 function setup() {
   const rib = new Rib({ localAs: 64512, routerId: '10.0.0.1', localAddress: '10.0.0.1', requestFlush: (f) => setImmediate(f) });
-  const sessions = new FakeSessions();
+  const sessions = new FakeSessions(true);
   const kernel = new FakeKernel();
   const routing = new Routing({ rib, sessions, kernel });
   return { rib, sessions, kernel, routing };

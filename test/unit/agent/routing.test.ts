@@ -4,49 +4,15 @@
  * sessions and the kernel, and a restarting speaker releases its stale
  * kernel routes only after every peer's End-of-RIB (RFC 4724 §4.1).
  */
-import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { Routing, type KernelPort, type SessionsPort } from '../../../src/agent/routing.js';
+import { Routing, type KernelPort } from '../../../src/agent/routing.js';
+import { FakeSessions } from '../../helpers/fake-sessions.js';
 import { Rib } from '../../../src/bgp/rib/rib.js';
 import { formatPrefix, parsePrefix } from '../../../src/bgp/prefix.js';
-import type { OutChange, SessionEvent } from '../../../src/bgp/route.js';
 import type { UpdateMessage } from '../../../src/bgp/codec/types.js';
 import type { PeerConfig, Pool } from '../../../src/contracts.js';
 import type { AlienRouteSource } from '../../../src/kernel/alien-routes.js';
 import type { BestPathChange } from '../../../src/kernel/programmer.js';
-
-class FakeSessions extends EventEmitter implements SessionsPort {
-  configured: string[] = [];
-  sent: { peer: string; changes: readonly OutChange[] }[] = [];
-  endOfRib: string[] = [];
-  restartCompleted = 0;
-  setPeers(configs: readonly PeerConfig[]): void {
-    this.configured = configs.map((c) => c.name);
-  }
-  enqueue(peer: string, changes: readonly OutChange[]): void {
-    this.sent.push({ peer, changes });
-  }
-  refreshRequested: string[] = [];
-  /** Which peers "advertised" Route Refresh: requestRefresh succeeds for them only. */
-  refreshCapable = new Set<string>();
-  requestRefresh(peer: string): boolean {
-    if (!this.refreshCapable.has(peer)) return false;
-    this.refreshRequested.push(peer);
-    return true;
-  }
-  sendEndOfRib(peer: string): void {
-    this.endOfRib.push(peer);
-  }
-  peer(): { negotiatedInfo(): { remoteRouterId: string; addPathSend: boolean; addPathReceive: boolean } } {
-    return { negotiatedInfo: () => ({ remoteRouterId: '10.0.0.9', addPathSend: false, addPathReceive: false }) };
-  }
-  restartComplete(): void {
-    this.restartCompleted++;
-  }
-  fire(e: SessionEvent): void {
-    this.emit('event', e);
-  }
-}
 
 class FakeKernel implements KernelPort {
   best = new Map<string, number | string | null>();
