@@ -69,3 +69,16 @@ export function remoteOpen(over: Partial<OpenMessage> = {}): OpenMessage {
     ...over,
   };
 }
+
+/** A `connect` for a Peer or Speaker that hands out fake sockets, each kept in `sockets` (newest last). */
+export function fakeConnector(): { sockets: FakeSocket[]; connect: () => net.Socket } {
+  const sockets: FakeSocket[] = [];
+  return {
+    sockets,
+    connect: () => {
+      const s = new FakeSocket();
+      sockets.push(s);
+      return s.asSocket();
+    },
+  };
+}

@@ -14,7 +14,7 @@ import { decodeMessage, encodeAttributes6, packUpdates6, type BgpMessage, type O
 import { familyKey, type DecodeContext, type UpdateMessage } from '../../../src/bgp/codec/types.js';
 import { AttrTable } from '../../../src/bgp/rib/attr-set.js';
 import { formatPrefix6, parsePrefix6 } from '../../../src/bgp/prefix6.js';
-import { FakeSocket, remoteOpen } from './fake-socket.js';
+import { FakeSocket, fakeConnector, remoteOpen } from './fake-socket.js';
 
 const V6 = familyKey(2, 1);
 
@@ -46,18 +46,14 @@ function birdOpen6(): OpenMessage {
 function established(addPath = true) {
   const clock = new FakeClock();
   const events: SessionEvent[] = [];
-  const outgoing: FakeSocket[] = [];
+  const { sockets: outgoing, connect } = fakeConnector();
   const peer = new Peer(
     config,
     { asNumber: 64512, routerId: '10.0.0.1', restarting: false, forwardingPreserved: false, grNotification: false },
     {
       clock,
       emit: (e) => events.push(e),
-      connect: () => {
-        const s = new FakeSocket();
-        outgoing.push(s);
-        return s.asSocket();
-      },
+      connect,
       fsm: { connectDelayTime: 0 },
       tx: { defer: (fn) => queueMicrotask(fn) },
     },

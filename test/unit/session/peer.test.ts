@@ -9,7 +9,7 @@ import type { SessionEvent } from '../../../src/bgp/route.js';
 import { parsePrefix } from '../../../src/bgp/prefix.js';
 import { Peer, type LocalSpeaker } from '../../../src/bgp/session/peer.js';
 import type { PeerConfig } from '../../../src/datastore/desired.js';
-import { FakeSocket, remoteOpen } from './fake-socket.js';
+import { FakeSocket, fakeConnector, remoteOpen } from './fake-socket.js';
 
 const config = (over: Partial<PeerConfig> = {}): PeerConfig => ({
   name: 'Mesh_10_0_0_2',
@@ -26,18 +26,14 @@ const config = (over: Partial<PeerConfig> = {}): PeerConfig => ({
 function harness(opts: { local?: Partial<LocalSpeaker>; config?: Partial<PeerConfig> } = {}) {
   const clock = new FakeClock();
   const events: SessionEvent[] = [];
-  const outgoing: FakeSocket[] = [];
+  const { sockets: outgoing, connect } = fakeConnector();
   const peer = new Peer(
     config(opts.config),
     { asNumber: 64512, routerId: '10.0.0.1', restarting: false, forwardingPreserved: false, grNotification: false, ...opts.local },
     {
       clock,
       emit: (e) => events.push(e),
-      connect: () => {
-        const s = new FakeSocket();
-        outgoing.push(s);
-        return s.asSocket();
-      },
+      connect,
       fsm: { connectDelayTime: 0 },
       tx: { defer: (fn) => queueMicrotask(fn) },
     },
@@ -385,16 +381,12 @@ describe('status and log in operator words (issue 23)', () => {
       debug: (obj: object, msg: string) => lines.push({ level: 'debug', msg, obj: obj as Record<string, unknown> }),
     };
     const clock = new FakeClock();
-    const sockets: FakeSocket[] = [];
+    const { sockets, connect } = fakeConnector();
     const peer = new Peer(config(), { asNumber: 64512, routerId: '10.0.0.1', restarting: false, forwardingPreserved: false, grNotification: false }, {
       clock,
       logger,
       emit: () => undefined,
-      connect: () => {
-        const s = new FakeSocket();
-        sockets.push(s);
-        return s.asSocket();
-      },
+      connect,
       fsm: { connectDelayTime: 0 },
     });
     peer.start();

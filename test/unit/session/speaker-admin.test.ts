@@ -11,7 +11,7 @@ import type { SessionEvent } from '../../../src/bgp/route.js';
 import { Speaker } from '../../../src/bgp/session/speaker.js';
 import { decodeShutdownMessage } from '../../../src/bgp/session/words.js';
 import type { PeerConfig } from '../../../src/contracts.js';
-import { FakeSocket, remoteOpen } from './fake-socket.js';
+import { FakeSocket, fakeConnector, remoteOpen } from './fake-socket.js';
 
 const NAME = 'Global_10_0_0_2';
 const config = (over: Partial<PeerConfig> = {}): PeerConfig => ({
@@ -30,18 +30,14 @@ const config = (over: Partial<PeerConfig> = {}): PeerConfig => ({
 function bed(disabled = new Set<string>()) {
   const clock = new FakeClock();
   const events: SessionEvent[] = [];
-  const sockets: FakeSocket[] = [];
+  const { sockets, connect } = fakeConnector();
   const speaker = new Speaker({
     asNumber: 64512,
     routerId: '10.0.0.1',
     noListen: true,
     clock,
     disabled,
-    connect: () => {
-      const s = new FakeSocket();
-      sockets.push(s);
-      return s.asSocket();
-    },
+    connect,
     fsm: { connectDelayTime: 0 },
     tx: { defer: (fn) => queueMicrotask(fn) },
   });
