@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Netns, Testbed, canUseNetns } from '../../../src/testbed/netns.js';
 import { CLI, datastoreApply } from '../../helpers/agent-process.js';
 import { startEtcdIn } from '../../helpers/calico.js';
+import { eventually } from '../../helpers/wait.js';
 const PREFIX = 'tfrd';
 const ETCD_URL = 'http://10.96.0.100:32479';
 
@@ -51,15 +52,8 @@ describe('agent ready against a real etcd: failures that name their reason', () 
     return { code: r.status, out: r.stdout + r.stderr };
   };
 
-  async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = fn();
-      if (v) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nagent log tail:\n${log.slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const until = <T>(what: string, fn: () => T | undefined | false, timeoutMs = 30_000): Promise<T> =>
+    eventually(what, fn, timeoutMs, { everyMs: 100, context: () => `agent log tail:\n${log.slice(-2000)}` });
 
   const spawnAgent = (socket: string, grace: number): ChildProcess => {
     const p = a.spawn(process.execPath, [
